@@ -1,0 +1,99 @@
+/**
+ * An adapter that keeps Warehouses and Promotions in memory: for the demo,
+ * for tests, and for embedding where something else applies the refresh.
+ * It matches with the same indexes as the Kubernetes adapter.
+ * @module
+ */
+import { PromotionIndex, WarehouseIndex } from '../matching/index.js';
+import { silentLogger } from '../logger.js';
+import type { Logger, ReceiverEvent, RefreshTarget } from '../types.js';
+
+/** Options of {@link memoryAdapter}. */
+export interface MemoryAdapterOptions {
+  /** Warehouse manifests (plain objects, as parsed from YAML). */
+  warehouses?: readonly unknown[];
+  /** Promotion manifests (plain objects, as parsed from YAML). */
+  promotions?: readonly unknown[];
+  /** Receives warnings about broken subscriptions and a line per refresh. Default: silent. */
+  logger?: Logger;
+  /** The clock stamped on refreshes. Default: `() => new Date()`. */
+  now?: () => Date;
+}
+
+/** A refresh the memory adapter applied. */
+export interface RefreshRecord extends RefreshTarget {
+  /** When it was refreshed. */
+  at: Date;
+}
+
+/** What {@link memoryAdapter} returns: the adapter pair plus its state. */
+export interface MemoryAdapter {
+  lookup(event: ReceiverEvent): Promise<RefreshTarget[]>;
+  refresh(target: RefreshTarget): Promise<void>;
+  /** Every refresh applied, oldest first. */
+  readonly refreshed: readonly RefreshRecord[];
+  /** Forgets the refreshes recorded so far. */
+  clearRefreshed(): void;
+  /** Adds or replaces a Warehouse or Promotion manifest (by `kind`). */
+  upsert(manifest: unknown): void;
+  /** Removes a Warehouse or Promotion. */
+  remove(kind: RefreshTarget['kind'], namespace: string, name: string): void;
+  /** Number of Warehouses and Promotions held. */
+  readonly size: number;
+}
+
+function kindOf(manifest: unknown): string | undefined {
+  return typeof manifest === 'object' && manifest !== null ? (manifest as { kind?: string }).kind : undefined;
+}
+
+/** Builds an in-memory adapter seeded with Warehouse (and Promotion) manifests. */
+export function memoryAdapter(options: MemoryAdapterOptions = {}): MemoryAdapter {
+  const logger = options.logger ?? silentLogger;
+  const now = options.now ?? (() => new Date());
+  const warehouses = new WarehouseIndex({ logger });
+  const promotions = new PromotionIndex({ logger });
+  const names = new Set<string>();
+  const refreshed: RefreshRecord[] = [];
+  const key = (kind: string, namespace: string, name: string): string => `${kind}/${namespace}/${name}`;
+
+  function upsert(manifest: unknown): void {
+    const meta = (manifest as { metadata?: { namespace?: string; name?: string } } | null)?.metadata;
+    const namespace = meta?.namespace ?? 'default';
+    const name = meta?.name;
+    if (kindOf(manifest) === 'Promotion') {
+      promotions.upsert(manifest);
+      if (name) names.add(key('Promotion', namespace, name));
+    } else {
+      warehouses.upsert(manifest);
+      if (name) names.add(key('Warehouse', namespace, name));
+    }
+  }
+  for (const w of options.warehouses ?? []) upsert(w);
+  for (const p of options.promotions ?? []) upsert(p);
+
+  return {
+    async lookup(event) {
+      return event.type === 'push' ? warehouses.match(event) : promotions.match(event.prURL);
+    },
+    async refresh(target) {
+      // Like a 404 from the API server: an object that is gone needs no refresh.
+      if (!names.has(key(target.kind, target.namespace, target.name))) return;
+      const record = { kind: target.kind, namespace: target.namespace, name: target.name, at: now() };
+      refreshed.push(record);
+      logger.info({ target: { kind: record.kind, namespace: record.namespace, name: record.name } }, 'refreshed');
+    },
+    refreshed,
+    get size() {
+      return names.size;
+    },
+    clearRefreshed() {
+      refreshed.length = 0;
+    },
+    upsert,
+    remove(kind, namespace, name) {
+      names.delete(key(kind, namespace, name));
+      if (kind === 'Promotion') promotions.delete(namespace, name);
+      else warehouses.delete(namespace, name);
+    },
+  };
+}

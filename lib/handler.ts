@@ -1,0 +1,243 @@
+/**
+ * The request pipeline every receiver shares:
+ * token → method → size limit → parse → classify → lookup → refresh.
+ * @module
+ */
+import type { NextFunction, Request, Response } from 'express';
+import pLimit from 'p-limit';
+import getRawBody from 'raw-body';
+import { ReceiverError } from './errors.js';
+import type { HandlerConfig, WebhookRecord } from './options.js';
+import { classify } from './sources/index.js';
+import { isObject, type Classification } from './sources/result.js';
+import type { Lookup, ReceiverEvent, Refresh, RefreshTarget } from './types.js';
+
+/** What a token resolves to: the adapters that serve it, and labels for logs. */
+export interface Endpoint {
+  lookup: Lookup;
+  refresh: Refresh;
+  /** Token-free labels added to log lines and records (project, receiver). */
+  labels?: Record<string, string>;
+}
+
+/** Finds the endpoint of a URL token, or undefined when the token is not accepted. */
+export type ResolveToken = (token: string) => Endpoint | undefined;
+
+interface Answer {
+  status: number;
+  body: { msg: string } | { error: string };
+}
+
+/** Fixed answers. */
+export const PING_MESSAGE = 'ping event received, webhook is configured correctly';
+const NOT_FOUND: Answer = { status: 404, body: { error: 'not found' } };
+const INVALID_BODY = 'invalid request body';
+
+function plural(kind: RefreshTarget['kind']): string {
+  return kind === 'Warehouse' ? 'warehouse(s)' : 'promotion(s)';
+}
+
+function targetKind(event: ReceiverEvent): RefreshTarget['kind'] {
+  return event.type === 'push' ? 'Warehouse' : 'Promotion';
+}
+
+/** Request bodies already parsed by an upstream `express.json()` are used as they are. */
+function preParsed(req: Request): unknown {
+  return (req as Request & { _body?: boolean })._body === true ? req.body : undefined;
+}
+
+async function readJSON(req: Request, maxBodyBytes: number): Promise<unknown> {
+  const parsed = preParsed(req);
+  if (parsed !== undefined) return parsed;
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding !== 'identity') {
+    throw new ReceiverError(415, 'UNSUPPORTED_ENCODING', `unsupported content encoding "${encoding}"`);
+  }
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBodyBytes) {
+    throw new ReceiverError(413, 'BODY_TOO_LARGE', `request body larger than ${maxBodyBytes} bytes`);
+  }
+  let raw: Buffer;
+  try {
+    // raw-body stops reading (and fails) as soon as the limit is passed, so
+    // a chunked body never buffers past maxBodyBytes.
+    raw = await getRawBody(req, { limit: maxBodyBytes, length: req.headers['content-length'] });
+  } catch (err) {
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.too.large') {
+      throw new ReceiverError(413, 'BODY_TOO_LARGE', `request body larger than ${maxBodyBytes} bytes`);
+    }
+    throw new ReceiverError(400, 'BODY_UNREADABLE', INVALID_BODY);
+  }
+  try {
+    // A UTF-8 byte order mark is tolerated: .NET senders may prepend one.
+    return JSON.parse(raw.toString('utf8').replace(/^\uFEFF/, ''));
+  } catch {
+    throw new ReceiverError(400, 'INVALID_JSON', INVALID_BODY);
+  }
+}
+
+/** Refreshes every target, `concurrency` at a time; counts failures, never throws. */
+async function refreshAll(
+  targets: RefreshTarget[],
+  refresh: Refresh,
+  concurrency: number,
+  onError: (target: RefreshTarget, err: unknown) => void,
+): Promise<number> {
+  const limit = pLimit(concurrency);
+  const results = await Promise.all(
+    targets.map((target) =>
+      limit(async () => {
+        try {
+          await refresh(target);
+          return true;
+        } catch (err) {
+          onError(target, err);
+          return false;
+        }
+      }),
+    ),
+  );
+  return results.filter((ok) => !ok).length;
+}
+
+/** One target per object: duplicate deliveries and overlapping lookups refresh once. */
+function dedupe(targets: RefreshTarget[]): RefreshTarget[] {
+  const seen = new Map<string, RefreshTarget>();
+  for (const t of targets) {
+    const key = `${t.kind}/${t.namespace}/${t.name}`;
+    if (!seen.has(key)) seen.set(key, { kind: t.kind, namespace: t.namespace, name: t.name });
+  }
+  return [...seen.values()];
+}
+
+/** Safe detail of an adapter error for logs: its code and status, never its message. */
+function errorDetail(err: unknown): Record<string, unknown> {
+  if (!isObject(err)) return { error: typeof err };
+  const detail: Record<string, unknown> = {};
+  if (typeof err.name === 'string') detail.errorName = err.name;
+  if (typeof err.code === 'string' || typeof err.code === 'number') detail.errorCode = err.code;
+  if (typeof err.status === 'number') detail.errorStatus = err.status;
+  return detail;
+}
+
+/**
+ * Builds the Express handler for a route with a `:token` parameter.
+ * Unknown tokens get 404 before anything else: the body is never read, the
+ * adapters never called.
+ */
+export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToken) {
+  const { logger, maxBodyBytes, concurrency, onWebhook } = config;
+
+  async function handle(endpoint: Endpoint, req: Request, record: WebhookRecord): Promise<Answer> {
+    if (req.method !== 'POST') {
+      record.outcome = 'rejected';
+      record.code = 'METHOD_NOT_ALLOWED';
+      return { status: 405, body: { error: `method ${req.method} not allowed: Azure webhooks use POST` } };
+    }
+    const body = await readJSON(req, maxBodyBytes);
+    if (!isObject(body)) throw new ReceiverError(400, 'NOT_AN_OBJECT', INVALID_BODY);
+    const classification: Classification | undefined = classify(body);
+    if (!classification) {
+      throw new ReceiverError(
+        400,
+        'UNRECOGNISED_EVENT',
+        'request body is neither an Azure Container Registry nor an Azure DevOps event',
+      );
+    }
+    record.source = classification.source;
+    record.eventType = classification.eventType;
+    switch (classification.action) {
+      case 'ping':
+        record.outcome = 'ping';
+        return { status: 200, body: { msg: PING_MESSAGE } };
+      case 'ignore':
+        record.outcome = 'ignored';
+        return { status: 200, body: { msg: classification.reason } };
+      case 'invalid':
+        throw new ReceiverError(400, 'INVALID_EVENT', classification.reason);
+      case 'refresh':
+        return refreshEvent(endpoint, classification.event, record);
+    }
+  }
+
+  async function refreshEvent(endpoint: Endpoint, event: ReceiverEvent, record: WebhookRecord): Promise<Answer> {
+    if (event.type === 'push') {
+      record.repoURLs = event.repoURLs;
+      record.qualifiers = event.qualifiers;
+    } else {
+      record.prURL = event.prURL;
+    }
+    const kind = targetKind(event);
+    let targets: RefreshTarget[];
+    try {
+      targets = dedupe(await endpoint.lookup(event));
+    } catch (err) {
+      logger.error({ ...endpoint.labels, ...errorDetail(err) }, 'lookup failed');
+      throw new ReceiverError(503, 'LOOKUP_FAILED', `failed to look up ${kind === 'Warehouse' ? 'subscribed warehouses' : 'waiting promotions'}`);
+    }
+    record.matched = targets.length;
+    const failed = await refreshAll(targets, endpoint.refresh, concurrency, (target, err) => {
+      logger.error({ ...endpoint.labels, target, ...errorDetail(err) }, 'refresh failed');
+    });
+    record.failed = failed;
+    record.refreshed = targets.length - failed;
+    if (failed > 0) {
+      record.outcome = 'failed';
+      record.code = 'REFRESH_FAILED';
+      return { status: 503, body: { error: `failed to refresh ${failed} of ${targets.length} ${plural(kind)}` } };
+    }
+    record.outcome = 'refreshed';
+    return { status: 200, body: { msg: `refreshed ${targets.length} ${plural(kind)}` } };
+  }
+
+  function finish(res: Response, record: WebhookRecord, answer: Answer, started: bigint): void {
+    record.status = answer.status;
+    record.durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+    if (answer.status === 405) res.set('Allow', 'POST');
+    if (answer.status === 413 || answer.status === 404) {
+      // Do not read the rest of a body we refused.
+      res.set('Connection', 'close');
+    }
+    res.status(answer.status).json(answer.body);
+    const level = answer.status >= 500 ? 'error' : answer.status >= 400 ? 'warn' : 'info';
+    logger[level]({ ...record }, 'webhook');
+    if (onWebhook) {
+      try {
+        onWebhook(record);
+      } catch (err) {
+        logger.warn(errorDetail(err), 'onWebhook threw');
+      }
+    }
+  }
+
+  return function azureWebhookHandler(req: Request, res: Response, next: NextFunction): void {
+    const started = process.hrtime.bigint();
+    const token = req.params.token ?? '';
+    const record: WebhookRecord = { outcome: 'not-found', status: 0, matched: 0, refreshed: 0, failed: 0, durationMs: 0 };
+    const endpoint = resolve(token);
+    if (!endpoint) {
+      finish(res, record, NOT_FOUND, started);
+      return;
+    }
+    if (endpoint.labels) record.labels = endpoint.labels;
+    handle(endpoint, req, record).then(
+      (answer) => finish(res, record, answer, started),
+      (err: unknown) => {
+        if (err instanceof ReceiverError) {
+          record.outcome = record.outcome === 'not-found' ? 'rejected' : record.outcome;
+          if (err.status >= 500) record.outcome = 'failed';
+          record.code = err.code;
+          finish(res, record, { status: err.status, body: { error: err.message } }, started);
+          return;
+        }
+        // A bug of ours: never show its text; 503 so Azure retries.
+        logger.error(errorDetail(err), 'unexpected error');
+        record.outcome = 'failed';
+        record.code = 'INTERNAL';
+        if (res.headersSent) return next(err);
+        finish(res, record, { status: 503, body: { error: 'internal error' } }, started);
+      },
+    );
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * kargo-azure-receiver: receive Azure Container Registry and Azure DevOps
+ * webhooks in Express and make Kargo refresh what they concern at once.
+ * @module
+ */
+export { azureReceiver } from './receiver.js';
+export { kargoToken, TokenRegistry } from './token.js';
+export { memoryAdapter } from './adapters/memory.js';
+export { normalizeGitURL, normalizeImageURL, normalizeChartURL, normalizePullRequestURL } from './urls.js';
+export { WarehouseIndex, PromotionIndex } from './matching/index.js';
+export { ReceiverError } from './errors.js';
+export { DEFAULT_MAX_BODY_BYTES, DEFAULT_CONCURRENCY } from './options.js';
+
+export type { AzureReceiverOptions, WebhookRecord } from './options.js';
+export type { KargoTokenInput } from './token.js';
+export type { MemoryAdapter, MemoryAdapterOptions, RefreshRecord } from './adapters/memory.js';
+export type {
+  Adapter,
+  ArtifactKind,
+  EventSource,
+  Logger,
+  Lookup,
+  PullRequestEvent,
+  PushEvent,
+  ReceiverEvent,
+  Refresh,
+  RefreshTarget,
+} from './types.js';

@@ -1,0 +1,162 @@
+/**
+ * Options of `azureReceiver`, checked once when the factory is called.
+ * @module
+ */
+import Joi from 'joi';
+import { optionsError } from './errors.js';
+import { silentLogger } from './logger.js';
+import type { Logger, Lookup, Refresh } from './types.js';
+
+/** Azure DevOps refuses payloads over 2 MB, so no legitimate body is larger. */
+export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
+/** Refreshes run at most this many at a time for one webhook. */
+export const DEFAULT_CONCURRENCY = 16;
+/** Shortest token accepted: shorter ones can be guessed. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** A token-free summary of one webhook, for logs, metrics and audits. */
+export interface WebhookRecord {
+  /** `acr` or `azure-devops`, once the body was recognised. */
+  source?: 'acr' | 'azure-devops';
+  /** The Azure event name (`push`, `git.push`, …), once recognised. */
+  eventType?: string;
+  /** What happened. */
+  outcome: 'not-found' | 'rejected' | 'ping' | 'ignored' | 'refreshed' | 'failed';
+  /** The HTTP status answered. */
+  status: number;
+  /** Stable error code when the status is not 2xx. */
+  code?: string;
+  /** Normalized repository URLs of a push. */
+  repoURLs?: string[];
+  /** Tag or refs of a push. */
+  qualifiers?: string[];
+  /** Normalized URL of a pull request. */
+  prURL?: string;
+  /** Objects the lookup found. */
+  matched: number;
+  /** Objects refreshed successfully. */
+  refreshed: number;
+  /** Objects whose refresh failed. */
+  failed: number;
+  /** Time from the request's arrival to the answer, in milliseconds. */
+  durationMs: number;
+  /** Labels of the endpoint that took the request (project and receiver for `kargoReceivers`). */
+  labels?: Record<string, string>;
+}
+
+/** Options of {@link azureReceiver}. */
+export interface AzureReceiverOptions {
+  /**
+   * Accepted URL tokens: Azure posts to `<mount point>/<token>`. Give several
+   * to rotate without downtime. Each must be at least 16 characters of
+   * `[A-Za-z0-9._~-]`; `kargoToken()` builds Kargo's.
+   */
+  token: string | string[];
+  /** Finds the Warehouses (or Promotions) an event concerns. */
+  lookup: Lookup;
+  /** Refreshes one Warehouse or Promotion. */
+  refresh: Refresh;
+  /** Largest accepted body in bytes; larger ones get 413. Default 2 MiB (2097152), Azure DevOps' own limit. */
+  maxBodyBytes?: number;
+  /** How many refreshes of one webhook run at once. Default 16. */
+  concurrency?: number;
+  /** A pino-compatible logger. Default: silent. The URL token is never logged. */
+  logger?: Logger;
+  /** Called once per request with a token-free summary (metrics, audit). Must not throw. */
+  onWebhook?: (record: WebhookRecord) => void;
+  /** Extra fields, such as the rest of an adapter spread into the options, are ignored. */
+  [extra: string]: unknown;
+}
+
+/** The fully-defaulted configuration the request pipeline runs on. */
+export interface HandlerConfig {
+  maxBodyBytes: number;
+  concurrency: number;
+  logger: Logger;
+  onWebhook: ((record: WebhookRecord) => void) | undefined;
+}
+
+/** What `azureReceiver` runs on after validation. */
+export interface ReceiverConfig extends HandlerConfig {
+  tokens: string[];
+  lookup: Lookup;
+  refresh: Refresh;
+}
+
+const TOKEN = Joi.string()
+  .min(MIN_TOKEN_LENGTH)
+  .pattern(/^[A-Za-z0-9._~-]+$/)
+  .messages({
+    'string.min': `{{#label}} must be at least ${MIN_TOKEN_LENGTH} characters: a short token in a URL can be guessed (use kargoToken() or 32 random bytes in hex)`,
+    'string.pattern.base': '{{#label}} must use only URL-safe characters [A-Za-z0-9._~-]',
+    'string.empty': '{{#label}} must not be empty',
+  });
+
+const logger = Joi.object({
+  debug: Joi.function().required(),
+  info: Joi.function().required(),
+  warn: Joi.function().required(),
+  error: Joi.function().required(),
+})
+  .unknown(true)
+  .messages({ 'any.required': '{{#label}} is required: a logger needs debug, info, warn and error methods' });
+
+/** The parts shared with `kargoReceivers`. */
+export const handlerSchema = {
+  maxBodyBytes: Joi.number().integer().min(1).max(64 * 1024 * 1024).default(DEFAULT_MAX_BODY_BYTES),
+  concurrency: Joi.number().integer().min(1).max(1024).default(DEFAULT_CONCURRENCY),
+  logger: logger.default(silentLogger),
+  onWebhook: Joi.function(),
+};
+
+const schema = Joi.object({
+  token: Joi.alternatives()
+    .try(TOKEN, Joi.array().items(TOKEN).min(1).unique())
+    .required()
+    .messages({
+      'alternatives.types': '{{#label}} must be a string or an array of strings',
+      'array.min': '{{#label}} must hold at least one token',
+    }),
+  lookup: Joi.function().required().messages({
+    'any.required': '{{#label}} is required: pass an adapter, e.g. ...memoryAdapter({ warehouses }) or ...kubernetesAdapter()',
+  }),
+  refresh: Joi.function().required().messages({
+    'any.required': '{{#label}} is required: pass an adapter, e.g. ...memoryAdapter({ warehouses }) or ...kubernetesAdapter()',
+  }),
+  ...handlerSchema,
+})
+  // Adapters are spread into the options and bring fields of their own.
+  .unknown(true)
+  .required()
+  .messages({ 'any.required': 'options are required' });
+
+/**
+ * Validates `value` against `joiSchema` and returns the defaulted result, or
+ * throws a TypeError prefixed with the package name naming the bad option.
+ */
+export function validate<T>(joiSchema: Joi.Schema, value: unknown): T {
+  const { error, value: result } = joiSchema.validate(value, {
+    abortEarly: true,
+    convert: false,
+    errors: { label: 'path', wrap: { label: false } },
+  });
+  if (error) {
+    const message = error.details[0]?.message ?? error.message;
+    throw optionsError(message.startsWith('options') ? message : `options.${message}`);
+  }
+  return result as T;
+}
+
+/** Validates `azureReceiver` options and fills in the defaults. */
+export function receiverConfig(options: AzureReceiverOptions): ReceiverConfig {
+  const valid = validate<AzureReceiverOptions & HandlerConfig>(schema, options);
+  return {
+    tokens: typeof valid.token === 'string' ? [valid.token] : valid.token,
+    lookup: valid.lookup,
+    refresh: valid.refresh,
+    maxBodyBytes: valid.maxBodyBytes,
+    concurrency: valid.concurrency,
+    logger: valid.logger,
+    onWebhook: valid.onWebhook,
+  };
+}

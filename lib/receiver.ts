@@ -1,0 +1,28 @@
+/**
+ * `azureReceiver()`: the Express router for one set of accepted tokens.
+ * @module
+ */
+import express, { type Router } from 'express';
+import { createWebhookHandler, type Endpoint } from './handler.js';
+import { receiverConfig, type AzureReceiverOptions } from './options.js';
+import { TokenRegistry } from './token.js';
+
+/**
+ * Builds an Express router that receives ACR and Azure DevOps webhooks at
+ * `POST /<token>` below its mount point and refreshes what they concern.
+ *
+ * ```ts
+ * app.use('/azure', azureReceiver({ token, ...memoryAdapter({ warehouses }) }));
+ * ```
+ * Any other path below the mount point falls through to the next handler,
+ * so other receivers can be mounted beside it.
+ */
+export function azureReceiver(options: AzureReceiverOptions): Router {
+  const config = receiverConfig(options);
+  const endpoint: Endpoint = { lookup: config.lookup, refresh: config.refresh };
+  const tokens = new TokenRegistry<Endpoint>();
+  for (const token of config.tokens) tokens.set(token, endpoint);
+  const router = express.Router();
+  router.all('/:token', createWebhookHandler(config, (token) => tokens.find(token)));
+  return router;
+}

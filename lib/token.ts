@@ -1,0 +1,72 @@
+/**
+ * URL tokens: Kargo-compatible derivation and a constant-time check.
+ *
+ * Azure can sign neither ACR nor Azure DevOps webhooks, so the secret is the
+ * URL itself (https://learn.microsoft.com/azure/container-registry/container-registry-webhook-reference).
+ * @module
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+/** What a Kargo Azure receiver's path is derived from. */
+export interface KargoTokenInput {
+  /** The Kargo project: the ProjectConfig's namespace; empty for cluster-level receivers. */
+  project: string;
+  /** The receiver's `name` in `spec.webhookReceivers[]`. */
+  receiver: string;
+  /** The decoded `data.secret` of the referenced Secret. */
+  secret: string;
+}
+
+/**
+ * The lowercase hex SHA-256 of `project + receiver + secret`: the last path
+ * segment Kargo gives an Azure receiver (`/azure/<token>`), as built by
+ * `buildWebhookPath` in Kargo's pkg/webhook/external/receiver.go.
+ */
+export function kargoToken({ project, receiver, secret }: KargoTokenInput): string {
+  return createHash('sha256').update(project + receiver + secret, 'utf8').digest('hex');
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+/**
+ * A set of accepted tokens, each mapped to a value (an endpoint, a project).
+ * `find` compares the SHA-256 of the candidate against every entry with
+ * `timingSafeEqual` and never stops early, so the time taken says nothing
+ * about how much of a token an attacker guessed right.
+ */
+export class TokenRegistry<T> {
+  readonly #entries = new Map<string, { digest: Buffer; value: T }>();
+
+  /** Accepts `token` from now on, answering `value` for it. */
+  set(token: string, value: T): void {
+    this.#entries.set(token, { digest: digest(token), value });
+  }
+
+  /** Stops accepting `token`. */
+  delete(token: string): boolean {
+    return this.#entries.delete(token);
+  }
+
+  /** Accepts nothing any more. */
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  /** Number of accepted tokens. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The value of the accepted token equal to `candidate`, or undefined. */
+  find(candidate: string): T | undefined {
+    const probe = digest(candidate);
+    let found: T | undefined;
+    for (const entry of this.#entries.values()) {
+      // No early exit: every entry is compared whatever the outcome.
+      if (timingSafeEqual(probe, entry.digest) && found === undefined) found = entry.value;
+    }
+    return found;
+  }
+}
