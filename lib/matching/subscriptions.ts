@@ -1,0 +1,59 @@
+/**
+ * Compiles one entry of a Warehouse's `spec.subscriptions` into the small
+ * projection the index keeps.
+ * @module
+ */
+import type { ArtifactKind } from '../types.js';
+import { normalizeChartURL, normalizeGitURL, normalizeImageURL } from '../urls.js';
+import { compileChartRule, compileGitRule, compileImageRule, type Rule } from './qualifiers.js';
+
+/** A subscription reduced to what matching needs. */
+export interface CompiledSubscription {
+  /** Position in `spec.subscriptions`, for logs and explanations. */
+  index: number;
+  kind: ArtifactKind;
+  /** The normalized `repoURL`. */
+  repoURL: string;
+  /** Why a qualifier does not match, or undefined when it does. */
+  rule: Rule;
+}
+
+const KINDS: readonly ArtifactKind[] = ['git', 'image', 'chart'];
+
+const NORMALIZE: Record<ArtifactKind, (url: string) => string> = {
+  git: normalizeGitURL,
+  image: normalizeImageURL,
+  chart: normalizeChartURL,
+};
+
+const COMPILE: Record<ArtifactKind, (sub: Record<string, unknown>) => Rule> = {
+  git: compileGitRule,
+  image: compileImageRule,
+  chart: compileChartRule,
+};
+
+/** A plain object (as parsed from JSON or YAML), or undefined. */
+export function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+/**
+ * Compiles `spec.subscriptions[index]`. Returns undefined for a subscription of
+ * a kind this package does not serve (e.g. Kargo's generic subscriptions).
+ * Throws an Error whose message says why for a broken one.
+ */
+export function compileSubscription(raw: unknown, index: number): CompiledSubscription | undefined {
+  const entry = asRecord(raw);
+  if (entry === undefined) throw new Error('subscription is not an object');
+  const present = KINDS.filter((kind) => entry[kind] !== undefined && entry[kind] !== null);
+  const [kind, ...others] = present;
+  if (kind === undefined) return undefined;
+  if (others.length > 0) throw new Error(`subscription has more than one of ${present.join(', ')}`);
+  const sub = asRecord(entry[kind]);
+  if (sub === undefined) throw new Error(`${kind} is not an object`);
+  const repoURL = sub['repoURL'];
+  if (typeof repoURL !== 'string' || repoURL.trim() === '') throw new Error(`${kind}.repoURL is missing`);
+  return { index, kind, repoURL: NORMALIZE[kind](repoURL), rule: COMPILE[kind](sub) };
+}
