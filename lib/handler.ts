@@ -41,14 +41,20 @@ function targetKind(event: ReceiverEvent): RefreshTarget['kind'] {
   return event.type === 'push' ? 'Warehouse' : 'Promotion';
 }
 
-/** Request bodies already parsed by an upstream `express.json()` are used as they are. */
-function preParsed(req: Request): unknown {
-  return (req as Request & { _body?: boolean })._body === true ? req.body : undefined;
+/**
+ * True when an upstream body parser (an app-wide `express.json()`) already
+ * consumed the stream: body-parser 1.x flags `req._body`, 2.x leaves the
+ * stream ended. Its `req.body` is then all there is.
+ */
+function consumedUpstream(req: Request): boolean {
+  return (req as Request & { _body?: boolean })._body === true || req.readableEnded;
 }
 
 async function readJSON(req: Request, maxBodyBytes: number): Promise<unknown> {
-  const parsed = preParsed(req);
-  if (parsed !== undefined) return parsed;
+  if (consumedUpstream(req)) {
+    if (req.body === undefined) throw new ReceiverError(400, 'INVALID_JSON', INVALID_BODY);
+    return req.body as unknown;
+  }
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (encoding !== 'identity') {
     throw new ReceiverError(415, 'UNSUPPORTED_ENCODING', `unsupported content encoding "${encoding}"`);
@@ -213,7 +219,8 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
 
   return function azureWebhookHandler(req: Request, res: Response, next: NextFunction): void {
     const started = process.hrtime.bigint();
-    const token = req.params.token ?? '';
+    const param: unknown = req.params.token;
+    const token = typeof param === 'string' ? param : '';
     const record: WebhookRecord = { outcome: 'not-found', status: 0, matched: 0, refreshed: 0, failed: 0, durationMs: 0 };
     const endpoint = resolve(token);
     if (!endpoint) {

@@ -118,17 +118,15 @@ const schema = Joi.object({
       'array.min': '{{#label}} must hold at least one token',
     }),
   lookup: Joi.function().required().messages({
-    'any.required': '{{#label}} is required: pass an adapter, e.g. ...memoryAdapter({ warehouses }) or ...kubernetesAdapter()',
+    'any.required': '{{#label}} is required: spread an adapter into the options, such as memoryAdapter() or kubernetesAdapter()',
   }),
   refresh: Joi.function().required().messages({
-    'any.required': '{{#label}} is required: pass an adapter, e.g. ...memoryAdapter({ warehouses }) or ...kubernetesAdapter()',
+    'any.required': '{{#label}} is required: spread an adapter into the options, such as memoryAdapter() or kubernetesAdapter()',
   }),
   ...handlerSchema,
 })
   // Adapters are spread into the options and bring fields of their own.
-  .unknown(true)
-  .required()
-  .messages({ 'any.required': 'options are required' });
+  .unknown(true);
 
 /**
  * Validates `value` against `joiSchema` and returns the defaulted result, or
@@ -149,6 +147,7 @@ export function validate<T>(joiSchema: Joi.Schema, value: unknown): T {
 
 /** Validates `azureReceiver` options and fills in the defaults. */
 export function receiverConfig(options: AzureReceiverOptions): ReceiverConfig {
+  if (typeof options !== 'object' || options === null) throw optionsError('options are required');
   const valid = validate<AzureReceiverOptions & HandlerConfig>(schema, options);
   return {
     tokens: typeof valid.token === 'string' ? [valid.token] : valid.token,

@@ -97,7 +97,7 @@ function classifyPush(eventType: string, body: JSONObject): Classification {
 /**
  * `git.pullrequest.merged` is "Pull request merge attempted": it also fires
  * for failed merges, so read `status` and `mergeStatus`. An update to
- * `abandoned` (or `completed`) closes the PR as well.
+ * `abandoned` closes the PR too.
  */
 function classifyPullRequest(eventType: string, body: JSONObject): Classification {
   const { error } = pullRequestSchema.validate(body);
@@ -112,8 +112,10 @@ function classifyPullRequest(eventType: string, body: JSONObject): Classificatio
         `nothing refreshed: the merge did not complete (status ${status || 'unknown'}, mergeStatus ${mergeStatus || 'unknown'})`,
       );
     }
-  } else if (status !== 'abandoned' && status !== 'completed') {
-    return ignore(eventType, `nothing refreshed: the pull request is still ${status || 'open'}`);
+  } else if (status !== 'abandoned') {
+    // A completed PR is announced by git.pullrequest.merged; only abandonment
+    // closes a PR without one.
+    return ignore(eventType, `nothing refreshed: a pull request update to status ${status || 'unknown'} closes nothing`);
   }
   const href = resource._links?.web?.href;
   const remoteUrl = resource.repository?.remoteUrl;
