@@ -58,15 +58,11 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): MemoryAdapter
 
   function upsert(manifest: unknown): void {
     const meta = (manifest as { metadata?: { namespace?: string; name?: string } } | null)?.metadata;
-    const namespace = meta?.namespace ?? 'default';
-    const name = meta?.name;
-    if (kindOf(manifest) === 'Promotion') {
-      promotions.upsert(manifest);
-      if (name) names.add(key('Promotion', namespace, name));
-    } else {
-      warehouses.upsert(manifest);
-      if (name) names.add(key('Warehouse', namespace, name));
-    }
+    const kind = kindOf(manifest) === 'Promotion' ? 'Promotion' : 'Warehouse';
+    // The indexes warn about and skip a manifest without namespace or name.
+    if (kind === 'Promotion') promotions.upsert(manifest);
+    else warehouses.upsert(manifest);
+    if (meta?.namespace && meta.name) names.add(key(kind, meta.namespace, meta.name));
   }
   for (const w of options.warehouses ?? []) upsert(w);
   for (const p of options.promotions ?? []) upsert(p);
