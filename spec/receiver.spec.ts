@@ -67,6 +67,7 @@ const cases: Case[] = [
   { name: 'ACR chart_push (real)', body: fixtureText('acr-chart-push'), status: 200, body_: { msg: 'chart_push events come from legacy ACR Helm repositories, which Kargo cannot subscribe to' }, adapters: false },
   { name: 'ACR chart_delete', body: { ...fixture('acr-chart-push'), action: 'chart_delete' }, status: 200, body_: { msg: 'chart_delete events need no refresh' }, adapters: false },
   { name: 'ACR quarantine', body: { ...acrPush, action: 'quarantine' }, status: 200, body_: { msg: 'quarantine events need no refresh' }, adapters: false },
+  { name: 'ACR action named like an Object.prototype member', body: { action: 'toString', target: {} }, status: 200, body_: { msg: 'ACR toString events need no refresh' }, adapters: false },
   { name: 'ACR action added later, with target', body: { ...acrPush, action: 'sign' }, status: 200, body_: { msg: 'ACR sign events need no refresh' }, adapters: false },
   { name: 'ACR push without request (no host)', body: { ...acrPush, request: undefined }, status: 200, body_: { msg: 'nothing refreshed: the push event names no registry host and repository' }, adapters: false },
   { name: 'ACR push with a non-string repository', body: { ...acrPush, target: { ...acrPush.target, repository: 5 } }, status: 400, body_: { error: 'invalid ACR push event: "target.repository" must be a string' }, adapters: false },

@@ -54,19 +54,20 @@ export function kindsForMediaType(mediaType: string | undefined): ArtifactKind[]
   return ['image', 'chart'];
 }
 
-const NO_ACTION: Record<string, string> = {
-  delete: 'delete events need no refresh',
-  chart_push: 'chart_push events come from legacy ACR Helm repositories, which Kargo cannot subscribe to',
-  chart_delete: 'chart_delete events need no refresh',
-  quarantine: 'quarantine events need no refresh',
-};
+// A Map, not an object literal: `action` is attacker-controlled ("toString").
+const NO_ACTION = new Map<string, string>([
+  ['delete', 'delete events need no refresh'],
+  ['chart_push', 'chart_push events come from legacy ACR Helm repositories, which Kargo cannot subscribe to'],
+  ['chart_delete', 'chart_delete events need no refresh'],
+  ['quarantine', 'quarantine events need no refresh'],
+]);
 
 /** Maps a payload for which `isACRPayload` holds. */
 export function classifyACR(body: JSONObject): Classification {
   const action = body.action as string;
   if (action === 'ping') return { action: 'ping', source: 'acr', eventType: 'ping' };
   if (action !== 'push') {
-    const reason = NO_ACTION[action] ?? `ACR ${action} events need no refresh`;
+    const reason = NO_ACTION.get(action) ?? `ACR ${action} events need no refresh`;
     return { action: 'ignore', source: 'acr', eventType: action, reason };
   }
   const { error } = pushSchema.validate(body);
