@@ -93,7 +93,12 @@ function parseAzureWebPath(org: string, segments: string[]): AzureRepo | undefin
 /** Reads the SSH path `v3/{org}/{project}/{repo}` of `ssh.dev.azure.com` and `vs-ssh.visualstudio.com`. */
 function parseAzureSSHPath(segments: string[]): AzureRepo | undefined {
   const [v3, org, project, repoSegment, ...rest] = segments;
-  if (v3?.toLowerCase() !== 'v3' || org === undefined || project === undefined || repoSegment === undefined) {
+  if (
+    v3?.toLowerCase() !== 'v3' ||
+    org === undefined ||
+    project === undefined ||
+    repoSegment === undefined
+  ) {
     return undefined;
   }
   const repo = stripGitSuffix(repoSegment);
@@ -258,7 +263,13 @@ export function normalizePullRequestURL(url: string): string {
   const input = sanitize(url);
   const azure = parseAzure(input);
   const [page, id, ...extra] = azure?.rest ?? [];
-  if (azure !== undefined && page?.toLowerCase() === 'pullrequest' && id !== undefined && /^\d+$/.test(id) && extra.length === 0) {
+  if (
+    azure !== undefined &&
+    page?.toLowerCase() === 'pullrequest' &&
+    id !== undefined &&
+    /^\d+$/.test(id) &&
+    extra.length === 0
+  ) {
     return `${azureRepoURL(azure)}/pullrequest/${String(Number(id))}`;
   }
   let rest = input.toLowerCase().split('#')[0] ?? '';

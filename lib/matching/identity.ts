@@ -29,7 +29,11 @@ export const silentLogger: Logger = {
  * Reads `metadata.namespace` and `metadata.name` of a manifest of the expected
  * kind. Logs a warning and returns undefined when the manifest is not one.
  */
-export function readIdentity(manifest: unknown, kind: string, logger: Logger): ObjectKey | undefined {
+export function readIdentity(
+  manifest: unknown,
+  kind: string,
+  logger: Logger,
+): ObjectKey | undefined {
   const object = asRecord(manifest);
   const metadata = asRecord(object?.['metadata']);
   const name = metadata?.['name'];
@@ -39,9 +43,17 @@ export function readIdentity(manifest: unknown, kind: string, logger: Logger): O
     logger.warn({ kind: actualKind, expected: kind }, `ignoring a manifest that is not a ${kind}`);
     return undefined;
   }
-  if (typeof name !== 'string' || name === '' || typeof namespace !== 'string' || namespace === '') {
+  if (
+    typeof name !== 'string' ||
+    name === '' ||
+    typeof namespace !== 'string' ||
+    namespace === ''
+  ) {
     logger.warn(
-      { namespace: typeof namespace === 'string' ? namespace : undefined, name: typeof name === 'string' ? name : undefined },
+      {
+        namespace: typeof namespace === 'string' ? namespace : undefined,
+        name: typeof name === 'string' ? name : undefined,
+      },
       `ignoring a ${kind} manifest without metadata.namespace and metadata.name`,
     );
     return undefined;
@@ -50,7 +62,9 @@ export function readIdentity(manifest: unknown, kind: string, logger: Logger): O
 }
 
 /** A predicate for `options.namespaces`; absent means every namespace. */
-export function namespaceFilter(namespaces: readonly string[] | undefined): (namespace: string) => boolean {
+export function namespaceFilter(
+  namespaces: readonly string[] | undefined,
+): (namespace: string) => boolean {
   if (namespaces === undefined) return () => true;
   const allowed = new Set(namespaces);
   return (namespace) => allowed.has(namespace);

@@ -4,7 +4,11 @@
  * @module
  */
 export { WarehouseIndex } from './warehouse-index.js';
-export type { MatchOptions, WarehouseExplanation, WarehouseIndexOptions } from './warehouse-index.js';
+export type {
+  MatchOptions,
+  WarehouseExplanation,
+  WarehouseIndexOptions,
+} from './warehouse-index.js';
 export { PromotionIndex } from './promotion-index.js';
 export type { PromotionIndexOptions } from './promotion-index.js';
 export { compileConstraint, parseTagVersion } from './semver-constraint.js';

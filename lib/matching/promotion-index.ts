@@ -35,7 +35,8 @@ function waitedPullRequests(manifest: Record<string, unknown>): string[] {
   const status = asRecord(manifest['status']);
   const steps = Array.isArray(spec?.['steps']) ? (spec['steps'] as unknown[]) : [];
   const current = status?.['currentStep'];
-  const last = typeof current === 'number' && Number.isInteger(current) && current >= 0 ? current : 0;
+  const last =
+    typeof current === 'number' && Number.isInteger(current) && current >= 0 ? current : 0;
   const state = asRecord(status?.['state']);
   const urls = new Set<string>();
   steps.slice(0, last + 1).forEach((raw) => {
@@ -122,6 +123,8 @@ export class PromotionIndex {
       const entry = this.#promotions.get(key);
       if (entry !== undefined && inScope(entry.namespace)) result.push(entry);
     }
-    return result.sort(compareKeys).map(({ namespace, name }) => ({ kind: 'Promotion', namespace, name }));
+    return result
+      .sort(compareKeys)
+      .map(({ namespace, name }) => ({ kind: 'Promotion', namespace, name }));
   }
 }

@@ -87,7 +87,8 @@ export function compileTagFilter(sub: Record<string, unknown>): TagFilter {
 /** Why `tag` fails the filter (ignore first, then allow, as Kargo's `matchesTag`), or undefined. */
 export function checkTagFilter(filter: TagFilter, tag: string): string | undefined {
   const ignoredBy = filter.ignore.find((re) => re.test(tag));
-  if (ignoredBy !== undefined) return `tag ${JSON.stringify(tag)} is ignored by ${String(ignoredBy)}`;
+  if (ignoredBy !== undefined)
+    return `tag ${JSON.stringify(tag)} is ignored by ${String(ignoredBy)}`;
   if (filter.allow.length > 0 && !filter.allow.some((re) => re.test(tag))) {
     return `tag ${JSON.stringify(tag)} is not allowed by ${filter.allow.map(String).join(', ')}`;
   }
@@ -119,7 +120,11 @@ function optionalConstraint(source: string): Constraint | undefined {
 }
 
 /** Why `tag` fails a semver check, or undefined. */
-function checkSemver(tag: string, strict: boolean, constraint: Constraint | undefined): string | undefined {
+function checkSemver(
+  tag: string,
+  strict: boolean,
+  constraint: Constraint | undefined,
+): string | undefined {
   const version = parseTagVersion(tag, strict);
   if (version === undefined) {
     return `tag ${JSON.stringify(tag)} is not a ${strict ? 'strict ' : ''}semantic version`;
@@ -151,7 +156,9 @@ export function compileGitRule(sub: Record<string, unknown>): Rule {
             ? undefined
             : `branch ${JSON.stringify(pushed)} is not main or master (no branch set)`;
         }
-        return pushed === branch ? undefined : `branch ${JSON.stringify(pushed)} is not ${JSON.stringify(branch)}`;
+        return pushed === branch
+          ? undefined
+          : `branch ${JSON.stringify(pushed)} is not ${JSON.stringify(branch)}`;
       };
     }
     case 'SemVer':
@@ -159,11 +166,17 @@ export function compileGitRule(sub: Record<string, unknown>): Rule {
     case 'Lexical': {
       const filter = compileTagFilter(sub);
       const strict = strictSemvers(sub);
-      const constraint = strategy === 'SemVer' ? optionalConstraint(optionalString(sub, 'semverConstraint')) : undefined;
+      const constraint =
+        strategy === 'SemVer'
+          ? optionalConstraint(optionalString(sub, 'semverConstraint'))
+          : undefined;
       return (ref) => {
         if (!ref.startsWith(TAG_PREFIX)) return `${ref} is not a tag`;
         const tag = ref.slice(TAG_PREFIX.length);
-        return checkTagFilter(filter, tag) ?? (strategy === 'SemVer' ? checkSemver(tag, strict, constraint) : undefined);
+        return (
+          checkTagFilter(filter, tag) ??
+          (strategy === 'SemVer' ? checkSemver(tag, strict, constraint) : undefined)
+        );
       };
     }
     default:
@@ -181,12 +194,15 @@ export function compileGitRule(sub: Record<string, unknown>): Rule {
  */
 export function compileImageRule(sub: Record<string, unknown>): Rule {
   const strategy = optionalString(sub, 'imageSelectionStrategy') || 'SemVer';
-  const constraintSource = optionalString(sub, 'constraint') || optionalString(sub, 'semverConstraint');
+  const constraintSource =
+    optionalString(sub, 'constraint') || optionalString(sub, 'semverConstraint');
   switch (strategy) {
     case 'Digest':
       if (constraintSource === '') throw new Error('Digest strategy without constraint');
       return (tag) =>
-        tag === constraintSource ? undefined : `tag ${JSON.stringify(tag)} is not ${JSON.stringify(constraintSource)}`;
+        tag === constraintSource
+          ? undefined
+          : `tag ${JSON.stringify(tag)} is not ${JSON.stringify(constraintSource)}`;
     case 'SemVer':
     case 'Lexical':
     case 'NewestBuild': {
@@ -194,7 +210,8 @@ export function compileImageRule(sub: Record<string, unknown>): Rule {
       const strict = strictSemvers(sub);
       const constraint = strategy === 'SemVer' ? optionalConstraint(constraintSource) : undefined;
       return (tag) =>
-        checkTagFilter(filter, tag) ?? (strategy === 'SemVer' ? checkSemver(tag, strict, constraint) : undefined);
+        checkTagFilter(filter, tag) ??
+        (strategy === 'SemVer' ? checkSemver(tag, strict, constraint) : undefined);
     }
     default:
       throw new Error(`unknown imageSelectionStrategy ${JSON.stringify(strategy)}`);

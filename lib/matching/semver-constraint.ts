@@ -82,7 +82,8 @@ export function compileConstraint(source: string): Constraint {
   const alternatives = source.split('||').map((alternative) => {
     const rewritten = alternative.replace(HYPHEN_RANGE, '>=$1 <=$2').replace(OPERATOR_SPACE, '$1');
     const tokens = rewritten.split(/[\s,]+/).filter((t) => t !== '');
-    if (tokens.length === 0) throw new Error(`empty alternative in constraint ${JSON.stringify(source)}`);
+    if (tokens.length === 0)
+      throw new Error(`empty alternative in constraint ${JSON.stringify(source)}`);
     return tokens.map(compileComparator);
   });
   return {

@@ -54,6 +54,7 @@ export function compileSubscription(raw: unknown, index: number): CompiledSubscr
   const sub = asRecord(entry[kind]);
   if (sub === undefined) throw new Error(`${kind} is not an object`);
   const repoURL = sub['repoURL'];
-  if (typeof repoURL !== 'string' || repoURL.trim() === '') throw new Error(`${kind}.repoURL is missing`);
+  if (typeof repoURL !== 'string' || repoURL.trim() === '')
+    throw new Error(`${kind}.repoURL is missing`);
   return { index, kind, repoURL: NORMALIZE[kind](repoURL), rule: COMPILE[kind](sub) };
 }

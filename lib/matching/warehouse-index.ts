@@ -47,7 +47,10 @@ function bucketKey(kind: ArtifactKind, repoURL: string): string {
  * No qualifiers means the event carries nothing to filter on: every subscriber
  * matches.
  */
-function checkQualifiers(sub: CompiledSubscription, qualifiers: readonly string[]): string | undefined {
+function checkQualifiers(
+  sub: CompiledSubscription,
+  qualifiers: readonly string[],
+): string | undefined {
   if (qualifiers.length === 0) return undefined;
   const reasons: string[] = [];
   for (const qualifier of qualifiers) {
@@ -105,13 +108,19 @@ export class WarehouseIndex {
       try {
         const compiled = compileSubscription(entry, index);
         if (compiled === undefined) {
-          this.#logger.debug({ namespace, name, subscription: index }, 'skipping a subscription of an unsupported kind');
+          this.#logger.debug(
+            { namespace, name, subscription: index },
+            'skipping a subscription of an unsupported kind',
+          );
         } else {
           subscriptions.push(compiled);
         }
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
-        this.#logger.warn({ namespace, name, subscription: index, reason }, 'skipping a broken Warehouse subscription');
+        this.#logger.warn(
+          { namespace, name, subscription: index, reason },
+          'skipping a broken Warehouse subscription',
+        );
       }
     });
     this.delete(namespace, name);
@@ -166,7 +175,8 @@ export class WarehouseIndex {
         for (const [key, subs] of bucket) {
           const entry = this.#warehouses.get(key);
           if (entry === undefined || found.has(key) || !inScope(entry.namespace)) continue;
-          if (subs.some((sub) => checkQualifiers(sub, event.qualifiers) === undefined)) found.set(key, entry);
+          if (subs.some((sub) => checkQualifiers(sub, event.qualifiers) === undefined))
+            found.set(key, entry);
         }
       }
     }
@@ -202,7 +212,9 @@ export class WarehouseIndex {
       let matched: string | undefined;
       for (const sub of subs) {
         if (!kinds.has(sub.kind)) {
-          reasons.push(`${describe(sub)}: the event concerns ${[...kinds].join(', ') || 'no kind'}`);
+          reasons.push(
+            `${describe(sub)}: the event concerns ${[...kinds].join(', ') || 'no kind'}`,
+          );
           continue;
         }
         const reason = checkQualifiers(sub, event.qualifiers);

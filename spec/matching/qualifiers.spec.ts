@@ -15,7 +15,11 @@ interface Case {
   reason: string | undefined;
 }
 
-function table(describeName: string, compile: (sub: Record<string, unknown>) => Rule, cases: Case[]): void {
+function table(
+  describeName: string,
+  compile: (sub: Record<string, unknown>) => Rule,
+  cases: Case[],
+): void {
   describe(describeName, () => {
     for (const c of cases) {
       it(c.name, () => {
@@ -27,17 +31,42 @@ function table(describeName: string, compile: (sub: Record<string, unknown>) => 
 
 table('compileGitRule', compileGitRule, [
   // NewestFromBranch (the default)
-  { name: 'default strategy, no branch: main', sub: {}, qualifier: 'refs/heads/main', reason: undefined },
-  { name: 'default strategy, no branch: master', sub: {}, qualifier: 'refs/heads/master', reason: undefined },
+  {
+    name: 'default strategy, no branch: main',
+    sub: {},
+    qualifier: 'refs/heads/main',
+    reason: undefined,
+  },
+  {
+    name: 'default strategy, no branch: master',
+    sub: {},
+    qualifier: 'refs/heads/master',
+    reason: undefined,
+  },
   {
     name: 'default strategy, no branch: other branch',
     sub: {},
     qualifier: 'refs/heads/develop',
     reason: 'branch "develop" is not main or master (no branch set)',
   },
-  { name: 'branch set: same', sub: { branch: 'release/1.x' }, qualifier: 'refs/heads/release/1.x', reason: undefined },
-  { name: 'branch set: main is not enough', sub: { branch: 'develop' }, qualifier: 'refs/heads/main', reason: 'branch "main" is not "develop"' },
-  { name: 'branch names are case-sensitive', sub: { branch: 'Main' }, qualifier: 'refs/heads/main', reason: 'branch "main" is not "Main"' },
+  {
+    name: 'branch set: same',
+    sub: { branch: 'release/1.x' },
+    qualifier: 'refs/heads/release/1.x',
+    reason: undefined,
+  },
+  {
+    name: 'branch set: main is not enough',
+    sub: { branch: 'develop' },
+    qualifier: 'refs/heads/main',
+    reason: 'branch "main" is not "develop"',
+  },
+  {
+    name: 'branch names are case-sensitive',
+    sub: { branch: 'Main' },
+    qualifier: 'refs/heads/main',
+    reason: 'branch "main" is not "Main"',
+  },
   {
     name: 'explicit NewestFromBranch ignores tag refs',
     sub: { commitSelectionStrategy: 'NewestFromBranch' },
@@ -45,14 +74,24 @@ table('compileGitRule', compileGitRule, [
     reason: 'refs/tags/v1.0.0 is not a branch',
   },
   // SemVer
-  { name: 'SemVer: strict tag', sub: { commitSelectionStrategy: 'SemVer' }, qualifier: 'refs/tags/v1.2.3', reason: undefined },
+  {
+    name: 'SemVer: strict tag',
+    sub: { commitSelectionStrategy: 'SemVer' },
+    qualifier: 'refs/tags/v1.2.3',
+    reason: undefined,
+  },
   {
     name: 'SemVer: strict by default rejects v1',
     sub: { commitSelectionStrategy: 'SemVer' },
     qualifier: 'refs/tags/v1',
     reason: 'tag "v1" is not a strict semantic version',
   },
-  { name: 'SemVer: loose accepts v1', sub: { commitSelectionStrategy: 'SemVer', strictSemvers: false }, qualifier: 'refs/tags/v1', reason: undefined },
+  {
+    name: 'SemVer: loose accepts v1',
+    sub: { commitSelectionStrategy: 'SemVer', strictSemvers: false },
+    qualifier: 'refs/tags/v1',
+    reason: undefined,
+  },
   {
     name: 'SemVer: branch ref',
     sub: { commitSelectionStrategy: 'SemVer' },
@@ -78,7 +117,12 @@ table('compileGitRule', compileGitRule, [
     reason: 'tag "1.0.0" is not allowed by /^v/',
   },
   // NewestTag and Lexical
-  { name: 'NewestTag: any tag', sub: { commitSelectionStrategy: 'NewestTag' }, qualifier: 'refs/tags/anything', reason: undefined },
+  {
+    name: 'NewestTag: any tag',
+    sub: { commitSelectionStrategy: 'NewestTag' },
+    qualifier: 'refs/tags/anything',
+    reason: undefined,
+  },
   {
     name: 'Lexical: branch ref',
     sub: { commitSelectionStrategy: 'Lexical' },
@@ -111,7 +155,11 @@ table('compileGitRule', compileGitRule, [
   },
   {
     name: 'Lexical: ignoreTagsRegexes win over allow',
-    sub: { commitSelectionStrategy: 'Lexical', allowTagsRegexes: ['.*'], ignoreTagsRegexes: ['-rc$'] },
+    sub: {
+      commitSelectionStrategy: 'Lexical',
+      allowTagsRegexes: ['.*'],
+      ignoreTagsRegexes: ['-rc$'],
+    },
     qualifier: 'refs/tags/2024.1-rc',
     reason: 'tag "2024.1-rc" is ignored by /-rc$/',
   },
@@ -138,31 +186,91 @@ table('compileGitRule', compileGitRule, [
 
 table('compileImageRule', compileImageRule, [
   { name: 'SemVer default: strict tag', sub: {}, qualifier: 'v1.2.3', reason: undefined },
-  { name: 'SemVer default: v1 is not strict', sub: {}, qualifier: 'v1', reason: 'tag "v1" is not a strict semantic version' },
-  { name: 'SemVer default: latest', sub: {}, qualifier: 'latest', reason: 'tag "latest" is not a strict semantic version' },
+  {
+    name: 'SemVer default: v1 is not strict',
+    sub: {},
+    qualifier: 'v1',
+    reason: 'tag "v1" is not a strict semantic version',
+  },
+  {
+    name: 'SemVer default: latest',
+    sub: {},
+    qualifier: 'latest',
+    reason: 'tag "latest" is not a strict semantic version',
+  },
   { name: 'SemVer loose: v1', sub: { strictSemvers: false }, qualifier: 'v1', reason: undefined },
-  { name: 'SemVer: constraint', sub: { constraint: '~1.2' }, qualifier: '1.2.9', reason: undefined },
-  { name: 'SemVer: constraint fails', sub: { constraint: '~1.2' }, qualifier: '1.3.0', reason: 'tag "1.3.0" does not satisfy "~1.2"' },
-  { name: 'SemVer: semverConstraint (deprecated)', sub: { semverConstraint: '<1.0.0' }, qualifier: '1.0.0', reason: 'tag "1.0.0" does not satisfy "<1.0.0"' },
-  { name: 'SemVer: constraint wins over semverConstraint', sub: { constraint: '^2', semverConstraint: '^1' }, qualifier: '2.1.0', reason: undefined },
-  { name: 'SemVer: prerelease excluded', sub: { constraint: '>=1.0.0' }, qualifier: '1.1.0-rc.1', reason: 'tag "1.1.0-rc.1" does not satisfy ">=1.0.0"' },
-  { name: 'SemVer: prerelease asked for', sub: { constraint: '>=1.1.0-0' }, qualifier: '1.1.0-rc.1', reason: undefined },
-  { name: 'SemVer: ignoreTags', sub: { ignoreTags: ['1.0.0'] }, qualifier: '1.0.0', reason: 'tag "1.0.0" is ignored by /^1\\.0\\.0$/' },
-  { name: 'Lexical: any tag', sub: { imageSelectionStrategy: 'Lexical' }, qualifier: 'nightly-20240101', reason: undefined },
+  {
+    name: 'SemVer: constraint',
+    sub: { constraint: '~1.2' },
+    qualifier: '1.2.9',
+    reason: undefined,
+  },
+  {
+    name: 'SemVer: constraint fails',
+    sub: { constraint: '~1.2' },
+    qualifier: '1.3.0',
+    reason: 'tag "1.3.0" does not satisfy "~1.2"',
+  },
+  {
+    name: 'SemVer: semverConstraint (deprecated)',
+    sub: { semverConstraint: '<1.0.0' },
+    qualifier: '1.0.0',
+    reason: 'tag "1.0.0" does not satisfy "<1.0.0"',
+  },
+  {
+    name: 'SemVer: constraint wins over semverConstraint',
+    sub: { constraint: '^2', semverConstraint: '^1' },
+    qualifier: '2.1.0',
+    reason: undefined,
+  },
+  {
+    name: 'SemVer: prerelease excluded',
+    sub: { constraint: '>=1.0.0' },
+    qualifier: '1.1.0-rc.1',
+    reason: 'tag "1.1.0-rc.1" does not satisfy ">=1.0.0"',
+  },
+  {
+    name: 'SemVer: prerelease asked for',
+    sub: { constraint: '>=1.1.0-0' },
+    qualifier: '1.1.0-rc.1',
+    reason: undefined,
+  },
+  {
+    name: 'SemVer: ignoreTags',
+    sub: { ignoreTags: ['1.0.0'] },
+    qualifier: '1.0.0',
+    reason: 'tag "1.0.0" is ignored by /^1\\.0\\.0$/',
+  },
+  {
+    name: 'Lexical: any tag',
+    sub: { imageSelectionStrategy: 'Lexical' },
+    qualifier: 'nightly-20240101',
+    reason: undefined,
+  },
   {
     name: 'Lexical: allowTags',
     sub: { imageSelectionStrategy: 'Lexical', allowTags: '^nightly-' },
     qualifier: 'v1',
     reason: 'tag "v1" is not allowed by /^nightly-/',
   },
-  { name: 'NewestBuild: any tag', sub: { imageSelectionStrategy: 'NewestBuild' }, qualifier: 'abc123', reason: undefined },
+  {
+    name: 'NewestBuild: any tag',
+    sub: { imageSelectionStrategy: 'NewestBuild' },
+    qualifier: 'abc123',
+    reason: undefined,
+  },
   {
     name: 'NewestBuild: ignoreTagsRegexes',
     sub: { imageSelectionStrategy: 'NewestBuild', ignoreTagsRegexes: ['^cache-'] },
     qualifier: 'cache-1',
     reason: 'tag "cache-1" is ignored by /^cache-/',
   },
-  { name: 'Digest: the named tag', sub: { imageSelectionStrategy: 'Digest', constraint: 'stable' }, qualifier: 'stable', reason: undefined },
+  {
+    name: 'Digest: the named tag',
+    sub: { imageSelectionStrategy: 'Digest', constraint: 'stable' },
+    qualifier: 'stable',
+    reason: undefined,
+  },
   {
     name: 'Digest: the named tag via semverConstraint',
     sub: { imageSelectionStrategy: 'Digest', semverConstraint: 'stable' },
@@ -173,25 +281,88 @@ table('compileImageRule', compileImageRule, [
 
 table('compileChartRule', compileChartRule, [
   { name: 'no constraint: any version', sub: {}, qualifier: 'not-semver', reason: undefined },
-  { name: 'constraint holds', sub: { semverConstraint: '^1.0.0' }, qualifier: '1.3.0', reason: undefined },
-  { name: 'constraint fails', sub: { semverConstraint: '^1.0.0' }, qualifier: '2.0.0', reason: 'tag "2.0.0" does not satisfy "^1.0.0"' },
-  { name: 'always strict', sub: { semverConstraint: '^1.0.0' }, qualifier: '1.3', reason: 'tag "1.3" is not a strict semantic version' },
+  {
+    name: 'constraint holds',
+    sub: { semverConstraint: '^1.0.0' },
+    qualifier: '1.3.0',
+    reason: undefined,
+  },
+  {
+    name: 'constraint fails',
+    sub: { semverConstraint: '^1.0.0' },
+    qualifier: '2.0.0',
+    reason: 'tag "2.0.0" does not satisfy "^1.0.0"',
+  },
+  {
+    name: 'always strict',
+    sub: { semverConstraint: '^1.0.0' },
+    qualifier: '1.3',
+    reason: 'tag "1.3" is not a strict semantic version',
+  },
 ]);
 
 describe('broken subscriptions throw at compile time', () => {
   const cases: Array<{ name: string; compile: () => Rule; message: string }> = [
-    { name: 'bad allowTags', compile: () => compileGitRule({ commitSelectionStrategy: 'NewestTag', allowTags: '(' }), message: 'invalid regular expression "("' },
-    { name: 'bad allowTagsRegexes', compile: () => compileImageRule({ allowTagsRegexes: ['[a-'] }), message: 'invalid regular expression "[a-"' },
-    { name: 'bad ignoreTagsRegexes', compile: () => compileImageRule({ ignoreTagsRegexes: ['*'] }), message: 'invalid regular expression "*"' },
-    { name: 'ignoreTags not a list', compile: () => compileImageRule({ ignoreTags: 'v1' }), message: 'ignoreTags must be a list of strings' },
-    { name: 'bad git constraint', compile: () => compileGitRule({ commitSelectionStrategy: 'SemVer', semverConstraint: 'one' }), message: 'invalid semver constraint "one"' },
-    { name: 'bad image constraint', compile: () => compileImageRule({ constraint: '>> 1' }), message: 'invalid semver constraint ">> 1"' },
-    { name: 'bad chart constraint', compile: () => compileChartRule({ semverConstraint: 'x.y.z.w' }), message: 'invalid semver constraint "x.y.z.w"' },
-    { name: 'unknown git strategy', compile: () => compileGitRule({ commitSelectionStrategy: 'Oldest' }), message: 'unknown commitSelectionStrategy "Oldest"' },
-    { name: 'unknown image strategy', compile: () => compileImageRule({ imageSelectionStrategy: 'Random' }), message: 'unknown imageSelectionStrategy "Random"' },
-    { name: 'Digest without constraint', compile: () => compileImageRule({ imageSelectionStrategy: 'Digest' }), message: 'Digest strategy without constraint' },
-    { name: 'strictSemvers not boolean', compile: () => compileImageRule({ strictSemvers: 'yes' }), message: 'strictSemvers must be a boolean' },
-    { name: 'branch not a string', compile: () => compileGitRule({ branch: 7 }), message: 'branch must be a string' },
+    {
+      name: 'bad allowTags',
+      compile: () => compileGitRule({ commitSelectionStrategy: 'NewestTag', allowTags: '(' }),
+      message: 'invalid regular expression "("',
+    },
+    {
+      name: 'bad allowTagsRegexes',
+      compile: () => compileImageRule({ allowTagsRegexes: ['[a-'] }),
+      message: 'invalid regular expression "[a-"',
+    },
+    {
+      name: 'bad ignoreTagsRegexes',
+      compile: () => compileImageRule({ ignoreTagsRegexes: ['*'] }),
+      message: 'invalid regular expression "*"',
+    },
+    {
+      name: 'ignoreTags not a list',
+      compile: () => compileImageRule({ ignoreTags: 'v1' }),
+      message: 'ignoreTags must be a list of strings',
+    },
+    {
+      name: 'bad git constraint',
+      compile: () => compileGitRule({ commitSelectionStrategy: 'SemVer', semverConstraint: 'one' }),
+      message: 'invalid semver constraint "one"',
+    },
+    {
+      name: 'bad image constraint',
+      compile: () => compileImageRule({ constraint: '>> 1' }),
+      message: 'invalid semver constraint ">> 1"',
+    },
+    {
+      name: 'bad chart constraint',
+      compile: () => compileChartRule({ semverConstraint: 'x.y.z.w' }),
+      message: 'invalid semver constraint "x.y.z.w"',
+    },
+    {
+      name: 'unknown git strategy',
+      compile: () => compileGitRule({ commitSelectionStrategy: 'Oldest' }),
+      message: 'unknown commitSelectionStrategy "Oldest"',
+    },
+    {
+      name: 'unknown image strategy',
+      compile: () => compileImageRule({ imageSelectionStrategy: 'Random' }),
+      message: 'unknown imageSelectionStrategy "Random"',
+    },
+    {
+      name: 'Digest without constraint',
+      compile: () => compileImageRule({ imageSelectionStrategy: 'Digest' }),
+      message: 'Digest strategy without constraint',
+    },
+    {
+      name: 'strictSemvers not boolean',
+      compile: () => compileImageRule({ strictSemvers: 'yes' }),
+      message: 'strictSemvers must be a boolean',
+    },
+    {
+      name: 'branch not a string',
+      compile: () => compileGitRule({ branch: 7 }),
+      message: 'branch must be a string',
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {

@@ -8,7 +8,11 @@ const GIT = 'https://dev.azure.com/fabrikam/fabrikam/_git/fabrikam';
 const IMAGE = 'myacr.azurecr.io/app';
 const CHART = 'myacr.azurecr.io/helm/app';
 
-function warehouseManifest(name: string, subscriptions: unknown[], namespace = 'kargo-demo'): Record<string, unknown> {
+function warehouseManifest(
+  name: string,
+  subscriptions: unknown[],
+  namespace = 'kargo-demo',
+): Record<string, unknown> {
   return {
     apiVersion: 'kargo.akuity.io/v1alpha1',
     kind: 'Warehouse',
@@ -19,7 +23,14 @@ function warehouseManifest(name: string, subscriptions: unknown[], namespace = '
 }
 
 function push(repoURLs: string[], kinds: ArtifactKind[], qualifiers: string[]): PushEvent {
-  return { type: 'push', source: 'azure-devops', eventType: 'git.push', repoURLs, kinds, qualifiers };
+  return {
+    type: 'push',
+    source: 'azure-devops',
+    eventType: 'git.push',
+    repoURLs,
+    kinds,
+    qualifiers,
+  };
 }
 
 function wh(name: string, namespace = 'kargo-demo'): RefreshTarget {
@@ -29,16 +40,46 @@ function wh(name: string, namespace = 'kargo-demo'): RefreshTarget {
 /** A small fleet covering every subscription kind and the usual spellings of one repository. */
 function fleet(): WarehouseIndex {
   const index = new WarehouseIndex();
-  index.upsert(warehouseManifest('git-default', [{ git: { repoURL: 'https://fabrikam.visualstudio.com/DefaultCollection/_git/Fabrikam' } }]));
-  index.upsert(warehouseManifest('git-develop', [{ git: { repoURL: 'git@ssh.dev.azure.com:v3/fabrikam/Fabrikam/Fabrikam', branch: 'develop' } }]));
+  index.upsert(
+    warehouseManifest('git-default', [
+      { git: { repoURL: 'https://fabrikam.visualstudio.com/DefaultCollection/_git/Fabrikam' } },
+    ]),
+  );
+  index.upsert(
+    warehouseManifest('git-develop', [
+      {
+        git: { repoURL: 'git@ssh.dev.azure.com:v3/fabrikam/Fabrikam/Fabrikam', branch: 'develop' },
+      },
+    ]),
+  );
   index.upsert(
     warehouseManifest('git-semver', [
-      { git: { repoURL: 'https://user@dev.azure.com/fabrikam/Fabrikam/_git/Fabrikam.git', commitSelectionStrategy: 'SemVer', semverConstraint: '^1.0.0' } },
+      {
+        git: {
+          repoURL: 'https://user@dev.azure.com/fabrikam/Fabrikam/_git/Fabrikam.git',
+          commitSelectionStrategy: 'SemVer',
+          semverConstraint: '^1.0.0',
+        },
+      },
     ]),
   );
   index.upsert(warehouseManifest('image-semver', [{ image: { repoURL: 'MyACR.azurecr.io/app' } }]));
-  index.upsert(warehouseManifest('image-digest', [{ image: { repoURL: 'myacr.azurecr.io/app', imageSelectionStrategy: 'Digest', constraint: 'stable' } }]));
-  index.upsert(warehouseManifest('chart', [{ chart: { repoURL: 'oci://myacr.azurecr.io/helm/app', semverConstraint: '>=1.0.0' } }]));
+  index.upsert(
+    warehouseManifest('image-digest', [
+      {
+        image: {
+          repoURL: 'myacr.azurecr.io/app',
+          imageSelectionStrategy: 'Digest',
+          constraint: 'stable',
+        },
+      },
+    ]),
+  );
+  index.upsert(
+    warehouseManifest('chart', [
+      { chart: { repoURL: 'oci://myacr.azurecr.io/helm/app', semverConstraint: '>=1.0.0' } },
+    ]),
+  );
   index.upsert(
     warehouseManifest(
       'other-project',
@@ -46,12 +87,19 @@ function fleet(): WarehouseIndex {
       'another-project',
     ),
   );
-  index.upsert(warehouseManifest('unrelated', [{ git: { repoURL: 'https://github.com/example/repo' } }]));
+  index.upsert(
+    warehouseManifest('unrelated', [{ git: { repoURL: 'https://github.com/example/repo' } }]),
+  );
   return index;
 }
 
 describe('WarehouseIndex.match', () => {
-  const cases: Array<{ name: string; event: PushEvent; namespaces?: string[]; expected: RefreshTarget[] }> = [
+  const cases: Array<{
+    name: string;
+    event: PushEvent;
+    namespaces?: string[];
+    expected: RefreshTarget[];
+  }> = [
     {
       name: 'git push to main: default-branch subscribers in every namespace',
       event: push([GIT], ['git'], ['refs/heads/main']),
@@ -80,7 +128,12 @@ describe('WarehouseIndex.match', () => {
     {
       name: 'no qualifiers: every subscriber of the repository',
       event: push([GIT], ['git'], []),
-      expected: [wh('other-project', 'another-project'), wh('git-default'), wh('git-develop'), wh('git-semver')],
+      expected: [
+        wh('other-project', 'another-project'),
+        wh('git-default'),
+        wh('git-develop'),
+        wh('git-semver'),
+      ],
     },
     {
       name: 'scoped to namespaces',
@@ -133,7 +186,10 @@ describe('WarehouseIndex.match', () => {
   for (const c of cases) {
     it(c.name, () => {
       const index = fleet();
-      assert.deepEqual(index.match(c.event, c.namespaces === undefined ? undefined : { namespaces: c.namespaces }), c.expected);
+      assert.deepEqual(
+        index.match(c.event, c.namespaces === undefined ? undefined : { namespaces: c.namespaces }),
+        c.expected,
+      );
     });
   }
 
@@ -142,7 +198,12 @@ describe('WarehouseIndex.match', () => {
     index.upsert(
       warehouseManifest('twice', [
         { git: { repoURL: GIT } },
-        { git: { repoURL: 'https://fabrikam.visualstudio.com/Fabrikam/_git/Fabrikam', branch: 'main' } },
+        {
+          git: {
+            repoURL: 'https://fabrikam.visualstudio.com/Fabrikam/_git/Fabrikam',
+            branch: 'main',
+          },
+        },
         { image: { repoURL: IMAGE } },
       ]),
     );
@@ -152,19 +213,36 @@ describe('WarehouseIndex.match', () => {
 
   it('matches the normalized URL the sources compute from real payload URLs', () => {
     const index = fleet();
-    const event = push([normalizeGitURL('https://dev.azure.com/fabrikam/DefaultCollection/_git/Fabrikam')], ['git'], ['refs/heads/main']);
-    assert.deepEqual(index.match(event), [wh('other-project', 'another-project'), wh('git-default')]);
-    assert.deepEqual(index.match(push([normalizeImageURL('myacr.azurecr.io/app:1.0.0')], ['image'], ['1.0.0'])), [wh('image-semver')]);
+    const event = push(
+      [normalizeGitURL('https://dev.azure.com/fabrikam/DefaultCollection/_git/Fabrikam')],
+      ['git'],
+      ['refs/heads/main'],
+    );
+    assert.deepEqual(index.match(event), [
+      wh('other-project', 'another-project'),
+      wh('git-default'),
+    ]);
+    assert.deepEqual(
+      index.match(push([normalizeImageURL('myacr.azurecr.io/app:1.0.0')], ['image'], ['1.0.0'])),
+      [wh('image-semver')],
+    );
   });
 });
 
 describe('WarehouseIndex.upsert, delete, clear', () => {
   it('replaces a Warehouse: old subscriptions stop matching', () => {
     const index = fleet();
-    index.upsert(warehouseManifest('git-default', [{ git: { repoURL: 'https://github.com/example/other' } }]));
+    index.upsert(
+      warehouseManifest('git-default', [{ git: { repoURL: 'https://github.com/example/other' } }]),
+    );
     assert.equal(index.size, 8);
-    assert.deepEqual(index.match(push([GIT], ['git'], ['refs/heads/main'])), [wh('other-project', 'another-project')]);
-    assert.deepEqual(index.match(push(['https://github.com/example/other'], ['git'], ['refs/heads/main'])), [wh('git-default')]);
+    assert.deepEqual(index.match(push([GIT], ['git'], ['refs/heads/main'])), [
+      wh('other-project', 'another-project'),
+    ]);
+    assert.deepEqual(
+      index.match(push(['https://github.com/example/other'], ['git'], ['refs/heads/main'])),
+      [wh('git-default')],
+    );
   });
 
   it('deletes a Warehouse, and deleting an unknown one is a no-op', () => {
@@ -173,7 +251,9 @@ describe('WarehouseIndex.upsert, delete, clear', () => {
     index.delete('kargo-demo', 'never-there');
     index.delete('another-project', 'git-default');
     assert.equal(index.size, 7);
-    assert.deepEqual(index.match(push([GIT], ['git'], ['refs/heads/main'])), [wh('other-project', 'another-project')]);
+    assert.deepEqual(index.match(push([GIT], ['git'], ['refs/heads/main'])), [
+      wh('other-project', 'another-project'),
+    ]);
   });
 
   it('clears', () => {
@@ -202,21 +282,55 @@ describe('WarehouseIndex.upsert, delete, clear', () => {
     index.upsert({ kind: 'Warehouse', metadata: { name: 'empty', namespace: 'ns' }, spec: {} });
     assert.equal(index.size, 1);
     assert.deepEqual(logger.lines, [
-      { level: 'warn', obj: { namespace: 'ns', name: 'empty' }, msg: 'Warehouse has no spec.subscriptions list' },
+      {
+        level: 'warn',
+        obj: { namespace: 'ns', name: 'empty' },
+        msg: 'Warehouse has no spec.subscriptions list',
+      },
     ]);
   });
 });
 
 describe('WarehouseIndex: broken input never throws', () => {
   const broken: Array<{ name: string; subscription: unknown; reason: string }> = [
-    { name: 'bad regex', subscription: { image: { repoURL: IMAGE, allowTags: '(' } }, reason: 'invalid regular expression "("' },
-    { name: 'bad constraint', subscription: { image: { repoURL: IMAGE, constraint: 'not a range' } }, reason: 'invalid semver constraint "not a range"' },
-    { name: 'bad git constraint', subscription: { git: { repoURL: GIT, commitSelectionStrategy: 'SemVer', semverConstraint: '^^1' } }, reason: 'invalid semver constraint "^^1"' },
-    { name: 'missing repoURL', subscription: { git: { branch: 'main' } }, reason: 'git.repoURL is missing' },
-    { name: 'blank repoURL', subscription: { chart: { repoURL: '  ' } }, reason: 'chart.repoURL is missing' },
-    { name: 'two kinds', subscription: { git: { repoURL: GIT }, image: { repoURL: IMAGE } }, reason: 'subscription has more than one of git, image' },
+    {
+      name: 'bad regex',
+      subscription: { image: { repoURL: IMAGE, allowTags: '(' } },
+      reason: 'invalid regular expression "("',
+    },
+    {
+      name: 'bad constraint',
+      subscription: { image: { repoURL: IMAGE, constraint: 'not a range' } },
+      reason: 'invalid semver constraint "not a range"',
+    },
+    {
+      name: 'bad git constraint',
+      subscription: {
+        git: { repoURL: GIT, commitSelectionStrategy: 'SemVer', semverConstraint: '^^1' },
+      },
+      reason: 'invalid semver constraint "^^1"',
+    },
+    {
+      name: 'missing repoURL',
+      subscription: { git: { branch: 'main' } },
+      reason: 'git.repoURL is missing',
+    },
+    {
+      name: 'blank repoURL',
+      subscription: { chart: { repoURL: '  ' } },
+      reason: 'chart.repoURL is missing',
+    },
+    {
+      name: 'two kinds',
+      subscription: { git: { repoURL: GIT }, image: { repoURL: IMAGE } },
+      reason: 'subscription has more than one of git, image',
+    },
     { name: 'not an object', subscription: 'git', reason: 'subscription is not an object' },
-    { name: 'kind not an object', subscription: { image: 'nginx' }, reason: 'image is not an object' },
+    {
+      name: 'kind not an object',
+      subscription: { image: 'nginx' },
+      reason: 'image is not an object',
+    },
   ];
   for (const b of broken) {
     it(`skips and logs a subscription with ${b.name}, keeps the others`, () => {
@@ -240,17 +354,51 @@ describe('WarehouseIndex: broken input never throws', () => {
     const index = new WarehouseIndex({ logger });
     index.upsert(warehouseManifest('w', [{ other: { repoURL: 'x' } }]));
     assert.deepEqual(logger.lines, [
-      { level: 'debug', obj: { namespace: 'kargo-demo', name: 'w', subscription: 0 }, msg: 'skipping a subscription of an unsupported kind' },
+      {
+        level: 'debug',
+        obj: { namespace: 'kargo-demo', name: 'w', subscription: 0 },
+        msg: 'skipping a subscription of an unsupported kind',
+      },
     ]);
   });
 
   const manifests: Array<{ name: string; manifest: unknown; obj: object; msg: string }> = [
-    { name: 'no metadata.name', manifest: { kind: 'Warehouse', metadata: { namespace: 'ns' } }, obj: { namespace: 'ns', name: undefined }, msg: 'ignoring a Warehouse manifest without metadata.namespace and metadata.name' },
-    { name: 'no metadata.namespace', manifest: { metadata: { name: 'w' } }, obj: { namespace: undefined, name: 'w' }, msg: 'ignoring a Warehouse manifest without metadata.namespace and metadata.name' },
-    { name: 'no metadata', manifest: { spec: {} }, obj: { namespace: undefined, name: undefined }, msg: 'ignoring a Warehouse manifest without metadata.namespace and metadata.name' },
-    { name: 'null', manifest: null, obj: { namespace: undefined, name: undefined }, msg: 'ignoring a Warehouse manifest without metadata.namespace and metadata.name' },
-    { name: 'a string', manifest: 'Warehouse', obj: { namespace: undefined, name: undefined }, msg: 'ignoring a Warehouse manifest without metadata.namespace and metadata.name' },
-    { name: 'another kind', manifest: { kind: 'Stage', metadata: { name: 's', namespace: 'ns' } }, obj: { kind: 'Stage', expected: 'Warehouse' }, msg: 'ignoring a manifest that is not a Warehouse' },
+    {
+      name: 'no metadata.name',
+      manifest: { kind: 'Warehouse', metadata: { namespace: 'ns' } },
+      obj: { namespace: 'ns', name: undefined },
+      msg: 'ignoring a Warehouse manifest without metadata.namespace and metadata.name',
+    },
+    {
+      name: 'no metadata.namespace',
+      manifest: { metadata: { name: 'w' } },
+      obj: { namespace: undefined, name: 'w' },
+      msg: 'ignoring a Warehouse manifest without metadata.namespace and metadata.name',
+    },
+    {
+      name: 'no metadata',
+      manifest: { spec: {} },
+      obj: { namespace: undefined, name: undefined },
+      msg: 'ignoring a Warehouse manifest without metadata.namespace and metadata.name',
+    },
+    {
+      name: 'null',
+      manifest: null,
+      obj: { namespace: undefined, name: undefined },
+      msg: 'ignoring a Warehouse manifest without metadata.namespace and metadata.name',
+    },
+    {
+      name: 'a string',
+      manifest: 'Warehouse',
+      obj: { namespace: undefined, name: undefined },
+      msg: 'ignoring a Warehouse manifest without metadata.namespace and metadata.name',
+    },
+    {
+      name: 'another kind',
+      manifest: { kind: 'Stage', metadata: { name: 's', namespace: 'ns' } },
+      obj: { kind: 'Stage', expected: 'Warehouse' },
+      msg: 'ignoring a manifest that is not a Warehouse',
+    },
   ];
   for (const m of manifests) {
     it(`ignores and logs a manifest with ${m.name}`, () => {
@@ -273,7 +421,12 @@ describe('WarehouseIndex: broken input never throws', () => {
 describe('WarehouseIndex.explain', () => {
   it('says, per subscribed Warehouse, whether it is refreshed and why', () => {
     const index = fleet();
-    index.upsert(warehouseManifest('image-on-git-url', [{ image: { repoURL: IMAGE } }, { git: { repoURL: GIT, branch: 'release' } }]));
+    index.upsert(
+      warehouseManifest('image-on-git-url', [
+        { image: { repoURL: IMAGE } },
+        { git: { repoURL: GIT, branch: 'release' } },
+      ]),
+    );
     assert.deepEqual(index.explain(push([GIT], ['git'], ['refs/heads/main'])), [
       {
         namespace: 'another-project',
@@ -281,7 +434,12 @@ describe('WarehouseIndex.explain', () => {
         refreshed: true,
         reason: `git subscription 0 (${GIT}) matches refs/heads/main`,
       },
-      { namespace: 'kargo-demo', name: 'git-default', refreshed: true, reason: `git subscription 0 (${GIT}) matches refs/heads/main` },
+      {
+        namespace: 'kargo-demo',
+        name: 'git-default',
+        refreshed: true,
+        reason: `git subscription 0 (${GIT}) matches refs/heads/main`,
+      },
       {
         namespace: 'kargo-demo',
         name: 'git-develop',
@@ -305,34 +463,40 @@ describe('WarehouseIndex.explain', () => {
 
   it('names the kind mismatch and every failed qualifier', () => {
     const index = fleet();
-    assert.deepEqual(index.explain(push([IMAGE], ['chart'], ['v1', 'latest']), { namespaces: ['kargo-demo'] }), [
-      {
-        namespace: 'kargo-demo',
-        name: 'image-digest',
-        refreshed: false,
-        reason: `image subscription 0 (${IMAGE}): the event concerns chart`,
-      },
-      {
-        namespace: 'kargo-demo',
-        name: 'image-semver',
-        refreshed: false,
-        reason: `image subscription 0 (${IMAGE}): the event concerns chart`,
-      },
-    ]);
-    assert.deepEqual(index.explain(push([IMAGE], ['image'], ['v1', 'latest']), { namespaces: ['kargo-demo'] }), [
-      {
-        namespace: 'kargo-demo',
-        name: 'image-digest',
-        refreshed: false,
-        reason: `image subscription 0 (${IMAGE}): tag "v1" is not "stable"; tag "latest" is not "stable"`,
-      },
-      {
-        namespace: 'kargo-demo',
-        name: 'image-semver',
-        refreshed: false,
-        reason: `image subscription 0 (${IMAGE}): tag "v1" is not a strict semantic version; tag "latest" is not a strict semantic version`,
-      },
-    ]);
+    assert.deepEqual(
+      index.explain(push([IMAGE], ['chart'], ['v1', 'latest']), { namespaces: ['kargo-demo'] }),
+      [
+        {
+          namespace: 'kargo-demo',
+          name: 'image-digest',
+          refreshed: false,
+          reason: `image subscription 0 (${IMAGE}): the event concerns chart`,
+        },
+        {
+          namespace: 'kargo-demo',
+          name: 'image-semver',
+          refreshed: false,
+          reason: `image subscription 0 (${IMAGE}): the event concerns chart`,
+        },
+      ],
+    );
+    assert.deepEqual(
+      index.explain(push([IMAGE], ['image'], ['v1', 'latest']), { namespaces: ['kargo-demo'] }),
+      [
+        {
+          namespace: 'kargo-demo',
+          name: 'image-digest',
+          refreshed: false,
+          reason: `image subscription 0 (${IMAGE}): tag "v1" is not "stable"; tag "latest" is not "stable"`,
+        },
+        {
+          namespace: 'kargo-demo',
+          name: 'image-semver',
+          refreshed: false,
+          reason: `image subscription 0 (${IMAGE}): tag "v1" is not a strict semantic version; tag "latest" is not a strict semantic version`,
+        },
+      ],
+    );
   });
 
   it('explains a push without qualifiers and agrees with match', () => {
@@ -340,8 +504,18 @@ describe('WarehouseIndex.explain', () => {
     const event = push([IMAGE], ['image'], []);
     const explained = index.explain(event);
     assert.deepEqual(explained, [
-      { namespace: 'kargo-demo', name: 'image-digest', refreshed: true, reason: `image subscription 0 (${IMAGE}) matches the push (no qualifier to filter on)` },
-      { namespace: 'kargo-demo', name: 'image-semver', refreshed: true, reason: `image subscription 0 (${IMAGE}) matches the push (no qualifier to filter on)` },
+      {
+        namespace: 'kargo-demo',
+        name: 'image-digest',
+        refreshed: true,
+        reason: `image subscription 0 (${IMAGE}) matches the push (no qualifier to filter on)`,
+      },
+      {
+        namespace: 'kargo-demo',
+        name: 'image-semver',
+        refreshed: true,
+        reason: `image subscription 0 (${IMAGE}) matches the push (no qualifier to filter on)`,
+      },
     ]);
     assert.deepEqual(
       explained.filter((e) => e.refreshed).map((e) => wh(e.name, e.namespace)),
