@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { DEMO_SECRET, startDemo, type Demo } from '../../lib/server/demo.js';
+import { kargoToken } from '../../lib/index.js';
+import { fixtureText } from '../support/fixtures.js';
+import { RecordingLogger } from '../support/recording-adapter.js';
+
+describe('the embedded demo (npm start)', () => {
+  let demo: Demo;
+  const logger = new RecordingLogger();
+
+  before(async () => {
+    demo = await startDemo({ port: 0, logger });
+  });
+  after(async () => {
+    await demo.close();
+  });
+
+  it("serves at Kargo's path for the demo project, receiver and secret", () => {
+    const token = kargoToken({ project: 'kargo-demo', receiver: 'azure-wh-receiver', secret: DEMO_SECRET });
+    assert.equal(demo.token, token);
+    assert.match(demo.url, new RegExp(`^http://localhost:\\d+/azure/${token}$`));
+  });
+
+  const posts: Array<{ payload: string; msg: string; refreshed: string[] }> = [
+    { payload: 'acr-push', msg: 'refreshed 1 warehouse(s)', refreshed: ['Warehouse kargo-demo/hello-world'] },
+    { payload: 'devops-test-git-push', msg: 'refreshed 1 warehouse(s)', refreshed: ['Warehouse kargo-demo/fabrikam-master'] },
+    { payload: 'devops-git-push', msg: 'refreshed 1 warehouse(s)', refreshed: ['Warehouse kargo-demo/fabrikam-main'] },
+    { payload: 'devops-pr-merged', msg: 'refreshed 1 promotion(s)', refreshed: ['Promotion kargo-demo/prod.01hxyz.abc1234'] },
+  ];
+  for (const p of posts) {
+    it(`the printed curl line for ${p.payload} works`, async () => {
+      demo.adapter.clearRefreshed();
+      const res = await fetch(demo.url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: fixtureText(p.payload) });
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { msg: p.msg });
+      assert.deepEqual(demo.adapter.refreshed.map((r) => `${r.kind} ${r.namespace}/${r.name}`), p.refreshed);
+      assert.ok(logger.lines.some((l) => l.msg === 'refreshed'), 'each refresh is logged');
+    });
+  }
+
+  it('the example manifests parse', async () => {
+    const text = await readFile(new URL('../../examples/manifests.yaml', import.meta.url), 'utf8');
+    assert.equal(text.split(/^---$/m).length, demo.adapter.size);
+  });
+});
