@@ -591,7 +591,19 @@ export class FakeKubeApi {
     this.requests.push({ method, path: url.pathname, query, contentType, body, watch });
 
     const fault = this.takeFault(method, url.pathname, watch);
-    if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    if (fault?.delayMs) {
+      // A delay ends early when the client gives up, so no timer outlives the test.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, fault.delayMs);
+        res.once('close', done);
+        function done(): void {
+          clearTimeout(timer);
+          res.off('close', done);
+          resolve();
+        }
+      });
+      if (res.destroyed || req.socket.destroyed) return;
+    }
     if (fault?.destroy) {
       req.socket.destroy();
       return;

@@ -1,0 +1,186 @@
+/**
+ * `kubernetesAdapter()`: Warehouses (and Promotions) from a watch-backed
+ * cache, refreshed by a merge patch. A webhook costs O(matching objects): the
+ * lookup reads in-memory indexes, never lists.
+ * @module
+ */
+import { PromotionIndex, WarehouseIndex } from '../../matching/index.js';
+import type { Lookup, ReceiverEvent, Refresh, RefreshTarget } from '../../types.js';
+import { KubernetesAdapterError } from './errors.js';
+import { type KubernetesAdapterOptions, resolveOptions } from './options.js';
+import { type RefreshStats, Refresher } from './refresher.js';
+import { ResourceWatcher } from './resource-watcher.js';
+
+/** Counters for metrics and health checks. */
+export interface KubernetesAdapterStats {
+  /** Whether every initial list completed. */
+  ready: boolean;
+  /** Warehouses in the index. */
+  warehouses: number;
+  /** Running Promotions waiting on a pull request, in the index. */
+  promotions: number;
+  /** Watches started again (after errors, timeouts, closed streams, 410). */
+  watchRestarts: number;
+  /** Successful lists, initial ones included. */
+  lists: number;
+  /** Re-lists forced by 410 Gone. */
+  expired: number;
+  /** Failed list/watch requests. */
+  watchErrors: number;
+  /** Refresh counters. */
+  refreshes: RefreshStats;
+}
+
+/** What {@link kubernetesAdapter} returns. */
+export interface KubernetesAdapter {
+  /** Finds the Warehouses (push) or waiting Promotions (pull request) an event concerns. */
+  lookup: Lookup;
+  /** Refreshes one Warehouse or Promotion. */
+  refresh: Refresh;
+  /** Stops every watch; lookups and refreshes reject afterwards. */
+  close(): Promise<void>;
+  /** Resolves after the initial lists (rejects if closed before). */
+  ready(): Promise<void>;
+  /** Whether the initial lists completed. */
+  isReady(): boolean;
+  /** The same caches, restricted to these namespaces (per-project receivers). `refresh` refuses targets outside. */
+  scoped(namespaces: readonly string[]): { lookup: Lookup; refresh: Refresh };
+  /** Counters. */
+  stats(): KubernetesAdapterStats;
+}
+
+const KARGO = { group: 'kargo.akuity.io', version: 'v1alpha1' };
+
+/** The Kubernetes adapter: list + watch Warehouses and Promotions, refresh with a merge patch. */
+export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): KubernetesAdapter {
+  const config = resolveOptions(options);
+  const { logger } = config;
+  const warehouses = new WarehouseIndex({ logger });
+  const promotions = new PromotionIndex({ logger });
+  const refresher = new Refresher({
+    kubeConfig: config.kubeConfig,
+    logger,
+    now: config.now,
+    retry: config.refreshRetry,
+    concurrency: config.concurrency,
+    requestTimeoutMs: config.requestTimeoutMs,
+    sleep: config.sleep,
+    random: config.random,
+  });
+
+  const watchers: ResourceWatcher[] = [];
+  const scopes: readonly (string | undefined)[] = config.namespaces ?? [undefined];
+  const common = {
+    kubeConfig: config.kubeConfig,
+    logger,
+    backoff: config.watchBackoff,
+    listTimeoutMs: config.requestTimeoutMs,
+    watchTimeoutSeconds: config.watchTimeoutSeconds,
+    sleep: config.sleep,
+    random: config.random,
+  };
+  for (const namespace of scopes) {
+    watchers.push(
+      new ResourceWatcher({
+        ...common,
+        resource: { ...KARGO, plural: 'warehouses' },
+        namespace,
+        // The index keeps a projection (namespace, name, compiled subscriptions), not the object.
+        onUpsert: (obj) => warehouses.upsert(obj),
+        onDelete: (ref) => warehouses.delete(ref.namespace ?? '', ref.name),
+      }),
+    );
+    if (config.promotions) {
+      watchers.push(
+        new ResourceWatcher({
+          ...common,
+          resource: { ...KARGO, plural: 'promotions' },
+          namespace,
+          // upsert drops a Promotion that is no longer Running or waiting on a PR.
+          onUpsert: (obj) => promotions.upsert(obj),
+          onDelete: (ref) => promotions.delete(ref.namespace ?? '', ref.name),
+        }),
+      );
+    }
+  }
+  for (const watcher of watchers) watcher.start();
+
+  let closed = false;
+  const allReady = Promise.all(watchers.map((w) => w.ready)).then(() => {
+    logger.info({ warehouses: warehouses.size, promotions: promotions.size, namespaces: config.namespaces ?? '*' }, 'Kubernetes cache synced');
+  });
+  allReady.catch(() => undefined);
+
+  function isReady(): boolean {
+    return watchers.every((w) => w.isReady());
+  }
+
+  async function whenSynced(): Promise<void> {
+    if (closed) throw new KubernetesAdapterError('KUBE_CLOSED');
+    if (isReady()) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new KubernetesAdapterError('KUBE_NOT_SYNCED')), config.syncTimeoutMs);
+    });
+    try {
+      await Promise.race([allReady.catch(() => Promise.reject(new KubernetesAdapterError('KUBE_CLOSED'))), timeout]);
+    } catch (err) {
+      logger.warn({ code: (err as KubernetesAdapterError).code, syncTimeoutMs: config.syncTimeoutMs }, 'lookup before the Kubernetes cache synced');
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function makeLookup(namespaces: readonly string[] | undefined): Lookup {
+    return async function kubernetesLookup(event: ReceiverEvent): Promise<RefreshTarget[]> {
+      await whenSynced();
+      const scope = namespaces ? { namespaces } : {};
+      if (event.type === 'push') return warehouses.match(event, scope);
+      if (!config.promotions) return [];
+      return promotions.match(event.prURL, scope);
+    };
+  }
+
+  function makeRefresh(namespaces: readonly string[] | undefined): Refresh {
+    return async function kubernetesRefresh(target: RefreshTarget): Promise<void> {
+      if (closed) throw new KubernetesAdapterError('KUBE_CLOSED');
+      const outside =
+        (config.namespaces && !config.namespaces.includes(target.namespace)) || (namespaces && !namespaces.includes(target.namespace));
+      if (outside) {
+        logger.warn({ kind: target.kind, namespace: target.namespace, name: target.name }, 'refusing to refresh an object outside the adapter scope');
+        throw new KubernetesAdapterError('KUBE_OUT_OF_SCOPE');
+      }
+      await refresher.refresh(target);
+    };
+  }
+
+  return {
+    lookup: makeLookup(undefined),
+    refresh: makeRefresh(undefined),
+    async close() {
+      closed = true;
+      await Promise.all(watchers.map((w) => w.close()));
+    },
+    ready: () => allReady,
+    isReady,
+    scoped(namespaces) {
+      const copy = [...namespaces];
+      return { lookup: makeLookup(copy), refresh: makeRefresh(copy) };
+    },
+    stats() {
+      const sum = (pick: (s: ReturnType<ResourceWatcher['stats']>) => number): number =>
+        watchers.reduce((total, w) => total + pick(w.stats()), 0);
+      return {
+        ready: isReady(),
+        warehouses: warehouses.size,
+        promotions: promotions.size,
+        watchRestarts: sum((s) => s.watchRestarts),
+        lists: sum((s) => s.lists),
+        expired: sum((s) => s.expired),
+        watchErrors: sum((s) => s.errors),
+        refreshes: refresher.stats(),
+      };
+    },
+  };
+}

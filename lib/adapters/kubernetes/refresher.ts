@@ -1,0 +1,228 @@
+/**
+ * Refreshes Kargo objects with a merge patch of the `kargo.akuity.io/refresh`
+ * annotation: retries on 429 / 5xx / network errors, single-flight per
+ * object, bounded concurrency.
+ * @module
+ */
+import { ApiException, CustomObjectsApi, type KubeConfig, Observable, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import pLimit from 'p-limit';
+import type { Logger, RefreshTarget } from '../../types.js';
+import { type Sleep, backoffDelay } from './backoff.js';
+import { KubernetesAdapterError } from './errors.js';
+import { safeReason } from './kube-http.js';
+
+/** Kargo's refresh annotation: any new value makes the controller reconcile at once. */
+export const REFRESH_ANNOTATION = 'kargo.akuity.io/refresh';
+
+const GROUP = 'kargo.akuity.io';
+const VERSION = 'v1alpha1';
+const PLURALS: Record<RefreshTarget['kind'], string> = { Warehouse: 'warehouses', Promotion: 'promotions' };
+
+/** Retry policy of refreshes. */
+export interface RefreshRetryOptions {
+  /** Attempts in all (the first included). Default 4. */
+  attempts?: number;
+  /** First retry delay. Default 250 ms. */
+  initialMs?: number;
+  /** Longest computed retry delay. Default 5 000 ms. */
+  maxMs?: number;
+  /** Longest `Retry-After` honoured; a longer one is cut to this. Default 30 000 ms. */
+  maxRetryAfterMs?: number;
+}
+
+/** Counters of the refresher. */
+export interface RefreshStats {
+  /** PATCH requests sent. */
+  patches: number;
+  /** Calls that joined a refresh already pending for the same object. */
+  coalesced: number;
+  /** Attempts retried. */
+  retries: number;
+  /** Refreshes that failed in the end. */
+  failures: number;
+  /** Targets found deleted (404), counted as done. */
+  notFound: number;
+}
+
+export interface RefresherConfig {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  now: () => Date;
+  retry: Required<RefreshRetryOptions>;
+  concurrency: number;
+  requestTimeoutMs: number;
+  sleep: Sleep;
+  random: () => number;
+}
+
+interface Flight {
+  promise: Promise<void>;
+  /** True while an attempt is on the wire: a new caller then needs a later PATCH, not this one. */
+  sent: boolean;
+  /** The refresh queued behind a sent one, shared by every caller arriving meanwhile. */
+  followUp: Promise<void> | undefined;
+}
+
+/** Parses `Retry-After`: delta-seconds or an HTTP date. */
+function retryAfterMs(value: string | undefined, now: Date): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
+}
+
+function statusReason(body: unknown): string | undefined {
+  let parsed: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+  }
+  return safeReason((parsed as { reason?: unknown } | null)?.reason);
+}
+
+/** Applies refresh patches. */
+export class Refresher {
+  readonly #config: RefresherConfig;
+  readonly #api: CustomObjectsApi;
+  readonly #limit: ReturnType<typeof pLimit>;
+  readonly #flights = new Map<string, Flight>();
+  readonly #stats: RefreshStats = { patches: 0, coalesced: 0, retries: 0, failures: 0, notFound: 0 };
+  readonly #patchOptions: ReturnType<typeof setHeaderOptions>;
+
+  constructor(config: RefresherConfig) {
+    this.#config = config;
+    this.#api = config.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.#limit = pLimit(config.concurrency);
+    // client-node sends custom-object patches as JSON Patch unless told otherwise, and the API server
+    // answers 400 to an object body sent that way. Also give every PATCH a deadline: client-node sets none.
+    const timeoutMs = config.requestTimeoutMs;
+    this.#patchOptions = setHeaderOptions('Content-Type', PatchStrategy.MergePatch, {
+      middleware: [
+        {
+          pre: (context) => {
+            context.setSignal(AbortSignal.timeout(timeoutMs));
+            return new Observable(Promise.resolve(context));
+          },
+          post: (response) => new Observable(Promise.resolve(response)),
+        },
+      ],
+      middlewareMergeStrategy: 'append',
+    });
+  }
+
+  /** A snapshot of the counters. */
+  stats(): RefreshStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Refreshes one object. A call arriving while a refresh of the same object
+   * waits to be sent joins it; one arriving while it is on the wire gets one
+   * follow-up PATCH after it, shared with every other such call. So N
+   * concurrent calls cost one or two PATCHes, and no caller gets a refresh
+   * older than its own call.
+   */
+  refresh(target: RefreshTarget): Promise<void> {
+    const key = `${target.kind}/${target.namespace}/${target.name}`;
+    const flight = this.#flights.get(key);
+    if (flight && !flight.sent) {
+      this.#stats.coalesced += 1;
+      return flight.promise;
+    }
+    if (flight) {
+      if (flight.followUp) this.#stats.coalesced += 1;
+      else flight.followUp = flight.promise.then(noop, noop).then(() => this.refresh(target));
+      return flight.followUp;
+    }
+    const next: Flight = { promise: Promise.resolve(), sent: false, followUp: undefined };
+    next.promise = this.#run(target, next).finally(() => {
+      if (this.#flights.get(key) === next) this.#flights.delete(key);
+    });
+    this.#flights.set(key, next);
+    return next.promise;
+  }
+
+  async #run(target: RefreshTarget, flight: Flight): Promise<void> {
+    const { retry, logger } = this.#config;
+    const plural = PLURALS[target.kind];
+    const where = { kind: target.kind, namespace: target.namespace, name: target.name };
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.#limit(() => this.#attempt(target, plural, flight));
+      if (outcome.done) return;
+      const { status, reason, retryAfter } = outcome;
+      if (status === 403) {
+        this.#stats.failures += 1;
+        logger.error(
+          { ...where, status, reason, verb: 'patch', resource: `${plural}.${GROUP}` },
+          `forbidden: grant the verb "patch" on ${plural}.${GROUP} in namespace ${target.namespace} to this service account (see deploy/rbac.yaml)`,
+        );
+        throw new KubernetesAdapterError('KUBE_FORBIDDEN', status);
+      }
+      if (status === 401) {
+        this.#stats.failures += 1;
+        logger.error({ ...where, status, reason }, 'the Kubernetes API did not accept the credentials');
+        throw new KubernetesAdapterError('KUBE_UNAUTHORIZED', status);
+      }
+      const retriable = status === undefined || status === 429 || status === 409 || status >= 500;
+      if (!retriable) {
+        this.#stats.failures += 1;
+        logger.error({ ...where, status, reason }, 'the Kubernetes API rejected the refresh patch');
+        throw new KubernetesAdapterError('KUBE_REJECTED', status);
+      }
+      if (attempt >= retry.attempts) {
+        this.#stats.failures += 1;
+        logger.error({ ...where, status, reason, attempts: attempt }, 'refresh failed, giving up');
+        throw new KubernetesAdapterError('KUBE_UNAVAILABLE', status);
+      }
+      const computed = backoffDelay(attempt, { initialMs: retry.initialMs, maxMs: retry.maxMs, factor: 2, jitter: 0.2 }, this.#config.random);
+      const delay = retryAfter !== undefined ? Math.min(retryAfter, retry.maxRetryAfterMs) : computed;
+      this.#stats.retries += 1;
+      logger.warn({ ...where, status, reason, attempt, retryInMs: delay }, 'refresh failed, retrying');
+      flight.sent = false; // the next attempt is still to be sent: newcomers can join it
+      await this.#config.sleep(delay);
+    }
+  }
+
+  async #attempt(
+    target: RefreshTarget,
+    plural: string,
+    flight: Flight,
+  ): Promise<{ done: true } | { done: false; status: number | undefined; reason: string | undefined; retryAfter: number | undefined }> {
+    const now = this.#config.now();
+    // RFC 3339 with milliseconds: two refreshes within a second still differ, so Kargo sees both.
+    const body = { metadata: { annotations: { [REFRESH_ANNOTATION]: now.toISOString() } } };
+    flight.sent = true;
+    this.#stats.patches += 1;
+    try {
+      await this.#api.patchNamespacedCustomObject(
+        { group: GROUP, version: VERSION, namespace: target.namespace, plural, name: target.name, body },
+        this.#patchOptions,
+      );
+      this.#config.logger.debug({ kind: target.kind, namespace: target.namespace, name: target.name }, 'refreshed');
+      return { done: true };
+    } catch (err) {
+      if (err instanceof ApiException) {
+        const status = err.code;
+        const reason = statusReason(err.body);
+        if (status === 404) {
+          this.#stats.notFound += 1;
+          this.#config.logger.debug({ kind: target.kind, namespace: target.namespace, name: target.name, status }, 'already deleted, nothing to refresh');
+          return { done: true };
+        }
+        const headers = (err.headers ?? {}) as Record<string, string | undefined>;
+        return { done: false, status, reason, retryAfter: status === 429 || status === 503 ? retryAfterMs(headers['retry-after'], now) : undefined };
+      }
+      // Network error or timeout: only its code is safe to log.
+      const code = (err as { code?: unknown; name?: unknown } | null)?.code;
+      const name = (err as { name?: unknown } | null)?.name;
+      return { done: false, status: undefined, reason: safeReason(code) ?? (name === 'AbortError' ? 'Timeout' : 'NetworkError'), retryAfter: undefined };
+    }
+  }
+}
+
+function noop(): void {
+  // a failed refresh still lets the follow-up run
+}

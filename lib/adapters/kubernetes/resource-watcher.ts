@@ -1,0 +1,317 @@
+/**
+ * A generic list-then-watch loop for one resource type in one namespace (or
+ * across all namespaces / cluster-scoped), independent of what the objects
+ * are: Warehouses, Promotions, ProjectConfigs, Secrets…
+ *
+ * It follows the Kubernetes list/watch protocol
+ * (https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes):
+ * list, then watch from the list's resourceVersion with bookmarks; on
+ * `410 Gone` (an ERROR event with an `Expired` Status, or a 410 answer) list
+ * again from scratch and reconcile; on any other error, timeout or closed
+ * stream, watch again from the last seen resourceVersion after a capped,
+ * jittered backoff. client-node 1.x's informer does not restart after an
+ * error (kubernetes-client/javascript#2385 and friends), hence this loop.
+ *
+ * Memory: the watcher keeps only key → resourceVersion, enough to tell what
+ * changed or vanished across a re-list. The objects go to the handlers.
+ * @module
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from '../../types.js';
+import { silentLogger } from '../../logger.js';
+import { type BackoffOptions, type Sleep, backoffDelay, realSleep } from './backoff.js';
+import { KubeHttpError, type ResourceType, type WatchEvent, collectionPath, kubeGet, kubeWatch, safeReason } from './kube-http.js';
+
+/** The part of a Kubernetes object the watcher reads. */
+export interface KubeObjectLike {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+}
+
+/** Identifies an object that was deleted. */
+export interface ObjectRef {
+  /** Undefined for cluster-scoped objects. */
+  namespace: string | undefined;
+  name: string;
+}
+
+/** Options of {@link ResourceWatcher}. */
+export interface ResourceWatcherOptions<T extends KubeObjectLike = KubeObjectLike> {
+  /** Where and who to connect as. */
+  kubeConfig: KubeConfig;
+  /** What to watch: `{ group: 'kargo.akuity.io', version: 'v1alpha1', plural: 'warehouses' }`; `group: ''` for core. */
+  resource: ResourceType;
+  /** One namespace; omitted: all namespaces (or a cluster-scoped resource). */
+  namespace?: string;
+  /** Server-side label selector. */
+  labelSelector?: string;
+  /** Server-side field selector. */
+  fieldSelector?: string;
+  /** An object was added or changed (also for each new or changed object found by a re-list). */
+  onUpsert: (object: T) => void;
+  /** An object was deleted (also for each object a re-list no longer returns; then `object` is undefined). */
+  onDelete: (ref: ObjectRef, object?: T) => void;
+  /** After each (re)list, once the deltas above were delivered: every object of the list. */
+  onResync?: (objects: readonly T[]) => void;
+  /** Receives warnings on restarts. Default: silent. */
+  logger?: Logger;
+  /** Backoff between failed attempts. Default: 1 s doubling to 30 s, ±20 %. */
+  backoff?: BackoffOptions;
+  /** Timeout of a list request. Default 60 000 ms. */
+  listTimeoutMs?: number;
+  /** `timeoutSeconds` asked of the server for each watch; the actual value is spread up to twice that, as client-go does. Default 300. */
+  watchTimeoutSeconds?: number;
+  /** A watch silent for `watchTimeoutSeconds` plus this long is considered dead. Default 30 000 ms. */
+  watchIdleGraceMs?: number;
+  /** Injectable delay (tests). */
+  sleep?: Sleep;
+  /** Injectable randomness in [0, 1) for jitter (tests). */
+  random?: () => number;
+}
+
+/** Counters of a {@link ResourceWatcher}. */
+export interface ResourceWatcherStats {
+  /** Whether the first list completed. */
+  ready: boolean;
+  /** Objects currently known. */
+  objects: number;
+  /** Successful lists (the first one included). */
+  lists: number;
+  /** Watches started again after the first (for any reason). */
+  watchRestarts: number;
+  /** Re-lists forced by 410 Gone. */
+  expired: number;
+  /** Failed requests (lists and watches). */
+  errors: number;
+}
+
+class Expired extends Error {}
+
+const HEALTHY_WATCH_MS = 10_000;
+
+const DEFAULT_BACKOFF: Required<BackoffOptions> = { initialMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
+
+function keyOf(namespace: string | undefined, name: string): string {
+  return `${namespace ?? ''}/${name}`;
+}
+
+/** Lists then watches one resource type, calling handlers; restarts by itself until closed. */
+export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
+  readonly #options: ResourceWatcherOptions<T>;
+  readonly #logger: Logger;
+  readonly #backoff: Required<BackoffOptions>;
+  readonly #sleep: Sleep;
+  readonly #random: () => number;
+  readonly #path: string;
+  readonly #abort = new AbortController();
+  /** key → resourceVersion of every known object. */
+  readonly #known = new Map<string, string>();
+  readonly #stats: ResourceWatcherStats = { ready: false, objects: 0, lists: 0, watchRestarts: 0, expired: 0, errors: 0 };
+  readonly #ready: Promise<void>;
+  #resolveReady!: () => void;
+  #rejectReady!: (err: Error) => void;
+  #resourceVersion: string | undefined;
+  #loop: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: ResourceWatcherOptions<T>) {
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.#sleep = options.sleep ?? realSleep;
+    this.#random = options.random ?? Math.random;
+    this.#path = collectionPath(options.resource, options.namespace);
+    this.#ready = new Promise<void>((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    this.#ready.catch(() => undefined); // nobody may be waiting: not an unhandled rejection
+  }
+
+  /** Starts the loop (idempotent). Returns `this`. */
+  start(): this {
+    if (!this.#loop && !this.#closed) this.#loop = this.#run();
+    return this;
+  }
+
+  /** Resolves after the first successful list; rejects if closed before. */
+  get ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** Whether the first list completed. */
+  isReady(): boolean {
+    return this.#stats.ready;
+  }
+
+  /** A snapshot of the counters. */
+  stats(): ResourceWatcherStats {
+    return { ...this.#stats, objects: this.#known.size };
+  }
+
+  /** Stops: aborts the request in flight and any backoff; resolves when the loop has exited. */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#abort.abort();
+      if (!this.#stats.ready) this.#rejectReady(new Error('[kargo-azure-receiver] watcher closed before its first list'));
+    }
+    await this.#loop;
+  }
+
+  get #describe(): Record<string, unknown> {
+    return { resource: this.#options.resource.plural, namespace: this.#options.namespace ?? '*' };
+  }
+
+  async #run(): Promise<void> {
+    let failures = 0;
+    let expiredStreak = 0;
+    let firstWatch = true;
+    while (!this.#closed) {
+      let delay = 0;
+      try {
+        if (this.#resourceVersion === undefined) await this.#list();
+        if (!firstWatch) this.#stats.watchRestarts += 1;
+        firstWatch = false;
+        const progressed = await this.#watch();
+        expiredStreak = 0;
+        if (progressed) failures = 0;
+        else {
+          // A stream the server closes at once, again and again, must not become a hot loop.
+          failures += 1;
+          delay = backoffDelay(failures, this.#backoff, this.#random);
+        }
+        this.#logger.debug({ ...this.#describe, resourceVersion: this.#resourceVersion }, 'watch ended, watching again');
+      } catch (err) {
+        if (this.#closed) break;
+        if (err instanceof Expired) {
+          // 410: the resourceVersion is compacted away. List from scratch; back off only if it keeps happening.
+          this.#stats.expired += 1;
+          this.#resourceVersion = undefined;
+          expiredStreak += 1;
+          delay = expiredStreak > 1 ? backoffDelay(expiredStreak - 1, this.#backoff, this.#random) : 0;
+          this.#logger.info({ ...this.#describe }, 'watch expired (410 Gone), listing again');
+        } else {
+          this.#stats.errors += 1;
+          failures += 1;
+          delay = backoffDelay(failures, this.#backoff, this.#random);
+          const status = err instanceof KubeHttpError ? err.statusCode : undefined;
+          const reason = err instanceof KubeHttpError ? err.reason : 'Error';
+          this.#logger.warn({ ...this.#describe, status, reason, attempt: failures, retryInMs: delay }, 'Kubernetes watch failed, retrying');
+        }
+      }
+      if (delay > 0 && !this.#closed) await this.#sleep(delay, this.#abort.signal);
+    }
+  }
+
+  #query(): Record<string, string | undefined> {
+    return { labelSelector: this.#options.labelSelector, fieldSelector: this.#options.fieldSelector };
+  }
+
+  async #list(): Promise<void> {
+    const list = (await kubeGet(this.#options.kubeConfig, this.#path, this.#query(), {
+      signal: this.#abort.signal,
+      timeoutMs: this.#options.listTimeoutMs ?? 60_000,
+    })) as { metadata?: { resourceVersion?: string }; items?: T[] };
+    if (this.#closed) return;
+    const items = Array.isArray(list.items) ? list.items : [];
+    const seen = new Set<string>();
+    for (const item of items) {
+      const name = item.metadata?.name;
+      if (!name) continue;
+      const key = keyOf(item.metadata?.namespace, name);
+      seen.add(key);
+      const rv = item.metadata?.resourceVersion ?? '';
+      if (this.#known.get(key) !== rv) {
+        this.#known.set(key, rv);
+        this.#deliver(() => this.#options.onUpsert(item));
+      }
+    }
+    // Deleted while we were not watching: the list no longer has them.
+    for (const key of [...this.#known.keys()]) {
+      if (seen.has(key)) continue;
+      this.#known.delete(key);
+      const slash = key.indexOf('/');
+      const ref: ObjectRef = { namespace: slash > 0 ? key.slice(0, slash) : undefined, name: key.slice(slash + 1) };
+      this.#deliver(() => this.#options.onDelete(ref));
+    }
+    if (this.#options.onResync) {
+      const onResync = this.#options.onResync;
+      this.#deliver(() => onResync(items));
+    }
+    this.#resourceVersion = list.metadata?.resourceVersion;
+    this.#stats.lists += 1;
+    if (!this.#stats.ready) {
+      this.#stats.ready = true;
+      this.#resolveReady();
+    }
+  }
+
+  /** One watch; resolves true if it delivered anything (events or bookmarks). */
+  async #watch(): Promise<boolean> {
+    const base = this.#options.watchTimeoutSeconds ?? 300;
+    const timeoutSeconds = Math.max(1, Math.floor(base * (1 + this.#random())));
+    let progressed = false;
+    const started = Date.now();
+    try {
+      await kubeWatch(
+        this.#options.kubeConfig,
+        this.#path,
+        { ...this.#query(), resourceVersion: this.#resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) },
+        {
+          signal: this.#abort.signal,
+          timeoutMs: timeoutSeconds * 1000 + (this.#options.watchIdleGraceMs ?? 30_000),
+          onEvent: (event) => {
+            if (this.#onEvent(event)) progressed = true;
+          },
+        },
+      );
+    } catch (err) {
+      if (err instanceof KubeHttpError && err.statusCode === 410) throw new Expired();
+      throw err;
+    }
+    // A quiet watch that lived a while was healthy too, even without bookmarks.
+    return progressed || Date.now() - started >= HEALTHY_WATCH_MS;
+  }
+
+  /** Applies one event; returns whether it was progress. Throws Expired on 410. */
+  #onEvent(event: WatchEvent): boolean {
+    if (this.#closed) return false;
+    const object = (event.object ?? {}) as T & { code?: unknown; reason?: unknown };
+    const rv = object.metadata?.resourceVersion;
+    switch (event.type) {
+      case 'ADDED':
+      case 'MODIFIED': {
+        const name = object.metadata?.name;
+        if (!name) return false;
+        this.#known.set(keyOf(object.metadata?.namespace, name), rv ?? '');
+        this.#deliver(() => this.#options.onUpsert(object));
+        break;
+      }
+      case 'DELETED': {
+        const name = object.metadata?.name;
+        if (!name) return false;
+        this.#known.delete(keyOf(object.metadata?.namespace, name));
+        this.#deliver(() => this.#options.onDelete({ namespace: object.metadata?.namespace, name }, object));
+        break;
+      }
+      case 'BOOKMARK':
+        break;
+      case 'ERROR':
+        if (object.code === 410) throw new Expired();
+        throw new KubeHttpError(typeof object.code === 'number' ? object.code : undefined, safeReason(object.reason));
+      default:
+        return false;
+    }
+    if (rv) this.#resourceVersion = rv;
+    return true;
+  }
+
+  /** A throwing handler must not break the watch. */
+  #deliver(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#logger.error({ ...this.#describe, errorName: err instanceof Error ? err.name : typeof err }, 'a watch handler threw');
+    }
+  }
+}
