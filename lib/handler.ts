@@ -197,14 +197,25 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
     return { status: 200, body: { msg: `refreshed ${targets.length} ${plural(kind)}` } };
   }
 
-  function finish(res: Response, record: WebhookRecord, answer: Answer, started: bigint): void {
+  /**
+   * Node discards an unread request body after the answer to keep the
+   * connection alive; for a refused body that is larger than the limit, or of
+   * unknown length, close instead so it is never read.
+   */
+  function mustClose(req: Request, status: number): boolean {
+    if (status === 413) return true;
+    if (status !== 404 && status !== 405) return false;
+    if (req.readableEnded) return false;
+    const length = req.headers['content-length'];
+    if (length === undefined) return req.headers['transfer-encoding'] !== undefined;
+    return !(Number(length) <= maxBodyBytes);
+  }
+
+  function finish(req: Request, res: Response, record: WebhookRecord, answer: Answer, started: bigint): void {
     record.status = answer.status;
     record.durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     if (answer.status === 405) res.set('Allow', 'POST');
-    if (answer.status === 413 || answer.status === 404) {
-      // Do not read the rest of a body we refused.
-      res.set('Connection', 'close');
-    }
+    if (mustClose(req, answer.status)) res.set('Connection', 'close');
     res.status(answer.status).json(answer.body);
     const level = answer.status >= 500 ? 'error' : answer.status >= 400 ? 'warn' : 'info';
     logger[level]({ ...record }, 'webhook');
@@ -224,18 +235,18 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
     const record: WebhookRecord = { outcome: 'not-found', status: 0, matched: 0, refreshed: 0, failed: 0, durationMs: 0 };
     const endpoint = resolve(token);
     if (!endpoint) {
-      finish(res, record, NOT_FOUND, started);
+      finish(req, res, record, NOT_FOUND, started);
       return;
     }
     if (endpoint.labels) record.labels = endpoint.labels;
     handle(endpoint, req, record).then(
-      (answer) => finish(res, record, answer, started),
+      (answer) => finish(req, res, record, answer, started),
       (err: unknown) => {
         if (err instanceof ReceiverError) {
           record.outcome = record.outcome === 'not-found' ? 'rejected' : record.outcome;
           if (err.status >= 500) record.outcome = 'failed';
           record.code = err.code;
-          finish(res, record, { status: err.status, body: { error: err.message } }, started);
+          finish(req, res, record, { status: err.status, body: { error: err.message } }, started);
           return;
         }
         // A bug of ours: never show its text; 503 so Azure retries.
@@ -243,7 +254,7 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
         record.outcome = 'failed';
         record.code = 'INTERNAL';
         if (res.headersSent) return next(err);
-        finish(res, record, { status: 503, body: { error: 'internal error' } }, started);
+        finish(req, res, record, { status: 503, body: { error: 'internal error' } }, started);
       },
     );
   };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import request from 'supertest';
@@ -333,6 +333,41 @@ describe('azureReceiver: body limits', () => {
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
+    }
+  });
+
+  describe('refused bodies are not read: the connection closes when they are large or of unknown length', () => {
+    const rows: Array<{ name: string; path: string; headers: Record<string, string>; body: string; status: number; connection: string }> = [
+      { name: 'wrong token, small body: kept alive (Node discards it)', path: `/azure/${OTHER_TOKEN}`, headers: {}, body: '{"action":"ping"}', status: 404, connection: 'keep-alive' },
+      { name: 'wrong token, declared length over the limit: closed', path: `/azure/${OTHER_TOKEN}`, headers: { 'Content-Length': '5000' }, body: 'x'.repeat(100), status: 404, connection: 'close' },
+      { name: 'wrong token, chunked body: closed', path: `/azure/${OTHER_TOKEN}`, headers: { 'Transfer-Encoding': 'chunked' }, body: '{"action":"ping"}', status: 404, connection: 'close' },
+      { name: 'valid token, body over the limit: closed', path: `/azure/${TOKEN}`, headers: {}, body: 'x'.repeat(2000), status: 413, connection: 'close' },
+      { name: 'valid token, ping: kept alive', path: `/azure/${TOKEN}`, headers: {}, body: '{"action":"ping"}', status: 200, connection: 'keep-alive' },
+    ];
+    for (const row of rows) {
+      it(row.name, async () => {
+        const { app } = build(new RecordingAdapter(), { maxBodyBytes: 1024 });
+        const server = app.listen(0, '127.0.0.1');
+        await new Promise((r) => server.once('listening', r));
+        const agent = new Agent({ keepAlive: true });
+        try {
+          const { port } = server.address() as AddressInfo;
+          const res = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+            const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: row.path, agent, headers: { 'Content-Type': 'application/json', ...row.headers } }, (r) => {
+              r.resume();
+              r.on('end', () => resolve({ status: r.statusCode ?? 0, connection: r.headers.connection }));
+            });
+            req.on('error', reject);
+            if (row.headers['Content-Length']) req.write(row.body);
+            else req.end(row.body);
+          });
+          assert.deepEqual(res, { status: row.status, connection: row.connection });
+        } finally {
+          agent.destroy();
+          server.closeAllConnections();
+          await new Promise((r) => server.close(r));
+        }
+      });
     }
   });
 

@@ -1,0 +1,66 @@
+/**
+ * HTTP overhead of azureReceiver against a bare Express route doing the
+ * least a receiver must do (parse JSON, answer 200), on loopback, same run.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import autocannon from 'autocannon';
+import express from 'express';
+import { azureReceiver, kargoToken, memoryAdapter } from '../lib/index.js';
+import { loadManifests } from '../lib/server/demo.js';
+import { fixtureText } from '../spec/support/fixtures.js';
+
+async function listen(app: express.Express): Promise<{ server: Server; base: string }> {
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+export interface HttpRow {
+  name: string;
+  reqPerSec: number;
+  p50ms: number;
+  p99ms: number;
+  non2xx: number;
+}
+
+async function measure(name: string, url: string, body: string, durationSec: number): Promise<HttpRow> {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections: 16,
+    duration: durationSec,
+  });
+  return { name, reqPerSec: Math.round(result.requests.average), p50ms: result.latency.p50, p99ms: result.latency.p99, non2xx: result.non2xx };
+}
+
+export async function benchHttp(durationSec: number): Promise<HttpRow[]> {
+  const token = kargoToken({ project: 'kargo-demo', receiver: 'azure-wh-receiver', secret: 'bench' });
+  const body = fixtureText('acr-push');
+
+  const bare = express();
+  bare.post('/azure/:token', express.json({ limit: '2mb' }), (_req, res) => void res.status(200).json({ msg: 'ok' }));
+
+  const ours = express();
+  const manifests = await loadManifests(new URL('../examples/manifests.yaml', import.meta.url).pathname);
+  ours.use('/azure', azureReceiver({ token, ...memoryAdapter({ warehouses: manifests }) }));
+
+  const a = await listen(bare);
+  const b = await listen(ours);
+  try {
+    // Warm-up, then the measured runs.
+    await measure('warm-up', `${a.base}/azure/${token}`, body, 1);
+    await measure('warm-up', `${b.base}/azure/${token}`, body, 1);
+    return [
+      await measure('baseline: bare Express route (express.json + 200)', `${a.base}/azure/${token}`, body, durationSec),
+      await measure('azureReceiver + memoryAdapter (ACR push, 1 refresh)', `${b.base}/azure/${token}`, body, durationSec),
+      await measure('azureReceiver, wrong token (404 path)', `${b.base}/azure/${'0'.repeat(64)}`, body, durationSec),
+    ];
+  } finally {
+    a.server.close();
+    b.server.close();
+  }
+}

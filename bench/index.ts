@@ -1,0 +1,27 @@
+/**
+ * `npm run bench`: every figure is compared with a baseline measured in the
+ * same run on the same machine, never with a number from elsewhere.
+ *   BENCH_SECONDS (default 5): duration of each HTTP run.
+ */
+import { benchHttp } from './http.js';
+import { benchMatching } from './matching.js';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+
+console.log(`# kargo-azure-receiver benchmark (node ${process.version})\n`);
+
+console.log('## Lookup: URL index vs scanning every Warehouse');
+const matching = await benchMatching([1_000, 10_000]);
+console.table(matching);
+for (const n of [1_000, 10_000]) {
+  const [indexed, naive] = matching.filter((r) => r.warehouses === n);
+  if (indexed && naive) console.log(`  ${n} Warehouses: index is ${(indexed.opsPerSec / naive.opsPerSec).toFixed(0)}x faster`);
+}
+
+console.log(`\n## HTTP: ${seconds}s per run, 16 connections, real ACR push payload`);
+const http = await benchHttp(seconds);
+console.table(http);
+const [bare, ours] = http;
+if (bare && ours) {
+  console.log(`  azureReceiver serves ${((ours.reqPerSec / bare.reqPerSec) * 100).toFixed(0)}% of the bare route's throughput`);
+}
