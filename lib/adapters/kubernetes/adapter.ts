@@ -37,7 +37,7 @@ export interface KubernetesAdapter {
   lookup: Lookup;
   /** Refreshes one Warehouse or Promotion. */
   refresh: Refresh;
-  /** Stops every watch; lookups and refreshes reject afterwards. */
+  /** Stops every watch and pending retry; lookups and refreshes reject afterwards. */
   close(): Promise<void>;
   /** Resolves after the initial lists (rejects if closed before). */
   ready(): Promise<void>;
@@ -57,7 +57,9 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
   const { logger } = config;
   const warehouses = new WarehouseIndex({ logger });
   const promotions = new PromotionIndex({ logger });
+  const closing = new AbortController();
   const refresher = new Refresher({
+    signal: closing.signal,
     kubeConfig: config.kubeConfig,
     logger,
     now: config.now,
@@ -160,6 +162,7 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     refresh: makeRefresh(undefined),
     async close() {
       closed = true;
+      closing.abort();
       await Promise.all(watchers.map((w) => w.close()));
     },
     ready: () => allReady,

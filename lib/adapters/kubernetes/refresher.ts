@@ -53,6 +53,8 @@ export interface RefresherConfig {
   requestTimeoutMs: number;
   sleep: Sleep;
   random: () => number;
+  /** Aborted on close: a refresh waiting to retry then rejects with KUBE_CLOSED. */
+  signal: AbortSignal;
 }
 
 interface Flight {
@@ -182,7 +184,11 @@ export class Refresher {
       this.#stats.retries += 1;
       logger.warn({ ...where, status, reason, attempt, retryInMs: delay }, 'refresh failed, retrying');
       flight.sent = false; // the next attempt is still to be sent: newcomers can join it
-      await this.#config.sleep(delay);
+      await this.#config.sleep(delay, this.#config.signal);
+      if (this.#config.signal.aborted) {
+        this.#stats.failures += 1;
+        throw new KubernetesAdapterError('KUBE_CLOSED');
+      }
     }
   }
 

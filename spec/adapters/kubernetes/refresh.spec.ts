@@ -197,6 +197,18 @@ describe('kubernetesAdapter: refresh', function () {
     assert.equal(patches().length, 1);
   });
 
+  it('close() ends a refresh waiting to retry with KUBE_CLOSED', async function () {
+    api.fault({ method: 'PATCH', status: 429, retryAfterSeconds: 30 });
+    sleep.gate();
+    const k = start();
+    const pending = k.refresh(W1);
+    await until(() => sleep.waiting === 1, 'the retry wait');
+    await k.close();
+    const err = await rejectionOf(pending);
+    assert.equal((err as KubernetesAdapterError).code, 'KUBE_CLOSED');
+    assert.equal(patches().length, 1);
+  });
+
   it('a changed annotation reaches the watchers as MODIFIED', async function () {
     const k = start();
     await k.ready();
