@@ -1,0 +1,126 @@
+/**
+ * Options of `kargoReceivers`, checked once when the factory is called.
+ * @module
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import Joi from 'joi';
+import { optionsError } from '../errors.js';
+import { type HandlerConfig, type WebhookRecord, handlerSchema, validate } from '../options.js';
+import type { Logger, Lookup, Refresh } from '../types.js';
+import { DEFAULT_SYSTEM_NAMESPACE } from './resources.js';
+import { baseURLSchema } from './urls.js';
+
+/** What `kargoReceivers` needs of an adapter: the cluster-wide pair, and the same restricted to namespaces. */
+export interface KargoAdapter {
+  /** Finds objects in every namespace (ClusterConfig receivers). */
+  lookup: Lookup;
+  /** Refreshes an object in any namespace. */
+  refresh: Refresh;
+  /** The same, restricted to these namespaces: a project's receiver refreshes its project only. */
+  scoped(namespaces: readonly string[]): { lookup: Lookup; refresh: Refresh };
+  /** Awaited by `ready()` when present. */
+  ready?(): Promise<void>;
+  /** Consulted by `isReady()` when present. */
+  isReady?(): boolean;
+}
+
+/** Options of {@link kargoReceivers}. */
+export interface KargoReceiversOptions {
+  /** Where and who to connect as. Default: `KubeConfig.loadFromDefault()` (in-cluster service account or `~/.kube/config`). */
+  kubeConfig?: KubeConfig;
+  /**
+   * Public base URL the router is reachable at, e.g. `https://kargo-webhooks.example.com`
+   * (include the path of the mount point, if any). Gives `receivers()` and the
+   * written status their `url`.
+   */
+  baseURL?: string;
+  /** A pino-compatible logger. Default: silent. Tokens and secrets are never logged. */
+  logger?: Logger;
+  /** Write `status.webhookReceivers` of ProjectConfigs (for clusters without Kargo's controller). Default false. */
+  writeStatus?: boolean;
+  /** Namespace of the Secrets of ClusterConfig receivers. Default `kargo-system-resources`, as Kargo's `SYSTEM_RESOURCES_NAMESPACE`. */
+  systemNamespace?: string;
+  /**
+   * Watch ProjectConfigs and Secrets in these namespaces only (plus the
+   * Secrets of `systemNamespace`), so that RBAC can be granted with Roles.
+   * Default: all namespaces.
+   */
+  namespaces?: string[];
+  /** Largest accepted body in bytes; larger ones get 413. Default 2 MiB. */
+  maxBodyBytes?: number;
+  /** How many refreshes of one webhook run at once. Default 16. */
+  concurrency?: number;
+  /** Called once per request with a token-free summary (labels name the project and receiver). Must not throw. */
+  onWebhook?: (record: WebhookRecord) => void;
+  /** Finds and refreshes Warehouses. Default: `kubernetesAdapter({ kubeConfig, logger, namespace: namespaces })`, closed by `close()`. */
+  adapter?: KargoAdapter;
+  /** Timeout of one-shot requests (Secret reads), in milliseconds. Default 30 000. */
+  requestTimeoutMs?: number;
+}
+
+/** The fully-defaulted configuration. */
+export interface KargoReceiversConfig extends HandlerConfig {
+  kubeConfig: KubeConfig | undefined;
+  baseURL: string | undefined;
+  writeStatus: boolean;
+  systemNamespace: string;
+  namespaces: string[] | undefined;
+  adapter: KargoAdapter | undefined;
+  requestTimeoutMs: number;
+}
+
+const namespaceName = Joi.string()
+  .max(63)
+  .pattern(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+  .messages({
+    'string.pattern.base': '{{#label}} must be a Kubernetes namespace name (RFC 1123 label)',
+  });
+
+const schema = Joi.object({
+  kubeConfig: Joi.object()
+    .instance(KubeConfig)
+    .messages({ 'object.instance': '{{#label}} must be a KubeConfig of @kubernetes/client-node' }),
+  baseURL: baseURLSchema,
+  writeStatus: Joi.boolean().default(false),
+  systemNamespace: namespaceName.default(DEFAULT_SYSTEM_NAMESPACE),
+  namespaces: Joi.array().items(namespaceName).min(1).unique(),
+  adapter: Joi.object({
+    lookup: Joi.function().required(),
+    refresh: Joi.function().required(),
+    scoped: Joi.function().required(),
+    ready: Joi.function(),
+    isReady: Joi.function(),
+  })
+    .unknown(true)
+    .messages({
+      'any.required':
+        '{{#label}} is required: an adapter needs lookup, refresh and scoped(namespaces)',
+    }),
+  requestTimeoutMs: Joi.number().integer().min(1).default(30_000),
+  ...handlerSchema,
+});
+
+/** Validates `kargoReceivers` options and fills in the defaults. */
+export function kargoReceiversConfig(
+  options: KargoReceiversOptions | undefined,
+): KargoReceiversConfig {
+  if (options !== undefined && (typeof options !== 'object' || options === null))
+    throw optionsError('options must be an object');
+  const valid = validate<KargoReceiversOptions & HandlerConfig & KargoReceiversConfig>(
+    schema,
+    options ?? {},
+  );
+  return {
+    kubeConfig: valid.kubeConfig,
+    baseURL: valid.baseURL,
+    writeStatus: valid.writeStatus,
+    systemNamespace: valid.systemNamespace,
+    namespaces: valid.namespaces,
+    adapter: valid.adapter,
+    requestTimeoutMs: valid.requestTimeoutMs,
+    maxBodyBytes: valid.maxBodyBytes,
+    concurrency: valid.concurrency,
+    logger: valid.logger,
+    onWebhook: valid.onWebhook,
+  };
+}

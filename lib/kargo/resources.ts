@@ -1,0 +1,183 @@
+/**
+ * The Kargo objects `kargoReceivers` reads, and how an Azure receiver's
+ * path is derived from them.
+ *
+ * Facts from Kargo (akuity/kargo):
+ * - `ProjectConfig.spec.webhookReceivers[]` and `ClusterConfig.spec.webhookReceivers[]`
+ *   hold `WebhookReceiverConfig {name, azure?: {secretRef: {name}}, github?: …}`
+ *   (api/v1alpha1 projectconfig_types.go, clusterconfig_types.go).
+ * - The Azure receiver reads the `secret` key of the Secret's data
+ *   (pkg/webhook/external/azure.go, `azureSecretDataKey`).
+ * - Its path is `url.JoinPath(basePath, "azure", hex(sha256(project + name + secret)))`
+ *   (pkg/webhook/external/receiver.go, `buildWebhookPath`); `project` is the
+ *   ProjectConfig's namespace, or `""` for the ClusterConfig, whose Secrets
+ *   live in the system resources namespace (`SYSTEM_RESOURCES_NAMESPACE`,
+ *   default `kargo-system-resources`).
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type { ResourceType } from '../adapters/kubernetes/kube-http.js';
+import { kargoToken } from '../token.js';
+
+/** Kargo's default namespace for Secrets of cluster-level resources. */
+export const DEFAULT_SYSTEM_NAMESPACE = 'kargo-system-resources';
+/** The only ClusterConfig Kargo reads. */
+export const CLUSTER_CONFIG_NAME = 'cluster';
+/** The data key of an Azure receiver's Secret. */
+export const SECRET_KEY = 'secret';
+/** The receiver type segment of the path. */
+export const RECEIVER_TYPE = 'azure';
+
+export const PROJECT_CONFIGS: ResourceType = {
+  group: 'kargo.akuity.io',
+  version: 'v1alpha1',
+  plural: 'projectconfigs',
+};
+export const CLUSTER_CONFIGS: ResourceType = {
+  group: 'kargo.akuity.io',
+  version: 'v1alpha1',
+  plural: 'clusterconfigs',
+};
+export const SECRETS: ResourceType = { group: '', version: 'v1', plural: 'secrets' };
+
+/** `status.webhookReceivers[]` entry (Kargo's `WebhookReceiverDetails`). */
+export interface WebhookReceiverDetails {
+  name?: string;
+  path?: string;
+  url?: string;
+}
+
+/** A ProjectConfig or ClusterConfig as read from the API (only what we use). */
+export interface KargoConfigObject {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  spec?: { webhookReceivers?: unknown };
+  status?: { webhookReceivers?: unknown };
+}
+
+/** A Secret as read from the API. Only `data.secret` is ever looked at. */
+export interface SecretObject {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  data?: Record<string, unknown> | null;
+}
+
+/** One Azure receiver declared in a ProjectConfig or the ClusterConfig. */
+export interface AzureReceiverSpec {
+  /** The ProjectConfig's namespace, `''` for the ClusterConfig. */
+  project: string;
+  /** `spec.webhookReceivers[].name`. */
+  name: string;
+  /** Where its Secret lives: the project's namespace, or the system namespace. */
+  secretNamespace: string;
+  /** `azure.secretRef.name`. */
+  secretName: string;
+  /** Who declared it, for log lines: `ProjectConfig kargo-demo/kargo-demo` or `ClusterConfig cluster`. */
+  declaredBy: string;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The Azure receivers of a config's `spec.webhookReceivers`. Receivers of
+ * other types (github, gitlab, generic…) are not ours and are skipped; so are
+ * malformed entries, reported through `onInvalid` by index only.
+ */
+export function azureReceivers(
+  object: KargoConfigObject,
+  where: { project: string; secretNamespace: string; declaredBy: string },
+  onInvalid: (index: number, reason: string) => void,
+): AzureReceiverSpec[] {
+  const list = object.spec?.webhookReceivers;
+  if (!Array.isArray(list)) return [];
+  const found: AzureReceiverSpec[] = [];
+  const names = new Set<string>();
+  list.forEach((entry: unknown, index) => {
+    if (!isRecord(entry) || entry.azure === undefined || entry.azure === null) return;
+    const name = entry.name;
+    const secretRef = isRecord(entry.azure) ? entry.azure.secretRef : undefined;
+    const secretName = isRecord(secretRef) ? secretRef.name : undefined;
+    if (typeof name !== 'string' || name === '') return onInvalid(index, 'receiver has no name');
+    if (typeof secretName !== 'string' || secretName === '')
+      return onInvalid(index, `receiver "${name}" has no azure.secretRef.name`);
+    if (names.has(name)) return onInvalid(index, `receiver name "${name}" is declared twice`);
+    names.add(name);
+    found.push({
+      project: where.project,
+      name,
+      secretNamespace: where.secretNamespace,
+      secretName,
+      declaredBy: where.declaredBy,
+    });
+  });
+  return found;
+}
+
+/** Why a receiver gives no token. */
+export type SecretProblem =
+  | 'secret-missing'
+  | 'key-missing'
+  | 'secret-empty'
+  | 'secret-invalid'
+  | 'secret-unreadable'
+  | 'not-watched'
+  | 'ambiguous';
+
+/** Human sentences for {@link SecretProblem}, for log lines. */
+export const PROBLEM_TEXT: Record<SecretProblem, string> = {
+  'secret-missing': 'the Secret does not exist',
+  'key-missing': `the Secret has no "${SECRET_KEY}" key in its data`,
+  'secret-empty': `the Secret's "${SECRET_KEY}" value is empty`,
+  'secret-invalid': `the Secret's "${SECRET_KEY}" value is not valid base64`,
+  'secret-unreadable': 'the Secret could not be read from the Kubernetes API (retrying)',
+  'not-watched': "the Secret's namespace is outside the watched namespaces",
+  ambiguous:
+    'its path collides with a receiver of another project (same project + name + secret concatenation); neither is served',
+};
+
+/**
+ * Reads the raw bytes of `data.secret`, or says why there are none. The
+ * caller derives tokens and drops the bytes: Secret data is never kept.
+ */
+export function secretBytes(secret: SecretObject | undefined): Buffer | SecretProblem {
+  if (!secret) return 'secret-missing';
+  const value = isRecord(secret.data) ? secret.data[SECRET_KEY] : undefined;
+  if (value === undefined || value === null) return 'key-missing';
+  if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) return 'secret-invalid';
+  const bytes = Buffer.from(value, 'base64');
+  return bytes.length === 0 ? 'secret-empty' : bytes;
+}
+
+/**
+ * Kargo's token for a receiver: SHA-256 over the bytes of project, receiver
+ * name and secret. Go hashes the Secret's raw bytes, so a secret that is not
+ * valid UTF-8 is hashed as bytes rather than through a JavaScript string.
+ */
+export function receiverToken(project: string, receiver: string, secret: Buffer): string {
+  const text = secret.toString('utf8');
+  if (Buffer.from(text, 'utf8').equals(secret))
+    return kargoToken({ project, receiver, secret: text });
+  return createHash('sha256')
+    .update(project + receiver, 'utf8')
+    .update(secret)
+    .digest('hex');
+}
+
+/** Token-free fields of the log line about a receiver that cannot be served. */
+export function problemFields(
+  spec: AzureReceiverSpec,
+  problem: SecretProblem,
+): Record<string, string> {
+  return {
+    config: spec.declaredBy,
+    project: spec.project,
+    receiver: spec.name,
+    secretRef: `${spec.secretNamespace}/${spec.secretName}`,
+    reason: problem,
+  };
+}
+
+/** The log line about a receiver that cannot be served: names everything, never the secret. */
+export function problemMessage(spec: AzureReceiverSpec, problem: SecretProblem): string {
+  return `Azure receiver "${spec.name}" of ${spec.declaredBy} not served: ${PROBLEM_TEXT[problem]} (Secret ${spec.secretNamespace}/${spec.secretName})`;
+}

@@ -1,0 +1,219 @@
+/**
+ * Kargo's receiver paths and URLs, and `listReceiverURLs()`: a one-shot read
+ * of the cluster (no watch) for the `urls` command.
+ * @module
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import Joi from 'joi';
+import { KubeHttpError, collectionPath, kubeGet } from '../adapters/kubernetes/kube-http.js';
+import { silentLogger } from '../logger.js';
+import { validate } from '../options.js';
+import type { Logger } from '../types.js';
+import {
+  CLUSTER_CONFIGS,
+  CLUSTER_CONFIG_NAME,
+  DEFAULT_SYSTEM_NAMESPACE,
+  PROJECT_CONFIGS,
+  RECEIVER_TYPE,
+  SECRETS,
+  type AzureReceiverSpec,
+  type KargoConfigObject,
+  type SecretObject,
+  azureReceivers,
+  problemFields,
+  problemMessage,
+  receiverToken,
+  secretBytes,
+} from './resources.js';
+
+/** One served receiver, as `receivers()` and `listReceiverURLs()` report it. */
+export interface ReceiverInfo {
+  /** The Kargo project (namespace); `''` for a ClusterConfig receiver. */
+  project: string;
+  /** The receiver's name in `spec.webhookReceivers`. */
+  name: string;
+  /** `/azure/<token>`: the path below the router's mount point. */
+  path: string;
+  /** `baseURL` joined with the path, when a base URL was given. */
+  url?: string;
+}
+
+/**
+ * Go's `path.Join` then `url.JoinPath` rules: elements joined with `/`,
+ * empty and `.` segments dropped, `..` resolved, one trailing slash kept if
+ * the last element had one. Always absolute.
+ */
+export function joinPath(...elements: string[]): string {
+  const out: string[] = [];
+  for (const segment of elements.join('/').split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') out.pop();
+    else out.push(segment);
+  }
+  const joined = `/${out.join('/')}`;
+  const last = elements[elements.length - 1] ?? '';
+  return last.endsWith('/') && !joined.endsWith('/') ? `${joined}/` : joined;
+}
+
+/** `/azure/<token>`: the path of a receiver below a router mounted at `/`. */
+export function receiverPath(token: string): string {
+  return joinPath('/', RECEIVER_TYPE, token);
+}
+
+/**
+ * Kargo's `getDetails`: the base URL's own path comes first, so with
+ * `https://hooks.example.com/kargo` the path is `/kargo/azure/<token>` and
+ * the URL `https://hooks.example.com/kargo/azure/<token>`.
+ */
+export function receiverDetails(
+  baseURL: string | undefined,
+  token: string,
+): { path: string; url?: string } {
+  if (baseURL === undefined) return { path: receiverPath(token) };
+  const base = new URL(baseURL);
+  const path = joinPath(base.pathname, RECEIVER_TYPE, token);
+  return { path, url: `${base.origin}${path}` };
+}
+
+/** The `receivers()` entry of a receiver: path below the mount point, URL from the base URL. */
+export function receiverInfo(
+  spec: Pick<AzureReceiverSpec, 'project' | 'name'>,
+  token: string,
+  baseURL: string | undefined,
+): ReceiverInfo {
+  const info: ReceiverInfo = { project: spec.project, name: spec.name, path: receiverPath(token) };
+  const { url } = receiverDetails(baseURL, token);
+  if (url !== undefined) info.url = url;
+  return info;
+}
+
+/** A base URL: http(s), no credentials, query or fragment (Kargo's `--base-url`). */
+export const baseURLSchema = Joi.string()
+  .uri({ scheme: ['http', 'https'] })
+  .custom((value: string, helpers) => {
+    const url = new URL(value);
+    if (url.username || url.password || url.search || url.hash) return helpers.error('any.invalid');
+    return value;
+  })
+  .messages({
+    'string.uriCustomScheme':
+      '{{#label}} must be an http or https URL such as https://kargo-webhooks.example.com',
+    'string.uri':
+      '{{#label}} must be an http or https URL such as https://kargo-webhooks.example.com',
+    'any.invalid': '{{#label}} must not hold credentials, a query or a fragment',
+  });
+
+/** Options of {@link listReceiverURLs}. */
+export interface ListReceiverURLsOptions {
+  /** Where and who to connect as. Default: `KubeConfig.loadFromDefault()`. */
+  kubeConfig?: KubeConfig;
+  /** Public base URL of the receiver, e.g. `https://kargo-webhooks.example.com`; adds `url` to each entry. */
+  baseURL?: string;
+  /** Namespace of the Secrets of ClusterConfig receivers. Default `kargo-system-resources`. */
+  systemNamespace?: string;
+  /** Receives one warning per receiver that cannot be served (never the secret). Default: silent. */
+  logger?: Logger;
+  /** Timeout of each request to the API, in milliseconds. Default 30 000. */
+  requestTimeoutMs?: number;
+}
+
+const listSchema = Joi.object({
+  kubeConfig: Joi.object().instance(KubeConfig),
+  baseURL: baseURLSchema,
+  systemNamespace: Joi.string().hostname().max(63),
+  logger: Joi.object({
+    debug: Joi.function().required(),
+    info: Joi.function().required(),
+    warn: Joi.function().required(),
+    error: Joi.function().required(),
+  }).unknown(),
+  requestTimeoutMs: Joi.number().integer().min(1),
+});
+
+/**
+ * Reads every ProjectConfig, the ClusterConfig and the referenced Secrets
+ * once, and returns the Azure receivers that would be served, sorted by
+ * project then name. Broken receivers are logged and left out.
+ */
+export async function listReceiverURLs(
+  options: ListReceiverURLsOptions = {},
+): Promise<ReceiverInfo[]> {
+  const valid = validate<ListReceiverURLsOptions>(listSchema, options);
+  const kubeConfig = valid.kubeConfig ?? defaultKubeConfig();
+  const logger = valid.logger ?? silentLogger;
+  const systemNamespace = valid.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
+  const timeoutMs = valid.requestTimeoutMs ?? 30_000;
+  const get = (path: string): Promise<unknown> => kubeGet(kubeConfig, path, {}, { timeoutMs });
+
+  const specs: AzureReceiverSpec[] = [];
+  const projectConfigs = (await get(collectionPath(PROJECT_CONFIGS))) as {
+    items?: KargoConfigObject[];
+  };
+  for (const pc of projectConfigs.items ?? []) {
+    const namespace = pc.metadata?.namespace ?? '';
+    const declaredBy = `ProjectConfig ${namespace}/${pc.metadata?.name ?? ''}`;
+    specs.push(
+      ...azureReceivers(
+        pc,
+        { project: namespace, secretNamespace: namespace, declaredBy },
+        invalid(logger, declaredBy),
+      ),
+    );
+  }
+  const clusterConfig = (await getOrUndefined(
+    get,
+    `${collectionPath(CLUSTER_CONFIGS)}/${CLUSTER_CONFIG_NAME}`,
+  )) as KargoConfigObject | undefined;
+  if (clusterConfig) {
+    const declaredBy = `ClusterConfig ${CLUSTER_CONFIG_NAME}`;
+    specs.push(
+      ...azureReceivers(
+        clusterConfig,
+        { project: '', secretNamespace: systemNamespace, declaredBy },
+        invalid(logger, declaredBy),
+      ),
+    );
+  }
+
+  const result: ReceiverInfo[] = [];
+  for (const spec of specs) {
+    const path = `${collectionPath(SECRETS, spec.secretNamespace)}/${encodeURIComponent(spec.secretName)}`;
+    const bytes = secretBytes((await getOrUndefined(get, path)) as SecretObject | undefined);
+    if (typeof bytes === 'string') {
+      logger.warn(problemFields(spec, bytes), problemMessage(spec, bytes));
+      continue;
+    }
+    result.push(receiverInfo(spec, receiverToken(spec.project, spec.name, bytes), valid.baseURL));
+  }
+  return result.sort((a, b) =>
+    a.project === b.project ? cmp(a.name, b.name) : cmp(a.project, b.project),
+  );
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function invalid(logger: Logger, declaredBy: string) {
+  return (index: number, reason: string): void =>
+    logger.warn({ config: declaredBy, index }, `${declaredBy}: Azure receiver ignored: ${reason}`);
+}
+
+async function getOrUndefined(
+  get: (path: string) => Promise<unknown>,
+  path: string,
+): Promise<unknown> {
+  try {
+    return await get(path);
+  } catch (err) {
+    if (err instanceof KubeHttpError && err.statusCode === 404) return undefined;
+    throw err;
+  }
+}
+
+/** The default KubeConfig: in-cluster service account or `~/.kube/config`, as kubectl. */
+export function defaultKubeConfig(): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  return kubeConfig;
+}
