@@ -210,12 +210,13 @@ export class StatusWriter {
         this.#stats.failures += 1;
         // Never log the exception's message: client-node puts response bodies and headers in it.
         this.#options.logger.warn(
-          {
-            projectConfig: key,
-            status: code,
-            errorName: err instanceof Error ? err.name : typeof err,
-            attempt,
-          },
+          code === undefined
+            ? {
+                projectConfig: key,
+                errorName: err instanceof Error ? err.name : typeof err,
+                attempt,
+              }
+            : { projectConfig: key, status: code, attempt },
           code === 403
             ? 'writing status.webhookReceivers failed: missing RBAC permission patch on projectconfigs/status'
             : 'writing status.webhookReceivers failed; it is written again on the next change',

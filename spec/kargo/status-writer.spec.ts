@@ -167,7 +167,6 @@ describe('kargoReceivers: status.webhookReceivers', function () {
     assert.deepEqual(line?.obj, {
       projectConfig: 'proj-b/proj-b',
       status: 403,
-      errorName: 'ApiException',
       attempt: 1,
     });
   });
