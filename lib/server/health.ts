@@ -1,0 +1,24 @@
+/**
+ * Probes on the main port, outside any token path: `/healthz` (the process
+ * answers) and `/readyz` (caches synced and configuration loaded).
+ * @module
+ */
+import express, { type Request, type Response, type Router } from 'express';
+
+/** Why the server is not ready, or undefined when it is. */
+export type ReadinessCheck = () => string | undefined;
+
+/** A router with `GET /healthz` and `GET /readyz`; mount it at `/`. */
+export function healthRouter(notReadyReason: ReadinessCheck): Router {
+  const router = express.Router();
+  router.get('/healthz', function healthz(_req: Request, res: Response) {
+    res.set('Cache-Control', 'no-store').status(200).json({ msg: 'ok' });
+  });
+  router.get('/readyz', function readyz(_req: Request, res: Response) {
+    const reason = notReadyReason();
+    res.set('Cache-Control', 'no-store');
+    if (reason === undefined) res.status(200).json({ msg: 'ready' });
+    else res.status(503).json({ error: `not ready: ${reason}` });
+  });
+  return router;
+}

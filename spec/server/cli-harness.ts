@@ -1,0 +1,161 @@
+/**
+ * Runs the real `kargo-azure-receiver` command as a child process against a
+ * FakeKubeApi, through a kubeconfig file in a temporary directory.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FakeKubeApi } from '../support/fake-kube-api.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = join(ROOT, 'lib/server/cli.ts');
+
+/** A temporary kubeconfig file pointing at the fake API server. */
+export class TempKubeConfig {
+  readonly dir = mkdtempSync(join(tmpdir(), 'kar-cli-'));
+  readonly file = join(this.dir, 'kubeconfig.json');
+
+  constructor(api: FakeKubeApi) {
+    // exportConfig() is JSON, which is YAML: a kubeconfig file client-node loads.
+    writeFileSync(this.file, api.kubeConfig().exportConfig(), { mode: 0o600 });
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** One JSON log line of the child. */
+export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
+
+/** A finished run of the command. */
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Environment without KAR_* variables of the developer's shell, plus `env`. */
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('KAR_') && k !== 'KUBECONFIG'),
+  );
+  return { ...base, ...env };
+}
+
+/** Runs the command to completion (`--help`, bad flags, `urls`). */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      cwd: ROOT,
+      env: childEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** A `serve` child process, its output captured. */
+export class ServeProcess {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  #waiters: (() => void)[] = [];
+
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', ...args], {
+      cwd: ROOT,
+      env: childEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      this.stdout += d;
+      this.#notify();
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      this.stderr += d;
+      this.#notify();
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        this.#notify();
+        resolve({ code, signal });
+      });
+    });
+  }
+
+  #notify(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Every JSON line of stdout so far. */
+  get logs(): LogLine[] {
+    return this.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as LogLine);
+  }
+
+  /** Waits for a log line matching `predicate` (fails after `timeoutMs` or if the child exits). */
+  async waitForLog(predicate: (line: LogLine) => boolean, timeoutMs = 8000): Promise<LogLine> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.logs.find(predicate);
+      if (found) return found;
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        throw new Error(
+          `serve exited (${this.child.exitCode ?? this.child.signalCode}) first; stderr: ${this.stderr}; stdout: ${this.stdout}`,
+        );
+      }
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new Error(
+          `no such log line within ${timeoutMs} ms; stdout: ${this.stdout}; stderr: ${this.stderr}`,
+        );
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** The `listening` line: the main URL and the metrics URL. */
+  async listening(): Promise<{ url: string; metricsURL: string | undefined }> {
+    const line = await this.waitForLog((l) => l.msg === 'listening');
+    return { url: line.url as string, metricsURL: line.metricsURL as string | undefined };
+  }
+
+  /** Kills the child if it still runs and waits for its exit. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+/** Polls `url` until it answers `status` (fails after `timeoutMs`). */
+export async function waitForStatus(url: string, status: number, timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 0;
+  while (Date.now() < deadline) {
+    const res = await fetch(url);
+    await res.arrayBuffer();
+    last = res.status;
+    if (last === status) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`${url} answered ${last}, not ${status}, for ${timeoutMs} ms`);
+}

@@ -1,0 +1,350 @@
+import assert from 'node:assert/strict';
+import { Command } from 'commander';
+import { kargoToken } from '../../lib/token.js';
+import {
+  buildProgram,
+  serveConfig,
+  type ServeFlags,
+  type ServerConfig,
+} from '../../lib/server/config.js';
+import { redactPath } from '../../lib/server/logging.js';
+import { eventLabel } from '../../lib/server/metrics.js';
+import { main } from '../../lib/server/cli.js';
+import { runCli, type RunResult } from './cli-harness.js';
+
+/** Runs `main()` in this process, capturing what it writes. Only for arguments that fail before serving. */
+async function runInProcess(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  let stdout = '';
+  let stderr = '';
+  const write = { out: process.stdout.write, err: process.stderr.write };
+  process.stdout.write = ((chunk: string) => (
+    (stdout += chunk),
+    true
+  )) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string) => (
+    (stderr += chunk),
+    true
+  )) as typeof process.stderr.write;
+  try {
+    const code = await main(['node', 'kargo-azure-receiver', ...args]);
+    return { code, signal: null, stdout, stderr };
+  } finally {
+    process.stdout.write = write.out;
+    process.stderr.write = write.err;
+    for (const k of Object.keys(env))
+      if (saved[k] === undefined) Reflect.deleteProperty(process.env, k);
+      else process.env[k] = saved[k];
+  }
+}
+
+describe('kargo-azure-receiver command line', function () {
+  this.timeout(20_000);
+
+  describe('the real command: help and usage errors', () => {
+    const cases: Array<{
+      name: string;
+      args: string[];
+      env?: Record<string, string>;
+      stderr: RegExp;
+    }> = [
+      {
+        name: 'a port that is not a number',
+        args: ['serve', '--port', 'abc'],
+        stderr:
+          /^error: option '-p, --port <port>' argument 'abc' is invalid\. expected a port, an integer from 0 to 65535\.$/,
+      },
+      {
+        name: 'a port out of range from the environment',
+        args: ['serve'],
+        env: { KAR_PORT: '70000' },
+        stderr:
+          /^error: option '-p, --port <port>' value '70000' from env 'KAR_PORT' is invalid\. expected a port/,
+      },
+      {
+        name: '--secret without --project',
+        args: ['serve', '--secret', 'x', '--receiver', 'r'],
+        stderr:
+          /^error: --secret needs --project and --receiver: the URL token is sha256\(project \+ receiver \+ secret\), as Kargo derives it\.$/,
+      },
+      {
+        name: '--project without --secret',
+        args: ['serve', '--project', 'p'],
+        stderr: /^error: --project needs --secret\.$/,
+      },
+      {
+        name: 'a short token',
+        args: ['serve', '--token', 'short'],
+        stderr: /^error: --token values must be at least 16 characters/,
+      },
+      {
+        name: '--tls-cert without --tls-key',
+        args: ['serve', '--tls-cert', 'tls.crt'],
+        stderr: /^error: --tls-cert and --tls-key go together/,
+      },
+      {
+        name: 'an unknown log level',
+        args: ['serve', '--log-level', 'loud'],
+        stderr:
+          /^error: option '--log-level <level>' argument 'loud' is invalid\. Allowed choices are trace, debug/,
+      },
+      {
+        name: 'a misspelt flag',
+        args: ['serve', '--prot', '8080'],
+        stderr: /^error: unknown option '--prot' \(Did you mean --port\?\)$/,
+      },
+      {
+        name: 'a base URL that is not a URL',
+        args: ['urls', '--base-url', 'hooks.example.com'],
+        stderr:
+          /^error: option '--base-url <url>' argument 'hooks\.example\.com' is invalid\. expected an absolute URL/,
+      },
+      {
+        name: 'an unknown command',
+        args: ['serv'],
+        stderr: /^error: unknown command 'serv' \(Did you mean serve\?\)$/,
+      },
+    ];
+    // A few through a real process (exit code included); all of them in process, through main().
+    const spawned = new Set([
+      'a port that is not a number',
+      '--secret without --project',
+      'a misspelt flag',
+    ]);
+    let results: Map<string, RunResult>;
+
+    before(async () => {
+      const runs = cases.filter((c) => spawned.has(c.name));
+      results = new Map(
+        await Promise.all(runs.map(async (c) => [c.name, await runCli(c.args, c.env)] as const)),
+      );
+    });
+
+    for (const c of cases) {
+      it(`${c.name}: exit 2 with a one-line message`, async () => {
+        const r = results.get(c.name) ?? (await runInProcess(c.args, c.env));
+        assert.equal(r.code, 2, r.stderr);
+        assert.equal(r.stdout, '');
+        assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
+        assert.match(r.stderr.trimEnd(), c.stderr);
+      });
+    }
+
+    it('--help of serve: exit 0, every flag with its variable, and examples', async () => {
+      const r = await runCli(['serve', '--help']);
+      assert.equal(r.code, 0);
+      assert.equal(r.stderr, '');
+      for (const text of [
+        '--port <port>',
+        'KAR_PORT',
+        'KAR_BASE_PATH',
+        'KAR_BASE_URL',
+        'KAR_SYSTEM_NAMESPACE',
+        'KAR_MAX_BODY_BYTES',
+        'KAR_LOG_LEVEL',
+        'KAR_METRICS_PORT',
+        'KAR_TLS_CERT',
+        'KAR_TLS_KEY',
+        'KAR_WRITE_STATUS',
+        'KAR_SECRET',
+        'KAR_TOKEN',
+        'Examples:',
+        '/readyz',
+      ]) {
+        assert.ok(r.stdout.includes(text), `--help mentions ${text}`);
+      }
+    });
+
+    it('--help and --version of the program: exit 0', async () => {
+      const [help, version] = await Promise.all([runCli(['--help']), runCli(['--version'])]);
+      assert.equal(help.code, 0);
+      assert.match(help.stdout, /serve \[options\]\s+run the webhook server/);
+      assert.equal(version.code, 0);
+      assert.match(version.stdout, /^\d+\.\d+\.\d+/);
+    });
+  });
+
+  describe('flags and environment → config (in process)', () => {
+    const SAVED = { ...process.env };
+    afterEach(() => {
+      for (const k of Object.keys(process.env))
+        if (k.startsWith('KAR_') && !(k in SAVED)) Reflect.deleteProperty(process.env, k);
+    });
+
+    /** Parses `serve` flags through the real program, capturing the config. */
+    async function parse(args: string[], env: Record<string, string> = {}): Promise<ServerConfig> {
+      Object.assign(process.env, env);
+      let captured: ServerConfig | undefined;
+      const program = buildProgram(
+        {
+          serve: async (config) => {
+            captured = config;
+          },
+          urls: async () => undefined,
+        },
+        '0.0.0',
+      );
+      program.commands.forEach((c: Command) =>
+        c.configureOutput({ writeErr: () => undefined, writeOut: () => undefined }),
+      );
+      await program.parseAsync(['serve', ...args], { from: 'user' });
+      assert.ok(captured);
+      return captured;
+    }
+
+    it('defaults', async () => {
+      const config = await parse([]);
+      assert.deepEqual(
+        { ...config },
+        {
+          port: 8080,
+          host: undefined,
+          basePath: '/',
+          baseURL: undefined,
+          systemNamespace: 'kargo-system-resources',
+          maxBodyBytes: 2 * 1024 * 1024,
+          logLevel: 'info',
+          metricsPort: undefined,
+          tlsCert: undefined,
+          tlsKey: undefined,
+          writeStatus: false,
+          tokens: undefined,
+          namespaces: [],
+          kubeconfig: undefined,
+          shutdownTimeoutMs: 10_000,
+          headersTimeoutMs: 10_000,
+          requestTimeoutMs: 30_000,
+          keepAliveTimeoutMs: 5_000,
+        },
+      );
+    });
+
+    const table: Array<{
+      name: string;
+      args?: string[];
+      env?: Record<string, string>;
+      expect: Partial<ServerConfig>;
+    }> = [
+      {
+        name: 'port and host from the environment',
+        env: { KAR_PORT: '9000', KAR_HOST: '127.0.0.1' },
+        expect: { port: 9000, host: '127.0.0.1' },
+      },
+      {
+        name: 'a flag wins over its variable',
+        args: ['--port', '9001'],
+        env: { KAR_PORT: '9000' },
+        expect: { port: 9001 },
+      },
+      { name: '--metrics alone: port 9090', args: ['--metrics'], expect: { metricsPort: 9090 } },
+      {
+        name: 'KAR_METRICS=false: off',
+        env: { KAR_METRICS: 'false' },
+        expect: { metricsPort: undefined },
+      },
+      {
+        name: 'KAR_WRITE_STATUS=true',
+        env: { KAR_WRITE_STATUS: 'true' },
+        expect: { writeStatus: true },
+      },
+      {
+        name: 'KAR_WRITE_STATUS=0',
+        env: { KAR_WRITE_STATUS: '0' },
+        expect: { writeStatus: false },
+      },
+      {
+        name: 'base path normalized',
+        args: ['--base-path', '/hooks/'],
+        expect: { basePath: '/hooks' },
+      },
+      {
+        name: "base path follows the base URL's path",
+        args: ['--base-url', 'https://h.example.com/kargo/'],
+        expect: { baseURL: 'https://h.example.com/kargo', basePath: '/kargo' },
+      },
+      {
+        name: 'an explicit base path wins',
+        args: ['--base-url', 'https://h.example.com/kargo', '--base-path', '/'],
+        expect: { basePath: '/' },
+      },
+      {
+        name: 'namespaces repeated and comma-separated',
+        args: ['-n', 'a,b', '--namespace', 'c'],
+        expect: { namespaces: ['a', 'b', 'c'] },
+      },
+      {
+        name: 'namespaces from the environment',
+        env: { KAR_NAMESPACE: 'a, b' },
+        expect: { namespaces: ['a', 'b'] },
+      },
+      {
+        name: "--secret derives Kargo's token and scopes to the project",
+        args: ['--project', 'kargo-demo', '--receiver', 'r'],
+        env: { KAR_SECRET: 's' },
+        expect: {
+          tokens: [kargoToken({ project: 'kargo-demo', receiver: 'r', secret: 's' })],
+          namespaces: ['kargo-demo'],
+        },
+      },
+      {
+        name: 'several tokens to rotate',
+        env: { KAR_TOKEN: `${'a'.repeat(16)},${'b'.repeat(16)}` },
+        expect: { tokens: ['a'.repeat(16), 'b'.repeat(16)], namespaces: [] },
+      },
+      {
+        name: 'TLS files',
+        args: ['--tls-cert', 'c.pem', '--tls-key', 'k.pem'],
+        expect: { tlsCert: 'c.pem', tlsKey: 'k.pem' },
+      },
+      {
+        name: 'shutdown timeout in seconds',
+        env: { KAR_SHUTDOWN_TIMEOUT: '3' },
+        expect: { shutdownTimeoutMs: 3000 },
+      },
+    ];
+    for (const row of table) {
+      it(row.name, async () => {
+        const config = await parse(row.args ?? [], row.env);
+        const picked = Object.fromEntries(
+          Object.keys(row.expect).map((k) => [k, config[k as keyof ServerConfig]]),
+        );
+        assert.deepEqual(picked, row.expect);
+      });
+    }
+
+    it('the cluster-level receiver (project "") is not scoped to a namespace', () => {
+      const flags = {
+        port: 0,
+        basePath: '/',
+        systemNamespace: 'x',
+        maxBodyBytes: 1,
+        logLevel: 'info',
+        shutdownTimeout: 1,
+        secret: 's',
+        project: '',
+        receiver: 'r',
+      } satisfies ServeFlags;
+      assert.deepEqual(serveConfig(flags).namespaces, []);
+    });
+  });
+
+  describe('token-free labels and paths', () => {
+    it('redactPath hides the token segment and the query', () => {
+      const token = 'f'.repeat(64);
+      assert.equal(redactPath(`/azure/${token}`), '/azure/[REDACTED]');
+      assert.equal(
+        redactPath(`/kargo/azure/${token}/x?t=${token}`),
+        '/kargo/azure/[REDACTED]/x?[REDACTED]',
+      );
+      assert.equal(redactPath('/readyz'), '/readyz');
+    });
+
+    it('event types outside the allow-list become "other"', () => {
+      assert.equal(eventLabel('git.push'), 'git.push');
+      assert.equal(eventLabel('push'), 'push');
+      assert.equal(eventLabel('f'.repeat(64)), 'other');
+      assert.equal(eventLabel(undefined), 'none');
+    });
+  });
+});
