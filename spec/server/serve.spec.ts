@@ -68,9 +68,68 @@ function assertRefreshPatch(api: FakeKubeApi, namespace: string, name: string): 
   assert.match(body.metadata.annotations['kargo.akuity.io/refresh']!, RFC3339);
 }
 
+interface KargoEnv {
+  api: FakeKubeApi;
+  kubeconfig: TempKubeConfig;
+  serve: ServeProcess;
+  urlsRun: Promise<RunResult>;
+}
+
+/** Two projects with a ProjectConfig and a Secret each; `serve` and `urls` started on them. */
+async function startKargoEnv(): Promise<KargoEnv> {
+  const api = new FakeKubeApi();
+  await api.start();
+  seed(api);
+  for (const project of ['kargo-demo', 'other-project']) {
+    api.put({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        namespace: project,
+        name: 'azure-wh-secret',
+        labels: { 'kargo.akuity.io/cred-type': 'generic' },
+      },
+      data: { secret: Buffer.from(`${SECRET}-${project}`).toString('base64') },
+    });
+    api.put({
+      apiVersion: 'kargo.akuity.io/v1alpha1',
+      kind: 'ProjectConfig',
+      metadata: { namespace: project, name: project },
+      spec: {
+        webhookReceivers: [{ name: RECEIVER, azure: { secretRef: { name: 'azure-wh-secret' } } }],
+      },
+    });
+  }
+  const kubeconfig = new TempKubeConfig(api);
+  const serve = new ServeProcess(
+    ['--port', '0', '--host', '127.0.0.1', '--base-url', 'https://hooks.example.com/kargo'],
+    {
+      KUBECONFIG: kubeconfig.file,
+    },
+  );
+  const urlsRun = runCli(['urls', '--base-url', 'https://hooks.example.com/kargo'], {
+    KUBECONFIG: kubeconfig.file,
+  });
+  return { api, kubeconfig, serve, urlsRun };
+}
+
+async function stopKargoEnv(env: KargoEnv): Promise<void> {
+  await Promise.allSettled([env.serve.stop(), env.urlsRun]);
+  await env.api.close();
+  env.kubeconfig.remove();
+}
+
 describe('kargo-azure-receiver serve (the real command, as a child process)', function () {
   // Each child loads @kubernetes/client-node through tsx: a few seconds on a busy machine.
   this.timeout(20_000);
+  // Every child process starts at once: their start-up dominates the run time.
+  let kargoEnv: Promise<KargoEnv>;
+  before(() => {
+    kargoEnv = startKargoEnv();
+  });
+  after(async () => {
+    await stopKargoEnv(await kargoEnv);
+  });
 
   describe('a single receiver from --secret, --project and --receiver', () => {
     const token = kargoToken({ project: 'kargo-demo', receiver: RECEIVER, secret: SECRET });
@@ -85,7 +144,7 @@ describe('kargo-azure-receiver serve (the real command, as a child process)', fu
       await api.start();
       seed(api);
       // The initial Warehouse list is slow, so /readyz can be seen answering 503 first.
-      api.fault({ method: 'GET', path: '/warehouses', watch: false, delayMs: 1000 });
+      api.fault({ method: 'GET', path: '/warehouses', watch: false, delayMs: 1500 });
       kubeconfig = new TempKubeConfig(api);
       serve = new ServeProcess(
         [
@@ -220,7 +279,7 @@ describe('kargo-azure-receiver serve (the real command, as a child process)', fu
     });
 
     it('on SIGTERM, finishes the webhook in flight with its answer and exits 0', async () => {
-      api.fault({ method: 'PATCH', path: '/warehouses/', delayMs: 1000 });
+      api.fault({ method: 'PATCH', path: '/warehouses/', delayMs: 1500 });
       const before = api.requestsTo('PATCH', '/warehouses/').length;
       const inFlight = post(`${url}/azure/${token}`, 'acr-push');
       // Signal once the refresh PATCH has reached the (slow) API server.
@@ -240,54 +299,14 @@ describe('kargo-azure-receiver serve (the real command, as a child process)', fu
   describe('ProjectConfig receivers (the default mode)', () => {
     const token = kargoToken({ project: 'kargo-demo', receiver: RECEIVER, secret: SECRET });
     let api: FakeKubeApi;
-    let kubeconfig: TempKubeConfig;
     let serve: ServeProcess;
     let url: string;
     let urlsRun: Promise<RunResult>;
 
     before(async () => {
-      api = new FakeKubeApi();
-      await api.start();
-      seed(api);
-      for (const project of ['kargo-demo', 'other-project']) {
-        api.put({
-          apiVersion: 'v1',
-          kind: 'Secret',
-          metadata: {
-            namespace: project,
-            name: 'azure-wh-secret',
-            labels: { 'kargo.akuity.io/cred-type': 'generic' },
-          },
-          data: { secret: Buffer.from(`${SECRET}-${project}`).toString('base64') },
-        });
-        api.put({
-          apiVersion: 'kargo.akuity.io/v1alpha1',
-          kind: 'ProjectConfig',
-          metadata: { namespace: project, name: project },
-          spec: {
-            webhookReceivers: [
-              { name: RECEIVER, azure: { secretRef: { name: 'azure-wh-secret' } } },
-            ],
-          },
-        });
-      }
-      kubeconfig = new TempKubeConfig(api);
-      serve = new ServeProcess(
-        ['--port', '0', '--host', '127.0.0.1', '--base-url', 'https://hooks.example.com/kargo'],
-        { KUBECONFIG: kubeconfig.file },
-      );
-      // Started alongside the server: each child takes seconds to load client-node.
-      urlsRun = runCli(['urls', '--base-url', 'https://hooks.example.com/kargo'], {
-        KUBECONFIG: kubeconfig.file,
-      });
+      ({ api, serve, urlsRun } = await kargoEnv);
       ({ url } = await serve.listening());
       await waitForStatus(`${url}/readyz`, 200);
-    });
-
-    after(async () => {
-      await Promise.allSettled([serve.stop(), urlsRun]);
-      await api.close();
-      kubeconfig.remove();
     });
 
     it("serves each project's receiver at Kargo's path below the base URL's path, refreshing that project only", async () => {
