@@ -386,7 +386,9 @@ export class ConfigWatcher {
     const specs = [...this.#specs()];
     const live = new Set(specs.map(receiverKey));
     for (const rk of this.#derived.keys()) if (!live.has(rk)) this.#derived.delete(rk);
-    for (const rk of this.#logged.keys()) if (!live.has(rk)) this.#logged.delete(rk);
+    for (const rk of this.#logged.keys()) {
+      if (!live.has(rk.replace(/^duplicate:/, ''))) this.#logged.delete(rk);
+    }
 
     // One receiver per project + name (two ProjectConfigs of one namespace may repeat a name: first wins).
     const seen = new Set<string>();
@@ -394,6 +396,9 @@ export class ConfigWatcher {
     for (const spec of specs) {
       const id = JSON.stringify([spec.project, spec.name]);
       if (seen.has(id)) {
+        const rk = `duplicate:${receiverKey(spec)}`;
+        if (this.#logged.has(rk)) continue;
+        this.#logged.set(rk, 'duplicate');
         this.#logger.warn(
           { config: spec.declaredBy, project: spec.project, receiver: spec.name },
           `${spec.declaredBy}: Azure receiver "${spec.name}" is declared twice in project "${spec.project}"; ignored`,
