@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# The kargo-azure-receiver server image (no public image is published).
+#
+#   docker build -t registry.example.com/kargo-azure-receiver:0.1.0 .
+#   docker run --rm -p 8080:8080 -v ~/.kube/config:/kube/config:ro \
+#     -e KUBECONFIG=/kube/config registry.example.com/kargo-azure-receiver:0.1.0 serve
+#
+# Runs as the unprivileged "node" user (uid 1000) and needs no writable
+# file system: deploy/deployment.yaml sets readOnlyRootFilesystem.
+
+FROM node:20-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY lib ./lib
+RUN npm run build
+
+FROM node:20-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+# express is a peer dependency (the library runs in the user's app) that the
+# lockfile records as a dev dependency for the tests; without the
+# devDependencies, npm ci installs it as the root's peer, at the locked version.
+RUN npm pkg delete devDependencies \
+ && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force
+COPY --from=build /src/dist ./dist
+USER node
+EXPOSE 8080 9090
+ENTRYPOINT ["node", "dist/server/cli.js"]
+CMD ["serve"]
