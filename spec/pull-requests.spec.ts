@@ -41,7 +41,7 @@ function updated(resource: Record<string, unknown> = {}) {
   body.resource = { ...body.resource, ...resource };
   return body;
 }
-function withoutLinks(body: Record<string, any>) {
+function withoutLinks(body: ReturnType<typeof fixture>) {
   delete body.resource._links;
   return body;
 }
