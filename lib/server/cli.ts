@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { CommanderError } from 'commander';
 import { buildProgram, type ServerConfig } from './config.js';
 import { createLogger } from './logging.js';
+import type { RunningServer } from './serve.js';
 
 /** Exit code of a usage error (bad flag, missing flag), as sysexits' EX_USAGE-like shells expect. */
 export const EXIT_USAGE = 2;
@@ -50,20 +51,21 @@ export function safeErrorMessage(err: unknown): string {
 
 async function serve(config: ServerConfig): Promise<void> {
   const logger = createLogger(config.logLevel);
-  let running;
-  try {
-    // Loaded here, not at the top: @kubernetes/client-node takes seconds to load, and --help or a bad flag should not wait.
-    const { startServer } = await import('./serve.js');
-    running = await startServer(config, { logger });
-  } catch (err) {
+  // Whatever escapes is reported by name only: client-node's errors embed response bodies and headers.
+  const crash = (kind: string) => (err: unknown) => {
     logger.fatal(
-      { err: { name: (err as Error).name, code: (err as { code?: unknown }).code } },
-      `cannot start: ${safeErrorMessage(err)}`,
+      {
+        errorName: (err as Error | undefined)?.name,
+        code: (err as { code?: unknown } | undefined)?.code,
+      },
+      `${kind}: ${safeErrorMessage(err)}`,
     );
-    process.exitCode = 1;
-    return;
-  }
-  const server = running;
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash('uncaught exception'));
+  process.on('unhandledRejection', crash('unhandled rejection'));
+
+  let server: RunningServer | undefined;
   let signalled = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (signalled) {
@@ -72,7 +74,11 @@ async function serve(config: ServerConfig): Promise<void> {
     }
     signalled = true;
     logger.info({ signal }, 'signal received');
-    server.close().then(
+    // A signal during start-up stops the server as soon as it is up.
+    if (server) shutdown(server);
+  };
+  const shutdown = (running: RunningServer): void => {
+    running.close().then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ errorName: (err as Error).name }, 'shutdown failed');
@@ -82,6 +88,19 @@ async function serve(config: ServerConfig): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+
+  try {
+    // Loaded here, not at the top: @kubernetes/client-node takes seconds to load, and --help or a bad flag should not wait.
+    const { startServer } = await import('./serve.js');
+    server = await startServer(config, { logger });
+  } catch (err) {
+    logger.fatal(
+      { err: { name: (err as Error).name, code: (err as { code?: unknown }).code } },
+      `cannot start: ${safeErrorMessage(err)}`,
+    );
+    process.exit(1);
+  }
+  if (signalled) shutdown(server);
 }
 
 async function urls(options: {

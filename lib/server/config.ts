@@ -58,7 +58,12 @@ export interface ServerConfig {
   headersTimeoutMs: number;
   /** Node's `server.requestTimeout`: time to receive the whole request. */
   requestTimeoutMs: number;
-  /** Node's `server.keepAliveTimeout`: idle time of a kept-alive connection. */
+  /**
+   * Node's `server.keepAliveTimeout`: idle time of a kept-alive connection.
+   * Longer than the idle timeout of the proxies in front (ingress-nginx and
+   * cloud load balancers: 60 s), so that a proxy never reuses a connection
+   * the server is closing (a 502 for Azure).
+   */
   keepAliveTimeoutMs: number;
 }
 
@@ -239,7 +244,7 @@ export function serveConfig(flags: ServeFlags, command?: Command): ServerConfig 
     shutdownTimeoutMs: flags.shutdownTimeout * 1000,
     headersTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,
-    keepAliveTimeoutMs: 5_000,
+    keepAliveTimeoutMs: 65_000,
   };
 }
 
@@ -267,7 +272,7 @@ export function defaultServerConfig(overrides: Partial<ServerConfig> = {}): Serv
     shutdownTimeoutMs: 10_000,
     headersTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,
-    keepAliveTimeoutMs: 5_000,
+    keepAliveTimeoutMs: 65_000,
     ...overrides,
   };
 }

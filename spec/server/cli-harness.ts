@@ -139,9 +139,14 @@ export class ServeProcess {
     return { url: line.url as string, metricsURL: line.metricsURL as string | undefined };
   }
 
-  /** Kills the child if it still runs and waits for its exit. */
+  /** Stops the child if it still runs: SIGTERM (so its coverage is written), SIGKILL after 3 s. */
   async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+      await this.exited;
+      clearTimeout(timer);
+    }
     await this.exited;
   }
 }

@@ -215,7 +215,7 @@ describe('kargo-azure-receiver command line', function () {
           shutdownTimeoutMs: 10_000,
           headersTimeoutMs: 10_000,
           requestTimeoutMs: 30_000,
-          keepAliveTimeoutMs: 5_000,
+          keepAliveTimeoutMs: 65_000,
         },
       );
     });

@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { defaultServerConfig } from '../../lib/server/config.js';
+import { createLogger } from '../../lib/server/logging.js';
+import { startServer, type RunningServer } from '../../lib/server/serve.js';
+import { FakeKubeApi } from '../support/fake-kube-api.js';
+import { fixtureText } from '../support/fixtures.js';
+
+const TOKEN = 'in-process-token-0123456789';
+
+/** A pino logger whose JSON lines are kept in memory. */
+function memoryLogger(): {
+  logger: ReturnType<typeof createLogger>;
+  lines: Record<string, unknown>[];
+  text: () => string;
+} {
+  const raw: string[] = [];
+  const logger = createLogger('debug', { write: (line: string) => void raw.push(line) });
+  return {
+    logger,
+    get lines() {
+      return raw.map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+    text: () => raw.join(''),
+  };
+}
+
+/** A raw request, so that paths reach the server byte for byte. */
+function rawRequest(
+  url: string,
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { hostname, port, method, path, headers: body ? { 'Content-Type': 'application/json' } : {} },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('startServer (in process)', function () {
+  this.timeout(10_000);
+  let api: FakeKubeApi;
+  let running: RunningServer | undefined;
+
+  beforeEach(async () => {
+    api = new FakeKubeApi();
+    await api.start();
+    api.put({
+      apiVersion: 'kargo.akuity.io/v1alpha1',
+      kind: 'Warehouse',
+      metadata: { namespace: 'kargo-demo', name: 'hello-world' },
+      spec: {
+        subscriptions: [
+          {
+            image: {
+              repoURL: 'myregistry.azurecr.io/hello-world',
+              imageSelectionStrategy: 'Lexical',
+            },
+          },
+        ],
+      },
+    });
+  });
+
+  afterEach(async () => {
+    await running?.close();
+    running = undefined;
+    await api.close();
+  });
+
+  function start(
+    overrides: Parameters<typeof defaultServerConfig>[0] = {},
+    log = memoryLogger(),
+  ): Promise<RunningServer> {
+    return startServer(
+      defaultServerConfig({ port: 0, host: '127.0.0.1', tokens: [TOKEN], ...overrides }),
+      {
+        kubeConfig: api.kubeConfig(),
+        logger: log.logger,
+      },
+    ).then((r) => (running = r));
+  }
+
+  it('serves below a base path, answers a malformed path with a fixed 400, and logs it redacted', async () => {
+    const log = memoryLogger();
+    const server = await start({ basePath: '/hooks' }, log);
+    await server.ready();
+    assert.equal(server.mode, 'single');
+    assert.equal(server.isReady(), true);
+    assert.deepEqual(
+      await rawRequest(server.url, 'POST', `/hooks/azure/${TOKEN}`, fixtureText('acr-push')),
+      {
+        status: 200,
+        body: '{"msg":"refreshed 1 warehouse(s)"}',
+      },
+    );
+    assert.deepEqual(await rawRequest(server.url, 'POST', `/azure/${TOKEN}`, '{}'), {
+      status: 404,
+      body: '{"error":"not found"}',
+    });
+    assert.deepEqual(await rawRequest(server.url, 'POST', `/hooks/azure/${TOKEN}%E0%A4%A`, '{}'), {
+      status: 400,
+      body: '{"error":"bad request"}',
+    });
+    const failed = log.lines.find((l) => l.msg === 'request failed');
+    assert.deepEqual(failed && { path: failed.path, status: failed.status }, {
+      path: '/hooks/azure/[REDACTED]',
+      status: 400,
+    });
+    assert.ok(!log.text().includes(TOKEN));
+  });
+
+  it('serves metrics only at GET or HEAD /metrics', async () => {
+    const server = await start({ metricsPort: 0 });
+    assert.ok(server.metricsURL);
+    const head = await fetch(server.metricsURL, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.match(head.headers.get('content-type') ?? '', /^text\/plain/);
+    const post = await fetch(server.metricsURL, { method: 'POST' });
+    assert.deepEqual([post.status, await post.json()], [404, { error: 'not found' }]);
+  });
+
+  it('fails readiness at once on close, and cuts requests still running after the shutdown timeout', async () => {
+    const log = memoryLogger();
+    const server = await start({ shutdownTimeoutMs: 200 }, log);
+    await server.ready();
+    api.fault({ method: 'PATCH', delayMs: 5000 });
+    const inFlight = rawRequest(
+      server.url,
+      'POST',
+      `/azure/${TOKEN}`,
+      fixtureText('acr-push'),
+    ).then(
+      () => 'answered',
+      () => 'cut',
+    );
+    while (api.requestsTo('PATCH', '/warehouses/').length === 0)
+      await new Promise((r) => setTimeout(r, 10));
+    const started = Date.now();
+    const closing = server.close();
+    assert.equal(server.isReady(), false);
+    assert.equal(server.close(), closing, 'close() is idempotent');
+    await closing;
+    assert.ok(Date.now() - started < 2000, 'the shutdown is bounded');
+    assert.equal(await inFlight, 'cut');
+    assert.ok(log.lines.some((l) => l.msg === 'shutdown timeout: closing connections still busy'));
+  });
+
+  it('rejects when the port is taken, and leaves nothing running', async () => {
+    const blocker = http.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      await assert.rejects(
+        startServer(defaultServerConfig({ port, host: '127.0.0.1', tokens: [TOKEN] }), {
+          kubeConfig: api.kubeConfig(),
+          logger: memoryLogger().logger,
+        }),
+        { code: 'EADDRINUSE' },
+      );
+      assert.equal(api.openWatches, 0);
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+  });
+});
