@@ -10,7 +10,8 @@ import {
 import { redactPath } from '../../lib/server/logging.js';
 import { eventLabel } from '../../lib/server/metrics.js';
 import { main } from '../../lib/server/cli.js';
-import { runCli, type RunResult } from './cli-harness.js';
+import { FakeKubeApi } from '../support/fake-kube-api.js';
+import { TempKubeConfig, runCli, type RunResult } from './cli-harness.js';
 
 /** Runs `main()` in this process, capturing what it writes. Only for arguments that fail before serving. */
 async function runInProcess(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
@@ -326,6 +327,90 @@ describe('kargo-azure-receiver command line', function () {
         receiver: 'r',
       } satisfies ServeFlags;
       assert.deepEqual(serveConfig(flags).namespaces, []);
+    });
+  });
+
+  describe('urls (in process)', () => {
+    let api: FakeKubeApi;
+    let kubeconfig: TempKubeConfig;
+    const token = kargoToken({
+      project: 'kargo-demo',
+      receiver: 'azure-wh-receiver',
+      secret: 's3cr3t-of-the-url-spec',
+    });
+
+    before(async () => {
+      api = new FakeKubeApi();
+      await api.start();
+      api.put({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { namespace: 'kargo-demo', name: 'azure-wh-secret' },
+        data: { secret: Buffer.from('s3cr3t-of-the-url-spec').toString('base64') },
+      });
+      api.put({
+        apiVersion: 'kargo.akuity.io/v1alpha1',
+        kind: 'ProjectConfig',
+        metadata: { namespace: 'kargo-demo', name: 'kargo-demo' },
+        spec: {
+          webhookReceivers: [
+            { name: 'azure-wh-receiver', azure: { secretRef: { name: 'azure-wh-secret' } } },
+            { name: 'broken', azure: { secretRef: { name: 'missing' } } },
+          ],
+        },
+      });
+      kubeconfig = new TempKubeConfig(api);
+    });
+
+    after(async () => {
+      await api.close();
+      kubeconfig.remove();
+    });
+
+    it('-o json: the list as JSON; broken receivers are warned about on stderr, never with a secret', async () => {
+      const r = await runInProcess([
+        'urls',
+        '-o',
+        'json',
+        '--kubeconfig',
+        kubeconfig.file,
+        '--base-url',
+        'https://h.example.com',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), [
+        {
+          project: 'kargo-demo',
+          name: 'azure-wh-receiver',
+          path: `/azure/${token}`,
+          url: `https://h.example.com/azure/${token}`,
+        },
+      ]);
+      assert.match(r.stderr, /broken/);
+      assert.ok(!r.stderr.includes('s3cr3t-of-the-url-spec'));
+    });
+
+    it('without --base-url: paths, and a hint on stderr', async () => {
+      const r = await runInProcess(['urls', '--kubeconfig', kubeconfig.file]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(
+        r.stdout
+          .trimEnd()
+          .split('\n')
+          .map((l) => l.split(/\s+/)),
+        [
+          ['PROJECT', 'NAME', 'PATH'],
+          ['kargo-demo', 'azure-wh-receiver', `/azure/${token}`],
+        ],
+      );
+      assert.match(r.stderr, /pass --base-url to print full URLs/);
+    });
+
+    it('an unreachable cluster: exit 1 with a one-line message', async () => {
+      const r = await runInProcess(['urls', '--kubeconfig', `${kubeconfig.dir}/missing.yaml`]);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
+      assert.match(r.stderr, /^kargo-azure-receiver: /);
     });
   });
 
