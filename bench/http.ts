@@ -25,7 +25,12 @@ export interface HttpRow {
   non2xx: number;
 }
 
-async function measure(name: string, url: string, body: string, durationSec: number): Promise<HttpRow> {
+async function measure(
+  name: string,
+  url: string,
+  body: string,
+  durationSec: number,
+): Promise<HttpRow> {
   const result = await autocannon({
     url,
     method: 'POST',
@@ -34,18 +39,34 @@ async function measure(name: string, url: string, body: string, durationSec: num
     connections: 16,
     duration: durationSec,
   });
-  return { name, reqPerSec: Math.round(result.requests.average), p50ms: result.latency.p50, p99ms: result.latency.p99, non2xx: result.non2xx };
+  return {
+    name,
+    reqPerSec: Math.round(result.requests.average),
+    p50ms: result.latency.p50,
+    p99ms: result.latency.p99,
+    non2xx: result.non2xx,
+  };
 }
 
 export async function benchHttp(durationSec: number): Promise<HttpRow[]> {
-  const token = kargoToken({ project: 'kargo-demo', receiver: 'azure-wh-receiver', secret: 'bench' });
+  const token = kargoToken({
+    project: 'kargo-demo',
+    receiver: 'azure-wh-receiver',
+    secret: 'bench',
+  });
   const body = fixtureText('acr-push');
 
   const bare = express();
-  bare.post('/azure/:token', express.json({ limit: '2mb' }), (_req, res) => void res.status(200).json({ msg: 'ok' }));
+  bare.post(
+    '/azure/:token',
+    express.json({ limit: '2mb' }),
+    (_req, res) => void res.status(200).json({ msg: 'ok' }),
+  );
 
   const ours = express();
-  const manifests = await loadManifests(new URL('../examples/manifests.yaml', import.meta.url).pathname);
+  const manifests = await loadManifests(
+    new URL('../examples/manifests.yaml', import.meta.url).pathname,
+  );
   ours.use('/azure', azureReceiver({ token, ...memoryAdapter({ warehouses: manifests }) }));
 
   const a = await listen(bare);
@@ -55,9 +76,24 @@ export async function benchHttp(durationSec: number): Promise<HttpRow[]> {
     await measure('warm-up', `${a.base}/azure/${token}`, body, 1);
     await measure('warm-up', `${b.base}/azure/${token}`, body, 1);
     return [
-      await measure('baseline: bare Express route (express.json + 200)', `${a.base}/azure/${token}`, body, durationSec),
-      await measure('azureReceiver + memoryAdapter (ACR push, 1 refresh)', `${b.base}/azure/${token}`, body, durationSec),
-      await measure('azureReceiver, wrong token (404 path)', `${b.base}/azure/${'0'.repeat(64)}`, body, durationSec),
+      await measure(
+        'baseline: bare Express route (express.json + 200)',
+        `${a.base}/azure/${token}`,
+        body,
+        durationSec,
+      ),
+      await measure(
+        'azureReceiver + memoryAdapter (ACR push, 1 refresh)',
+        `${b.base}/azure/${token}`,
+        body,
+        durationSec,
+      ),
+      await measure(
+        'azureReceiver, wrong token (404 path)',
+        `${b.base}/azure/${'0'.repeat(64)}`,
+        body,
+        durationSec,
+      ),
     ];
   } finally {
     a.server.close();

@@ -15,7 +15,10 @@ const matching = await benchMatching([1_000, 10_000]);
 console.table(matching);
 for (const n of [1_000, 10_000]) {
   const [indexed, naive] = matching.filter((r) => r.warehouses === n);
-  if (indexed && naive) console.log(`  ${n} Warehouses: index is ${(indexed.opsPerSec / naive.opsPerSec).toFixed(0)}x faster`);
+  if (indexed && naive)
+    console.log(
+      `  ${n} Warehouses: index is ${(indexed.opsPerSec / naive.opsPerSec).toFixed(0)}x faster`,
+    );
 }
 
 console.log(`\n## HTTP: ${seconds}s per run, 16 connections, real ACR push payload`);
@@ -23,5 +26,7 @@ const http = await benchHttp(seconds);
 console.table(http);
 const [bare, ours] = http;
 if (bare && ours) {
-  console.log(`  azureReceiver serves ${((ours.reqPerSec / bare.reqPerSec) * 100).toFixed(0)}% of the bare route's throughput`);
+  console.log(
+    `  azureReceiver serves ${((ours.reqPerSec / bare.reqPerSec) * 100).toFixed(0)}% of the bare route's throughput`,
+  );
 }

@@ -12,7 +12,16 @@ function warehouses(n: number): unknown[] {
     apiVersion: 'kargo.akuity.io/v1alpha1',
     kind: 'Warehouse',
     metadata: { namespace: `project-${i % 50}`, name: `wh-${i}` },
-    spec: { subscriptions: [{ image: { repoURL: `myregistry.azurecr.io/app-${i % (n / 2)}`, semverConstraint: '^1.0.0' } }] },
+    spec: {
+      subscriptions: [
+        {
+          image: {
+            repoURL: `myregistry.azurecr.io/app-${i % (n / 2)}`,
+            semverConstraint: '^1.0.0',
+          },
+        },
+      ],
+    },
   }));
 }
 
@@ -29,7 +38,14 @@ export async function benchMatching(sizes: number[]): Promise<MatchRow[]> {
     const manifests = warehouses(n);
     const index = new WarehouseIndex();
     for (const m of manifests) index.upsert(m);
-    const event: PushEvent = { type: 'push', source: 'acr', eventType: 'push', repoURLs: [normalizeImageURL('myregistry.azurecr.io/app-7')], kinds: ['image'], qualifiers: ['1.2.3'] };
+    const event: PushEvent = {
+      type: 'push',
+      source: 'acr',
+      eventType: 'push',
+      repoURLs: [normalizeImageURL('myregistry.azurecr.io/app-7')],
+      kinds: ['image'],
+      qualifiers: ['1.2.3'],
+    };
     const bench = new Bench({ time: 300 });
     bench
       .add(`WarehouseIndex.match (URL index)`, () => {
@@ -38,16 +54,26 @@ export async function benchMatching(sizes: number[]): Promise<MatchRow[]> {
       .add(`naive scan of every Warehouse`, () => {
         // Normalizing and comparing each subscription, as a list-per-webhook adapter must.
         const hits: string[] = [];
-        for (const m of manifests as Array<{ metadata: { name: string }; spec: { subscriptions: Array<{ image: { repoURL: string } }> } }>) {
+        for (const m of manifests as Array<{
+          metadata: { name: string };
+          spec: { subscriptions: Array<{ image: { repoURL: string } }> };
+        }>) {
           for (const s of m.spec.subscriptions) {
-            if (event.repoURLs.includes(normalizeImageURL(s.image.repoURL))) hits.push(m.metadata.name);
+            if (event.repoURLs.includes(normalizeImageURL(s.image.repoURL)))
+              hits.push(m.metadata.name);
           }
         }
       });
     await bench.run();
     for (const task of bench.tasks) {
-      const r = task.result as { throughput?: { mean: number }; latency?: { mean: number } } | undefined;
-      rows.push({ name: task.name, warehouses: n, opsPerSec: Math.round(r?.throughput?.mean ?? 0), meanMicros: Number(((r?.latency?.mean ?? 0) * 1000).toFixed(2)) });
+      const r = task.result as
+        { throughput?: { mean: number }; latency?: { mean: number } } | undefined;
+      rows.push({
+        name: task.name,
+        warehouses: n,
+        opsPerSec: Math.round(r?.throughput?.mean ?? 0),
+        meanMicros: Number(((r?.latency?.mean ?? 0) * 1000).toFixed(2)),
+      });
     }
   }
   return rows;

@@ -57,11 +57,19 @@ async function readJSON(req: Request, maxBodyBytes: number): Promise<unknown> {
   }
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (encoding !== 'identity') {
-    throw new ReceiverError(415, 'UNSUPPORTED_ENCODING', `unsupported content encoding "${encoding}"`);
+    throw new ReceiverError(
+      415,
+      'UNSUPPORTED_ENCODING',
+      `unsupported content encoding "${encoding}"`,
+    );
   }
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBodyBytes) {
-    throw new ReceiverError(413, 'BODY_TOO_LARGE', `request body larger than ${maxBodyBytes} bytes`);
+    throw new ReceiverError(
+      413,
+      'BODY_TOO_LARGE',
+      `request body larger than ${maxBodyBytes} bytes`,
+    );
   }
   let raw: Buffer;
   try {
@@ -71,7 +79,11 @@ async function readJSON(req: Request, maxBodyBytes: number): Promise<unknown> {
   } catch (err) {
     const type = (err as { type?: string }).type;
     if (type === 'entity.too.large') {
-      throw new ReceiverError(413, 'BODY_TOO_LARGE', `request body larger than ${maxBodyBytes} bytes`);
+      throw new ReceiverError(
+        413,
+        'BODY_TOO_LARGE',
+        `request body larger than ${maxBodyBytes} bytes`,
+      );
     }
     throw new ReceiverError(400, 'BODY_UNREADABLE', INVALID_BODY);
   }
@@ -139,7 +151,10 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
     if (req.method !== 'POST') {
       record.outcome = 'rejected';
       record.code = 'METHOD_NOT_ALLOWED';
-      return { status: 405, body: { error: `method ${req.method} not allowed: Azure webhooks use POST` } };
+      return {
+        status: 405,
+        body: { error: `method ${req.method} not allowed: Azure webhooks use POST` },
+      };
     }
     const body = await readJSON(req, maxBodyBytes);
     if (!isObject(body)) throw new ReceiverError(400, 'NOT_AN_OBJECT', INVALID_BODY);
@@ -167,7 +182,11 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
     }
   }
 
-  async function refreshEvent(endpoint: Endpoint, event: ReceiverEvent, record: WebhookRecord): Promise<Answer> {
+  async function refreshEvent(
+    endpoint: Endpoint,
+    event: ReceiverEvent,
+    record: WebhookRecord,
+  ): Promise<Answer> {
     if (event.type === 'push') {
       record.repoURLs = event.repoURLs;
       record.qualifiers = event.qualifiers;
@@ -180,7 +199,11 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
       targets = dedupe(await endpoint.lookup(event));
     } catch (err) {
       logger.error({ ...endpoint.labels, ...errorDetail(err) }, 'lookup failed');
-      throw new ReceiverError(503, 'LOOKUP_FAILED', `failed to look up ${kind === 'Warehouse' ? 'subscribed warehouses' : 'waiting promotions'}`);
+      throw new ReceiverError(
+        503,
+        'LOOKUP_FAILED',
+        `failed to look up ${kind === 'Warehouse' ? 'subscribed warehouses' : 'waiting promotions'}`,
+      );
     }
     record.matched = targets.length;
     const failed = await refreshAll(targets, endpoint.refresh, concurrency, (target, err) => {
@@ -191,7 +214,10 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
     if (failed > 0) {
       record.outcome = 'failed';
       record.code = 'REFRESH_FAILED';
-      return { status: 503, body: { error: `failed to refresh ${failed} of ${targets.length} ${plural(kind)}` } };
+      return {
+        status: 503,
+        body: { error: `failed to refresh ${failed} of ${targets.length} ${plural(kind)}` },
+      };
     }
     record.outcome = 'refreshed';
     return { status: 200, body: { msg: `refreshed ${targets.length} ${plural(kind)}` } };
@@ -211,7 +237,13 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
     return !(Number(length) <= maxBodyBytes);
   }
 
-  function finish(req: Request, res: Response, record: WebhookRecord, answer: Answer, started: bigint): void {
+  function finish(
+    req: Request,
+    res: Response,
+    record: WebhookRecord,
+    answer: Answer,
+    started: bigint,
+  ): void {
     record.status = answer.status;
     record.durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     if (answer.status === 405) res.set('Allow', 'POST');
@@ -232,7 +264,14 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
     const started = process.hrtime.bigint();
     const param: unknown = req.params.token;
     const token = typeof param === 'string' ? param : '';
-    const record: WebhookRecord = { outcome: 'not-found', status: 0, matched: 0, refreshed: 0, failed: 0, durationMs: 0 };
+    const record: WebhookRecord = {
+      outcome: 'not-found',
+      status: 0,
+      matched: 0,
+      refreshed: 0,
+      failed: 0,
+      durationMs: 0,
+    };
     const endpoint = resolve(token);
     if (!endpoint) {
       finish(req, res, record, NOT_FOUND, started);

@@ -6,15 +6,35 @@
 export { azureReceiver } from './receiver.js';
 export { kargoToken, TokenRegistry } from './token.js';
 export { memoryAdapter } from './adapters/memory.js';
-export { kubernetesAdapter, KubernetesAdapterError, REFRESH_ANNOTATION } from './adapters/kubernetes/index.js';
-export { kargoReceivers, listReceiverURLs, receiverPath, DEFAULT_SYSTEM_NAMESPACE } from './kargo/index.js';
-export { normalizeGitURL, normalizeImageURL, normalizeChartURL, normalizePullRequestURL } from './urls.js';
+export {
+  kubernetesAdapter,
+  KubernetesAdapterError,
+  REFRESH_ANNOTATION,
+} from './adapters/kubernetes/index.js';
+export {
+  kargoReceivers,
+  listReceiverURLs,
+  receiverPath,
+  DEFAULT_SYSTEM_NAMESPACE,
+} from './kargo/index.js';
+export {
+  normalizeGitURL,
+  normalizeImageURL,
+  normalizeChartURL,
+  normalizePullRequestURL,
+} from './urls.js';
 export { WarehouseIndex, PromotionIndex } from './matching/index.js';
 export { ReceiverError } from './errors.js';
 export { DEFAULT_MAX_BODY_BYTES, DEFAULT_CONCURRENCY } from './options.js';
 
 export type { AzureReceiverOptions, WebhookRecord } from './options.js';
-export type { KargoAdapter, KargoReceiversOptions, KargoReceiversRouter, ListReceiverURLsOptions, ReceiverInfo } from './kargo/index.js';
+export type {
+  KargoAdapter,
+  KargoReceiversOptions,
+  KargoReceiversRouter,
+  ListReceiverURLsOptions,
+  ReceiverInfo,
+} from './kargo/index.js';
 export type { KargoTokenInput } from './token.js';
 export type { MemoryAdapter, MemoryAdapterOptions, RefreshRecord } from './adapters/memory.js';
 export type {

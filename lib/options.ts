@@ -99,11 +99,17 @@ const logger = Joi.object({
   error: Joi.function().required(),
 })
   .unknown(true)
-  .messages({ 'any.required': '{{#label}} is required: a logger needs debug, info, warn and error methods' });
+  .messages({
+    'any.required': '{{#label}} is required: a logger needs debug, info, warn and error methods',
+  });
 
 /** The parts shared with `kargoReceivers`. */
 export const handlerSchema = {
-  maxBodyBytes: Joi.number().integer().min(1).max(64 * 1024 * 1024).default(DEFAULT_MAX_BODY_BYTES),
+  maxBodyBytes: Joi.number()
+    .integer()
+    .min(1)
+    .max(64 * 1024 * 1024)
+    .default(DEFAULT_MAX_BODY_BYTES),
   concurrency: Joi.number().integer().min(1).max(1024).default(DEFAULT_CONCURRENCY),
   logger: logger.default(silentLogger),
   onWebhook: Joi.function(),
@@ -118,10 +124,12 @@ const schema = Joi.object({
       'array.min': '{{#label}} must hold at least one token',
     }),
   lookup: Joi.function().required().messages({
-    'any.required': '{{#label}} is required: spread an adapter into the options, such as memoryAdapter() or kubernetesAdapter()',
+    'any.required':
+      '{{#label}} is required: spread an adapter into the options, such as memoryAdapter() or kubernetesAdapter()',
   }),
   refresh: Joi.function().required().messages({
-    'any.required': '{{#label}} is required: spread an adapter into the options, such as memoryAdapter() or kubernetesAdapter()',
+    'any.required':
+      '{{#label}} is required: spread an adapter into the options, such as memoryAdapter() or kubernetesAdapter()',
   }),
   ...handlerSchema,
 })

@@ -23,6 +23,9 @@ export function azureReceiver(options: AzureReceiverOptions): Router {
   const tokens = new TokenRegistry<Endpoint>();
   for (const token of config.tokens) tokens.set(token, endpoint);
   const router = express.Router();
-  router.all('/:token', createWebhookHandler(config, (token) => tokens.find(token)));
+  router.all(
+    '/:token',
+    createWebhookHandler(config, (token) => tokens.find(token)),
+  );
   return router;
 }

@@ -23,7 +23,9 @@ export interface KargoTokenInput {
  * `buildWebhookPath` in Kargo's pkg/webhook/external/receiver.go.
  */
 export function kargoToken({ project, receiver, secret }: KargoTokenInput): string {
-  return createHash('sha256').update(project + receiver + secret, 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(project + receiver + secret, 'utf8')
+    .digest('hex');
 }
 
 function digest(value: string): Buffer {

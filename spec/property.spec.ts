@@ -13,14 +13,35 @@ function build() {
   const adapter = new RecordingAdapter();
   adapter.targets = [warehouse('a')];
   const app = express();
-  app.use('/azure', azureReceiver({ token: TOKEN, lookup: adapter.lookup, refresh: adapter.refresh, maxBodyBytes: 4096 }));
+  app.use(
+    '/azure',
+    azureReceiver({
+      token: TOKEN,
+      lookup: adapter.lookup,
+      refresh: adapter.refresh,
+      maxBodyBytes: 4096,
+    }),
+  );
   return { app, adapter };
 }
 
 // Bodies: random JSON, random text, and real payloads with random fields swapped in.
-const reals = ['acr-push', 'acr-delete', 'acr-chart-push', 'devops-git-push', 'devops-test-git-push', 'devops-pr-merged', 'devops-pr-updated', 'devops-pr-created'].map(fixture);
+const reals = [
+  'acr-push',
+  'acr-delete',
+  'acr-chart-push',
+  'devops-git-push',
+  'devops-test-git-push',
+  'devops-pr-merged',
+  'devops-pr-updated',
+  'devops-pr-created',
+].map(fixture);
 
-function mutate(base: Record<string, unknown>, path: string[], value: unknown): Record<string, unknown> {
+function mutate(
+  base: Record<string, unknown>,
+  path: string[],
+  value: unknown,
+): Record<string, unknown> {
   const copy = structuredClone(base);
   let node: Record<string, unknown> = copy;
   for (const key of path.slice(0, -1)) {
@@ -33,21 +54,51 @@ function mutate(base: Record<string, unknown>, path: string[], value: unknown): 
 }
 
 const fieldPaths = [
-  ['action'], ['eventType'], ['target'], ['target', 'repository'], ['target', 'tag'], ['target', 'mediaType'], ['request'], ['request', 'host'],
-  ['resource'], ['resource', 'repository'], ['resource', 'repository', 'remoteUrl'], ['resource', 'refUpdates'], ['resource', 'status'],
-  ['resource', 'mergeStatus'], ['resource', 'pullRequestId'], ['resource', '_links'], ['publisherId'],
+  ['action'],
+  ['eventType'],
+  ['target'],
+  ['target', 'repository'],
+  ['target', 'tag'],
+  ['target', 'mediaType'],
+  ['request'],
+  ['request', 'host'],
+  ['resource'],
+  ['resource', 'repository'],
+  ['resource', 'repository', 'remoteUrl'],
+  ['resource', 'refUpdates'],
+  ['resource', 'status'],
+  ['resource', 'mergeStatus'],
+  ['resource', 'pullRequestId'],
+  ['resource', '_links'],
+  ['publisherId'],
 ];
 
 const body = fc.oneof(
   fc.json().map((s) => s),
   fc.string({ maxLength: 200 }),
-  fc.tuple(fc.constantFrom(...reals), fc.constantFrom(...fieldPaths), fc.jsonValue()).map(([base, path, value]) => JSON.stringify(mutate(base, path, value))),
-  fc.record({ action: fc.string(), target: fc.dictionary(fc.string(), fc.jsonValue()) }).map((o) => JSON.stringify(o)),
-  fc.record({ eventType: fc.string(), publisherId: fc.string(), resource: fc.jsonValue() }).map((o) => JSON.stringify(o)),
+  fc
+    .tuple(fc.constantFrom(...reals), fc.constantFrom(...fieldPaths), fc.jsonValue())
+    .map(([base, path, value]) => JSON.stringify(mutate(base, path, value))),
+  fc
+    .record({ action: fc.string(), target: fc.dictionary(fc.string(), fc.jsonValue()) })
+    .map((o) => JSON.stringify(o)),
+  fc
+    .record({ eventType: fc.string(), publisherId: fc.string(), resource: fc.jsonValue() })
+    .map((o) => JSON.stringify(o)),
 );
 
-const headerName = fc.constantFrom('User-Agent', 'Content-Type', 'X-VSS-ActivityId', 'Authorization', 'X-Custom');
-const headers = fc.dictionary(headerName, fc.string({ maxLength: 60 }).filter((v) => /^[\x20-\x7e]*$/.test(v)), { maxKeys: 4 });
+const headerName = fc.constantFrom(
+  'User-Agent',
+  'Content-Type',
+  'X-VSS-ActivityId',
+  'Authorization',
+  'X-Custom',
+);
+const headers = fc.dictionary(
+  headerName,
+  fc.string({ maxLength: 60 }).filter((v) => /^[\x20-\x7e]*$/.test(v)),
+  { maxKeys: 4 },
+);
 
 describe('azureReceiver properties (fast-check)', () => {
   it('with healthy adapters, no body or header ever gives a 5xx, a non-JSON answer or a stack trace', async () => {
@@ -68,16 +119,32 @@ describe('azureReceiver properties (fast-check)', () => {
   });
 
   it('with the real matching code (memoryAdapter on the example manifests), mutated real payloads never give a 5xx', async () => {
-    const manifests = await loadManifests(new URL('../examples/manifests.yaml', import.meta.url).pathname);
+    const manifests = await loadManifests(
+      new URL('../examples/manifests.yaml', import.meta.url).pathname,
+    );
     const app = express();
     app.use('/azure', azureReceiver({ token: TOKEN, ...memoryAdapter({ warehouses: manifests }) }));
     const mutated = fc
-      .tuple(fc.constantFrom(...reals), fc.constantFrom(...fieldPaths), fc.oneof(fc.jsonValue(), fc.string(), fc.constantFrom('refs/heads/main', 'refs/tags/v1.2.3', 'v1', '', 'toString', '__proto__')))
+      .tuple(
+        fc.constantFrom(...reals),
+        fc.constantFrom(...fieldPaths),
+        fc.oneof(
+          fc.jsonValue(),
+          fc.string(),
+          fc.constantFrom('refs/heads/main', 'refs/tags/v1.2.3', 'v1', '', 'toString', '__proto__'),
+        ),
+      )
       .map(([base, path, value]) => JSON.stringify(mutate(base, path, value)));
     await fc.assert(
       fc.asyncProperty(mutated, async (payload) => {
-        const res = await request(app).post(`/azure/${TOKEN}`).set('Content-Type', 'application/json').send(payload);
-        assert.ok([200, 400].includes(res.status), `status ${res.status} for ${payload.slice(0, 300)}`);
+        const res = await request(app)
+          .post(`/azure/${TOKEN}`)
+          .set('Content-Type', 'application/json')
+          .send(payload);
+        assert.ok(
+          [200, 400].includes(res.status),
+          `status ${res.status} for ${payload.slice(0, 300)}`,
+        );
       }),
       { numRuns: 300 },
     );
@@ -86,15 +153,22 @@ describe('azureReceiver properties (fast-check)', () => {
   it('a wrong token never reaches an adapter and always gets the same 404', async () => {
     const { app, adapter } = build();
     const token = fc.oneof(
-      fc.string({ minLength: 1, maxLength: 80 }).filter((t) => t !== TOKEN && /^[A-Za-z0-9._~-]+$/.test(t)),
+      fc
+        .string({ minLength: 1, maxLength: 80 })
+        .filter((t) => t !== TOKEN && /^[A-Za-z0-9._~-]+$/.test(t)),
       fc.nat({ max: 63 }).map((n) => TOKEN.slice(0, n) + 'e' + TOKEN.slice(n + 1)),
     );
     await fc.assert(
-      fc.asyncProperty(token, body, fc.constantFrom('post', 'get', 'put'), async (t, payload, method) => {
-        const res = await request(app)[method as 'post'](`/azure/${t}`).send(payload);
-        assert.equal(res.status, 404);
-        assert.deepEqual(res.body, { error: 'not found' });
-      }),
+      fc.asyncProperty(
+        token,
+        body,
+        fc.constantFrom('post', 'get', 'put'),
+        async (t, payload, method) => {
+          const res = await request(app)[method as 'post'](`/azure/${t}`).send(payload);
+          assert.equal(res.status, 404);
+          assert.deepEqual(res.body, { error: 'not found' });
+        },
+      ),
       { numRuns: 300 },
     );
     assert.equal(adapter.calls, 0);

@@ -1,22 +1,45 @@
 import assert from 'node:assert/strict';
 import express from 'express';
 import request from 'supertest';
-import { azureReceiver, kargoToken, kubernetesAdapter, memoryAdapter, REFRESH_ANNOTATION } from '../lib/index.js';
+import {
+  azureReceiver,
+  kargoToken,
+  kubernetesAdapter,
+  memoryAdapter,
+  REFRESH_ANNOTATION,
+} from '../lib/index.js';
 import { FakeKubeApi, type KubeObject } from './support/fake-kube-api.js';
 import { fixture } from './support/fixtures.js';
 import { until } from './adapters/kubernetes/helpers.js';
 
-const token = kargoToken({ project: 'kargo-demo', receiver: 'azure-wh-receiver', secret: 'pr-secret' });
+const token = kargoToken({
+  project: 'kargo-demo',
+  receiver: 'azure-wh-receiver',
+  secret: 'pr-secret',
+});
 // The PR of devops-pr-merged.json / devops-pr-updated.json, as Kargo's git-open-pr would record it.
 const PR1 = 'https://dev.azure.com/fabrikam/Fabrikam/_git/Fabrikam/pullrequest/1';
 const PR2 = 'https://dev.azure.com/fabrikam/Fabrikam/_git/Fabrikam/pullrequest/2';
 
-function promotion(namespace: string, name: string, phase: string, prURL: string, currentStep = 1): KubeObject {
+function promotion(
+  namespace: string,
+  name: string,
+  phase: string,
+  prURL: string,
+  currentStep = 1,
+): KubeObject {
   return {
     apiVersion: 'kargo.akuity.io/v1alpha1',
     kind: 'Promotion',
     metadata: { namespace, name },
-    spec: { stage: 'prod', steps: [{ uses: 'git-open-pr', as: 'open' }, { uses: 'git-wait-for-pr', as: 'wait' }, { uses: 'argocd-update' }] },
+    spec: {
+      stage: 'prod',
+      steps: [
+        { uses: 'git-open-pr', as: 'open' },
+        { uses: 'git-wait-for-pr', as: 'wait' },
+        { uses: 'argocd-update' },
+      ],
+    },
     status: { phase, currentStep, state: { wait: { pr: { url: prURL } } } },
   };
 }
@@ -24,7 +47,12 @@ function promotion(namespace: string, name: string, phase: string, prURL: string
 const promotions = [
   promotion('kargo-demo', 'waiting', 'Running', PR1),
   // The same PR written in the old visualstudio.com form, with a fragment and a trailing slash.
-  promotion('kargo-demo', 'waiting-vs-form', 'Running', 'https://Fabrikam.visualstudio.com/DefaultCollection/Fabrikam/_git/Fabrikam/pullrequest/1/#view=discussion'),
+  promotion(
+    'kargo-demo',
+    'waiting-vs-form',
+    'Running',
+    'https://Fabrikam.visualstudio.com/DefaultCollection/Fabrikam/_git/Fabrikam/pullrequest/1/#view=discussion',
+  ),
   promotion('kargo-demo', 'finished', 'Succeeded', PR1),
   promotion('kargo-demo', 'not-yet-waiting', 'Running', PR1, 0),
   promotion('kargo-demo', 'other-pr', 'Running', PR2),
@@ -49,22 +77,74 @@ function withoutLinks(body: ReturnType<typeof fixture>) {
 const WOKEN = ['kargo-demo/waiting', 'kargo-demo/waiting-vs-form'];
 const cases: Array<{ name: string; body: object; msg: string; woken: string[] }> = [
   { name: 'merged (real payload)', body: merged(), msg: 'refreshed 2 promotion(s)', woken: WOKEN },
-  { name: 'merged, without _links (URL from repository and id)', body: withoutLinks(merged()), msg: 'refreshed 2 promotion(s)', woken: WOKEN },
-  { name: 'merge attempt that failed (conflicts)', body: merged({ status: 'active', mergeStatus: 'conflicts' }), msg: 'nothing refreshed: the merge did not complete (status active, mergeStatus conflicts)', woken: [] },
-  { name: 'merge rejected by policy', body: merged({ mergeStatus: 'rejectedByPolicy' }), msg: 'nothing refreshed: the merge did not complete (status completed, mergeStatus rejectedbypolicy)', woken: [] },
-  { name: 'updated to abandoned', body: updated({ status: 'abandoned' }), msg: 'refreshed 2 promotion(s)', woken: WOKEN },
-  { name: 'updated to abandoned, without _links', body: withoutLinks(updated({ status: 'abandoned' })), msg: 'refreshed 2 promotion(s)', woken: WOKEN },
-  { name: 'updated, still active', body: updated({ status: 'active' }), msg: 'nothing refreshed: a pull request update to status active closes nothing', woken: [] },
-  { name: 'updated (real payload, completed: announced by the merged event)', body: updated(), msg: 'nothing refreshed: a pull request update to status completed closes nothing', woken: [] },
-  { name: 'created (real payload)', body: fixture('devops-pr-created'), msg: 'git.pullrequest.created events need no refresh', woken: [] },
-  { name: 'merged PR nobody waits on', body: merged({ pullRequestId: 7, _links: { web: { href: 'https://dev.azure.com/fabrikam/Fabrikam/_git/Fabrikam/pullrequest/7' } } }), msg: 'refreshed 0 promotion(s)', woken: [] },
+  {
+    name: 'merged, without _links (URL from repository and id)',
+    body: withoutLinks(merged()),
+    msg: 'refreshed 2 promotion(s)',
+    woken: WOKEN,
+  },
+  {
+    name: 'merge attempt that failed (conflicts)',
+    body: merged({ status: 'active', mergeStatus: 'conflicts' }),
+    msg: 'nothing refreshed: the merge did not complete (status active, mergeStatus conflicts)',
+    woken: [],
+  },
+  {
+    name: 'merge rejected by policy',
+    body: merged({ mergeStatus: 'rejectedByPolicy' }),
+    msg: 'nothing refreshed: the merge did not complete (status completed, mergeStatus rejectedbypolicy)',
+    woken: [],
+  },
+  {
+    name: 'updated to abandoned',
+    body: updated({ status: 'abandoned' }),
+    msg: 'refreshed 2 promotion(s)',
+    woken: WOKEN,
+  },
+  {
+    name: 'updated to abandoned, without _links',
+    body: withoutLinks(updated({ status: 'abandoned' })),
+    msg: 'refreshed 2 promotion(s)',
+    woken: WOKEN,
+  },
+  {
+    name: 'updated, still active',
+    body: updated({ status: 'active' }),
+    msg: 'nothing refreshed: a pull request update to status active closes nothing',
+    woken: [],
+  },
+  {
+    name: 'updated (real payload, completed: announced by the merged event)',
+    body: updated(),
+    msg: 'nothing refreshed: a pull request update to status completed closes nothing',
+    woken: [],
+  },
+  {
+    name: 'created (real payload)',
+    body: fixture('devops-pr-created'),
+    msg: 'git.pullrequest.created events need no refresh',
+    woken: [],
+  },
+  {
+    name: 'merged PR nobody waits on',
+    body: merged({
+      pullRequestId: 7,
+      _links: {
+        web: { href: 'https://dev.azure.com/fabrikam/Fabrikam/_git/Fabrikam/pullrequest/7' },
+      },
+    }),
+    msg: 'refreshed 0 promotion(s)',
+    woken: [],
+  },
 ];
 
 describe('pull-request events wake the Promotions waiting on them', () => {
   describe('through memoryAdapter', () => {
     for (const c of cases) {
       it(c.name, async () => {
-        const adapter = memoryAdapter({ promotions: promotions.filter((p) => p.metadata?.namespace === 'kargo-demo') });
+        const adapter = memoryAdapter({
+          promotions: promotions.filter((p) => p.metadata?.namespace === 'kargo-demo'),
+        });
         const app = express();
         app.use('/azure', azureReceiver({ token, ...adapter }));
         const res = await request(app).post(`/azure/${token}`).send(c.body);
@@ -89,22 +169,39 @@ describe('pull-request events wake the Promotions waiting on them', () => {
     for (const c of cases) {
       it(c.name, async () => {
         for (const p of promotions) api.put(structuredClone(p));
-        const adapter = kubernetesAdapter({ kubeConfig: api.kubeConfig(), namespace: 'kargo-demo' });
+        const adapter = kubernetesAdapter({
+          kubeConfig: api.kubeConfig(),
+          namespace: 'kargo-demo',
+        });
         try {
           const app = express();
           app.use('/azure', azureReceiver({ token, ...adapter }));
-          const res = await request(app).post(`/azure/${token}`).set('Content-Type', 'application/json; charset=utf-8').send(c.body);
+          const res = await request(app)
+            .post(`/azure/${token}`)
+            .set('Content-Type', 'application/json; charset=utf-8')
+            .send(c.body);
           assert.equal(res.status, 200);
           assert.deepEqual(res.body, { msg: c.msg });
           const annotated = promotions
-            .map((p) => api.get({ kind: 'Promotion', namespace: p.metadata?.namespace, name: p.metadata?.name as string }))
+            .map((p) =>
+              api.get({
+                kind: 'Promotion',
+                namespace: p.metadata?.namespace,
+                name: p.metadata?.name as string,
+              }),
+            )
             .filter((p) => p?.metadata?.annotations?.[REFRESH_ANNOTATION] !== undefined)
             .map((p) => `${p?.metadata?.namespace}/${p?.metadata?.name}`)
             .sort();
           assert.deepEqual(annotated, c.woken);
         } finally {
           await adapter.close();
-          for (const p of promotions) api.remove({ kind: 'Promotion', namespace: p.metadata?.namespace, name: p.metadata?.name as string });
+          for (const p of promotions)
+            api.remove({
+              kind: 'Promotion',
+              namespace: p.metadata?.namespace,
+              name: p.metadata?.name as string,
+            });
         }
       });
     }

@@ -43,7 +43,9 @@ export interface MemoryAdapter {
 }
 
 function kindOf(manifest: unknown): string | undefined {
-  return typeof manifest === 'object' && manifest !== null ? (manifest as { kind?: string }).kind : undefined;
+  return typeof manifest === 'object' && manifest !== null
+    ? (manifest as { kind?: string }).kind
+    : undefined;
 }
 
 /** Builds an in-memory adapter seeded with Warehouse (and Promotion) manifests. */
@@ -54,10 +56,12 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): MemoryAdapter
   const promotions = new PromotionIndex({ logger });
   const names = new Set<string>();
   const refreshed: RefreshRecord[] = [];
-  const key = (kind: string, namespace: string, name: string): string => `${kind}/${namespace}/${name}`;
+  const key = (kind: string, namespace: string, name: string): string =>
+    `${kind}/${namespace}/${name}`;
 
   function upsert(manifest: unknown): void {
-    const meta = (manifest as { metadata?: { namespace?: string; name?: string } } | null)?.metadata;
+    const meta = (manifest as { metadata?: { namespace?: string; name?: string } } | null)
+      ?.metadata;
     const kind = kindOf(manifest) === 'Promotion' ? 'Promotion' : 'Warehouse';
     // The indexes warn about and skip a manifest without namespace or name.
     if (kind === 'Promotion') promotions.upsert(manifest);
@@ -74,9 +78,17 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): MemoryAdapter
     async refresh(target) {
       // Like a 404 from the API server: an object that is gone needs no refresh.
       if (!names.has(key(target.kind, target.namespace, target.name))) return;
-      const record = { kind: target.kind, namespace: target.namespace, name: target.name, at: now() };
+      const record = {
+        kind: target.kind,
+        namespace: target.namespace,
+        name: target.name,
+        at: now(),
+      };
       refreshed.push(record);
-      logger.info({ target: { kind: record.kind, namespace: record.namespace, name: record.name } }, 'refreshed');
+      logger.info(
+        { target: { kind: record.kind, namespace: record.namespace, name: record.name } },
+        'refreshed',
+      );
     },
     refreshed,
     get size() {

@@ -49,7 +49,8 @@ export async function loadManifests(file: string): Promise<unknown[]> {
   const docs = parseAllDocuments(await readFile(file, 'utf8'));
   const objects: unknown[] = [];
   for (const doc of docs) {
-    if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]?.message ?? 'invalid YAML'}`);
+    if (doc.errors.length > 0)
+      throw new Error(`${file}: ${doc.errors[0]?.message ?? 'invalid YAML'}`);
     const value: unknown = doc.toJS();
     if (value !== null && value !== undefined) objects.push(value);
   }
@@ -79,7 +80,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     url: `http://localhost:${port}/azure/${token}`,
     token,
     adapter,
-    close: () => new Promise((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
+    close: () =>
+      new Promise((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
   };
 }
 
@@ -117,7 +119,9 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
-    process.stderr.write(`kargo-azure-receiver demo: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(
+      `kargo-azure-receiver demo: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
     process.exit(1);
   });
 }

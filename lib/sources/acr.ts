@@ -9,7 +9,14 @@ import type { ArtifactKind } from '../types.js';
 import { isObject, unique, type Classification, type JSONObject } from './result.js';
 
 /** Every `action` ACR documents. */
-export const ACR_ACTIONS = ['ping', 'push', 'delete', 'chart_push', 'chart_delete', 'quarantine'] as const;
+export const ACR_ACTIONS = [
+  'ping',
+  'push',
+  'delete',
+  'chart_push',
+  'chart_delete',
+  'quarantine',
+] as const;
 
 /**
  * True when the body has the shape of an ACR event: an `action` ACR documents,
@@ -57,7 +64,10 @@ export function kindsForMediaType(mediaType: string | undefined): ArtifactKind[]
 // A Map, not an object literal: `action` is attacker-controlled ("toString").
 const NO_ACTION = new Map<string, string>([
   ['delete', 'delete events need no refresh'],
-  ['chart_push', 'chart_push events come from legacy ACR Helm repositories, which Kargo cannot subscribe to'],
+  [
+    'chart_push',
+    'chart_push events come from legacy ACR Helm repositories, which Kargo cannot subscribe to',
+  ],
   ['chart_delete', 'chart_delete events need no refresh'],
   ['quarantine', 'quarantine events need no refresh'],
 ]);
@@ -91,16 +101,27 @@ export function classifyACR(body: JSONObject): Classification {
       reason: 'nothing refreshed: the push event names no registry host and repository',
     };
   }
-  const kinds = kindsForMediaType(typeof target.mediaType === 'string' ? target.mediaType : undefined);
+  const kinds = kindsForMediaType(
+    typeof target.mediaType === 'string' ? target.mediaType : undefined,
+  );
   const repo = `${host}/${repository}`;
   const repoURLs = unique(
-    kinds.map((kind) => (kind === 'chart' ? normalizeChartURL(`oci://${repo}`) : normalizeImageURL(repo))),
+    kinds.map((kind) =>
+      kind === 'chart' ? normalizeChartURL(`oci://${repo}`) : normalizeImageURL(repo),
+    ),
   );
   const tag = typeof target.tag === 'string' ? target.tag : '';
   return {
     action: 'refresh',
     source: 'acr',
     eventType: action,
-    event: { type: 'push', source: 'acr', eventType: action, repoURLs, kinds, qualifiers: tag ? [tag] : [] },
+    event: {
+      type: 'push',
+      source: 'acr',
+      eventType: action,
+      repoURLs,
+      kinds,
+      qualifiers: tag ? [tag] : [],
+    },
   };
 }

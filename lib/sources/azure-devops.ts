@@ -25,7 +25,9 @@ const pushSchema = Joi.object({
   resource: Joi.object({
     repository: repositorySchema,
     refUpdates: Joi.array().items(
-      Joi.object({ name: Joi.string().allow(''), newObjectId: Joi.string().allow('') }).unknown(true),
+      Joi.object({ name: Joi.string().allow(''), newObjectId: Joi.string().allow('') }).unknown(
+        true,
+      ),
     ),
   }).unknown(true),
 }).unknown(true);
@@ -36,7 +38,9 @@ const pullRequestSchema = Joi.object({
     pullRequestId: Joi.number().integer().min(1),
     status: Joi.string().allow(''),
     mergeStatus: Joi.string().allow(''),
-    _links: Joi.object({ web: Joi.object({ href: Joi.string().allow('') }).unknown(true) }).unknown(true),
+    _links: Joi.object({ web: Joi.object({ href: Joi.string().allow('') }).unknown(true) }).unknown(
+      true,
+    ),
   }).unknown(true),
 }).unknown(true);
 
@@ -115,7 +119,10 @@ function classifyPullRequest(eventType: string, body: JSONObject): Classificatio
   } else if (status !== 'abandoned') {
     // A completed PR is announced by git.pullrequest.merged; only abandonment
     // closes a PR without one.
-    return ignore(eventType, `nothing refreshed: a pull request update to status ${status || 'unknown'} closes nothing`);
+    return ignore(
+      eventType,
+      `nothing refreshed: a pull request update to status ${status || 'unknown'} closes nothing`,
+    );
   }
   const href = resource._links?.web?.href;
   const remoteUrl = resource.repository?.remoteUrl;

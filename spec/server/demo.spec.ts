@@ -17,25 +17,55 @@ describe('the embedded demo (npm start)', () => {
   });
 
   it("serves at Kargo's path for the demo project, receiver and secret", () => {
-    const token = kargoToken({ project: 'kargo-demo', receiver: 'azure-wh-receiver', secret: DEMO_SECRET });
+    const token = kargoToken({
+      project: 'kargo-demo',
+      receiver: 'azure-wh-receiver',
+      secret: DEMO_SECRET,
+    });
     assert.equal(demo.token, token);
     assert.match(demo.url, new RegExp(`^http://localhost:\\d+/azure/${token}$`));
   });
 
   const posts: Array<{ payload: string; msg: string; refreshed: string[] }> = [
-    { payload: 'acr-push', msg: 'refreshed 1 warehouse(s)', refreshed: ['Warehouse kargo-demo/hello-world'] },
-    { payload: 'devops-test-git-push', msg: 'refreshed 1 warehouse(s)', refreshed: ['Warehouse kargo-demo/fabrikam-master'] },
-    { payload: 'devops-git-push', msg: 'refreshed 1 warehouse(s)', refreshed: ['Warehouse kargo-demo/fabrikam-main'] },
-    { payload: 'devops-pr-merged', msg: 'refreshed 1 promotion(s)', refreshed: ['Promotion kargo-demo/prod.01hxyz.abc1234'] },
+    {
+      payload: 'acr-push',
+      msg: 'refreshed 1 warehouse(s)',
+      refreshed: ['Warehouse kargo-demo/hello-world'],
+    },
+    {
+      payload: 'devops-test-git-push',
+      msg: 'refreshed 1 warehouse(s)',
+      refreshed: ['Warehouse kargo-demo/fabrikam-master'],
+    },
+    {
+      payload: 'devops-git-push',
+      msg: 'refreshed 1 warehouse(s)',
+      refreshed: ['Warehouse kargo-demo/fabrikam-main'],
+    },
+    {
+      payload: 'devops-pr-merged',
+      msg: 'refreshed 1 promotion(s)',
+      refreshed: ['Promotion kargo-demo/prod.01hxyz.abc1234'],
+    },
   ];
   for (const p of posts) {
     it(`the printed curl line for ${p.payload} works`, async () => {
       demo.adapter.clearRefreshed();
-      const res = await fetch(demo.url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: fixtureText(p.payload) });
+      const res = await fetch(demo.url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: fixtureText(p.payload),
+      });
       assert.equal(res.status, 200);
       assert.deepEqual(await res.json(), { msg: p.msg });
-      assert.deepEqual(demo.adapter.refreshed.map((r) => `${r.kind} ${r.namespace}/${r.name}`), p.refreshed);
-      assert.ok(logger.lines.some((l) => l.msg === 'refreshed'), 'each refresh is logged');
+      assert.deepEqual(
+        demo.adapter.refreshed.map((r) => `${r.kind} ${r.namespace}/${r.name}`),
+        p.refreshed,
+      );
+      assert.ok(
+        logger.lines.some((l) => l.msg === 'refreshed'),
+        'each refresh is logged',
+      );
     });
   }
 

@@ -1,11 +1,24 @@
 import assert from 'node:assert/strict';
-import { ApiException, CoreV1Api, CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  Watch,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { FakeKubeApi, type KubeObject } from './fake-kube-api.js';
 
 const G = { group: 'kargo.akuity.io', version: 'v1alpha1' };
 
 function warehouse(namespace: string, name: string, extra: Partial<KubeObject> = {}): KubeObject {
-  return { apiVersion: 'kargo.akuity.io/v1alpha1', kind: 'Warehouse', metadata: { namespace, name }, spec: { subscriptions: [] }, ...extra };
+  return {
+    apiVersion: 'kargo.akuity.io/v1alpha1',
+    kind: 'Warehouse',
+    metadata: { namespace, name },
+    spec: { subscriptions: [] },
+    ...extra,
+  };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<ApiException<unknown>> {
@@ -19,7 +32,10 @@ async function rejection(promise: Promise<unknown>): Promise<ApiException<unknow
 }
 
 function statusOf(err: ApiException<unknown>): Record<string, unknown> {
-  return (typeof err.body === 'string' ? JSON.parse(err.body) : err.body) as Record<string, unknown>;
+  return (typeof err.body === 'string' ? JSON.parse(err.body) : err.body) as Record<
+    string,
+    unknown
+  >;
 }
 
 interface Collected {
@@ -28,7 +44,11 @@ interface Collected {
   controller: AbortController;
 }
 
-async function watch(api: FakeKubeApi, path: string, query: Record<string, string | number | boolean>): Promise<Collected> {
+async function watch(
+  api: FakeKubeApi,
+  path: string,
+  query: Record<string, string | number | boolean>,
+): Promise<Collected> {
   const events: Collected['events'] = [];
   let resolveDone!: (err: unknown) => void;
   const done = new Promise<unknown>((resolve) => (resolveDone = resolve));
@@ -42,8 +62,10 @@ async function watch(api: FakeKubeApi, path: string, query: Record<string, strin
 }
 
 async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
-  for (let i = 0; i < 100 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  for (let i = 0; i < 200 && !condition(); i++)
+    await new Promise((resolve) => setImmediate(resolve));
+  for (let i = 0; i < 100 && !condition(); i++)
+    await new Promise((resolve) => setTimeout(resolve, 5));
   assert.ok(condition(), 'condition not reached');
 }
 
@@ -55,7 +77,9 @@ describe('FakeKubeApi (through the real client-node)', function () {
     api = new FakeKubeApi({ historyLimit: 50, msPerSecond: 10 });
     await api.start();
     custom = api.kubeConfig().makeApiClient(CustomObjectsApi);
-    api.put(warehouse('a', 'w1', { metadata: { namespace: 'a', name: 'w1', labels: { team: 'x' } } }));
+    api.put(
+      warehouse('a', 'w1', { metadata: { namespace: 'a', name: 'w1', labels: { team: 'x' } } }),
+    );
     api.put(warehouse('a', 'w2'));
     api.put(warehouse('b', 'w3'));
   });
@@ -67,7 +91,11 @@ describe('FakeKubeApi (through the real client-node)', function () {
 
   describe('list and get', function () {
     it('lists one namespace with a List kind and the current resourceVersion', async function () {
-      const list = await custom.listNamespacedCustomObject({ ...G, namespace: 'a', plural: 'warehouses' });
+      const list = await custom.listNamespacedCustomObject({
+        ...G,
+        namespace: 'a',
+        plural: 'warehouses',
+      });
       assert.equal(list.kind, 'WarehouseList');
       assert.equal(list.apiVersion, 'kargo.akuity.io/v1alpha1');
       assert.equal(list.metadata.resourceVersion, api.resourceVersion);
@@ -80,12 +108,20 @@ describe('FakeKubeApi (through the real client-node)', function () {
     it('lists all namespaces and filters by label and field selectors', async function () {
       const all = await custom.listClusterCustomObject({ ...G, plural: 'warehouses' });
       assert.equal(all.items.length, 3);
-      const byLabel = await custom.listClusterCustomObject({ ...G, plural: 'warehouses', labelSelector: 'team=x' });
+      const byLabel = await custom.listClusterCustomObject({
+        ...G,
+        plural: 'warehouses',
+        labelSelector: 'team=x',
+      });
       assert.deepEqual(
         byLabel.items.map((o: KubeObject) => o.metadata?.name),
         ['w1'],
       );
-      const byField = await custom.listClusterCustomObject({ ...G, plural: 'warehouses', fieldSelector: 'metadata.name=w3' });
+      const byField = await custom.listClusterCustomObject({
+        ...G,
+        plural: 'warehouses',
+        fieldSelector: 'metadata.name=w3',
+      });
       assert.deepEqual(
         byField.items.map((o: KubeObject) => o.metadata?.name),
         ['w3'],
@@ -93,9 +129,22 @@ describe('FakeKubeApi (through the real client-node)', function () {
     });
 
     it('serves cluster-scoped and core resources', async function () {
-      api.put({ apiVersion: 'kargo.akuity.io/v1alpha1', kind: 'ClusterConfig', metadata: { name: 'cluster' } });
-      api.put({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace: 'a', name: 's' }, data: { token: 'eA==' } });
-      const cc = await custom.getClusterCustomObject({ ...G, plural: 'clusterconfigs', name: 'cluster' });
+      api.put({
+        apiVersion: 'kargo.akuity.io/v1alpha1',
+        kind: 'ClusterConfig',
+        metadata: { name: 'cluster' },
+      });
+      api.put({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { namespace: 'a', name: 's' },
+        data: { token: 'eA==' },
+      });
+      const cc = await custom.getClusterCustomObject({
+        ...G,
+        plural: 'clusterconfigs',
+        name: 'cluster',
+      });
       assert.equal(cc.metadata.name, 'cluster');
       const core = api.kubeConfig().makeApiClient(CoreV1Api);
       const secret = await core.readNamespacedSecret({ namespace: 'a', name: 's' });
@@ -105,7 +154,14 @@ describe('FakeKubeApi (through the real client-node)', function () {
     });
 
     it('answers 404 with a Status object', async function () {
-      const err = await rejection(custom.getNamespacedCustomObject({ ...G, namespace: 'a', plural: 'warehouses', name: 'nope' }));
+      const err = await rejection(
+        custom.getNamespacedCustomObject({
+          ...G,
+          namespace: 'a',
+          plural: 'warehouses',
+          name: 'nope',
+        }),
+      );
       assert.equal(err.code, 404);
       assert.deepEqual(statusOf(err), {
         kind: 'Status',
@@ -126,7 +182,12 @@ describe('FakeKubeApi (through the real client-node)', function () {
     });
 
     it('records requests', async function () {
-      await custom.listNamespacedCustomObject({ ...G, namespace: 'a', plural: 'warehouses', labelSelector: 'team=x' });
+      await custom.listNamespacedCustomObject({
+        ...G,
+        namespace: 'a',
+        plural: 'warehouses',
+        labelSelector: 'team=x',
+      });
       const last = api.requests.at(-1)!;
       assert.deepEqual(last, {
         method: 'GET',
@@ -142,7 +203,10 @@ describe('FakeKubeApi (through the real client-node)', function () {
   describe('watch', function () {
     it('streams ADDED, MODIFIED and DELETED after a resourceVersion, then BOOKMARKs', async function () {
       const rv = api.resourceVersion;
-      const w = await watch(api, '/apis/kargo.akuity.io/v1alpha1/namespaces/a/warehouses', { resourceVersion: rv, allowWatchBookmarks: true });
+      const w = await watch(api, '/apis/kargo.akuity.io/v1alpha1/namespaces/a/warehouses', {
+        resourceVersion: rv,
+        allowWatchBookmarks: true,
+      });
       api.put(warehouse('a', 'w4'));
       api.put(warehouse('b', 'other-namespace'));
       api.put(warehouse('a', 'w4', { spec: { changed: true } }));
@@ -167,7 +231,9 @@ describe('FakeKubeApi (through the real client-node)', function () {
     it('replays history after an old resourceVersion', async function () {
       const rv = api.resourceVersion;
       api.put(warehouse('a', 'w5'));
-      const w = await watch(api, '/apis/kargo.akuity.io/v1alpha1/warehouses', { resourceVersion: rv });
+      const w = await watch(api, '/apis/kargo.akuity.io/v1alpha1/warehouses', {
+        resourceVersion: rv,
+      });
       await until(() => w.events.length === 1);
       assert.equal(w.events[0]!.object.metadata?.name, 'w5');
       w.controller.abort();
@@ -178,7 +244,9 @@ describe('FakeKubeApi (through the real client-node)', function () {
       const rv = api.resourceVersion;
       api.put(warehouse('a', 'w5'));
       api.expireHistory();
-      const w = await watch(api, '/apis/kargo.akuity.io/v1alpha1/warehouses', { resourceVersion: rv });
+      const w = await watch(api, '/apis/kargo.akuity.io/v1alpha1/warehouses', {
+        resourceVersion: rv,
+      });
       assert.equal(await w.done, null);
       assert.equal(w.events.length, 1);
       assert.equal(w.events[0]!.type, 'ERROR');
@@ -190,25 +258,36 @@ describe('FakeKubeApi (through the real client-node)', function () {
     it('expires when the bounded history overflows', async function () {
       const rv = api.resourceVersion;
       for (let i = 0; i < 60; i++) api.put(warehouse('a', `many-${i}`));
-      const w = await watch(api, '/apis/kargo.akuity.io/v1alpha1/warehouses', { resourceVersion: rv });
+      const w = await watch(api, '/apis/kargo.akuity.io/v1alpha1/warehouses', {
+        resourceVersion: rv,
+      });
       await w.done;
       assert.equal(w.events[0]!.object.code, 410);
     });
 
     it('ends a watch after timeoutSeconds', async function () {
-      const w = await watch(api, '/apis/kargo.akuity.io/v1alpha1/warehouses', { resourceVersion: api.resourceVersion, timeoutSeconds: 1 });
+      const w = await watch(api, '/apis/kargo.akuity.io/v1alpha1/warehouses', {
+        resourceVersion: api.resourceVersion,
+        timeoutSeconds: 1,
+      });
       assert.equal(await w.done, null);
       assert.equal(api.openWatches, 0);
     });
 
     it('drops open watches abruptly or gracefully', async function () {
-      const a = await watch(api, '/apis/kargo.akuity.io/v1alpha1/warehouses', { resourceVersion: api.resourceVersion });
-      const b = await watch(api, '/apis/kargo.akuity.io/v1alpha1/promotions', { resourceVersion: api.resourceVersion });
+      const a = await watch(api, '/apis/kargo.akuity.io/v1alpha1/warehouses', {
+        resourceVersion: api.resourceVersion,
+      });
+      const b = await watch(api, '/apis/kargo.akuity.io/v1alpha1/promotions', {
+        resourceVersion: api.resourceVersion,
+      });
       await until(() => api.openWatches === 2);
       api.dropWatches();
       assert.ok(await a.done, 'an abrupt drop is an error for the client');
       assert.ok(await b.done);
-      const c = await watch(api, '/apis/kargo.akuity.io/v1alpha1/warehouses', { resourceVersion: api.resourceVersion });
+      const c = await watch(api, '/apis/kargo.akuity.io/v1alpha1/warehouses', {
+        resourceVersion: api.resourceVersion,
+      });
       await until(() => api.openWatches === 1);
       api.dropWatches({ graceful: true });
       assert.equal(await c.done, null);
@@ -227,7 +306,9 @@ describe('FakeKubeApi (through the real client-node)', function () {
     const target = { ...G, namespace: 'a', plural: 'warehouses', name: 'w2' };
 
     it('applies a merge patch, bumps the resourceVersion and emits MODIFIED', async function () {
-      const w = await watch(api, '/apis/kargo.akuity.io/v1alpha1/warehouses', { resourceVersion: api.resourceVersion });
+      const w = await watch(api, '/apis/kargo.akuity.io/v1alpha1/warehouses', {
+        resourceVersion: api.resourceVersion,
+      });
       const before = api.resourceVersion;
       const result = await custom.patchNamespacedCustomObject(
         { ...target, body: { metadata: { annotations: { 'kargo.akuity.io/refresh': 'now' } } } },
@@ -235,43 +316,84 @@ describe('FakeKubeApi (through the real client-node)', function () {
       );
       assert.equal(result.metadata.annotations['kargo.akuity.io/refresh'], 'now');
       assert.equal(Number(api.resourceVersion), Number(before) + 1);
-      assert.equal(api.get({ kind: 'Warehouse', namespace: 'a', name: 'w2' })!.metadata?.annotations?.['kargo.akuity.io/refresh'], 'now');
+      assert.equal(
+        api.get({ kind: 'Warehouse', namespace: 'a', name: 'w2' })!.metadata?.annotations?.[
+          'kargo.akuity.io/refresh'
+        ],
+        'now',
+      );
       await until(() => w.events.length === 1);
       assert.equal(w.events[0]!.type, 'MODIFIED');
       const req = api.requests.find((r) => r.method === 'PATCH')!;
       assert.equal(req.contentType, 'application/merge-patch+json');
-      assert.deepEqual(req.body, { metadata: { annotations: { 'kargo.akuity.io/refresh': 'now' } } });
+      assert.deepEqual(req.body, {
+        metadata: { annotations: { 'kargo.akuity.io/refresh': 'now' } },
+      });
       w.controller.abort();
       await w.done;
     });
 
     it('removes keys patched to null and does not bump the resourceVersion for a no-op', async function () {
       const opts = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-      await custom.patchNamespacedCustomObject({ ...target, body: { metadata: { annotations: { a: '1', b: '2' } } } }, opts);
-      await custom.patchNamespacedCustomObject({ ...target, body: { metadata: { annotations: { a: null } } } }, opts);
+      await custom.patchNamespacedCustomObject(
+        { ...target, body: { metadata: { annotations: { a: '1', b: '2' } } } },
+        opts,
+      );
+      await custom.patchNamespacedCustomObject(
+        { ...target, body: { metadata: { annotations: { a: null } } } },
+        opts,
+      );
       const rv = api.resourceVersion;
-      await custom.patchNamespacedCustomObject({ ...target, body: { metadata: { annotations: { b: '2' } } } }, opts);
+      await custom.patchNamespacedCustomObject(
+        { ...target, body: { metadata: { annotations: { b: '2' } } } },
+        opts,
+      );
       assert.equal(api.resourceVersion, rv);
-      assert.deepEqual(api.get({ kind: 'Warehouse', namespace: 'a', name: 'w2' })!.metadata?.annotations, { b: '2' });
+      assert.deepEqual(
+        api.get({ kind: 'Warehouse', namespace: 'a', name: 'w2' })!.metadata?.annotations,
+        { b: '2' },
+      );
     });
 
     it('rejects a merge-patch-shaped body sent as JSON Patch (client-node default) with 400', async function () {
-      const err = await rejection(custom.patchNamespacedCustomObject({ ...target, body: { metadata: { annotations: { a: '1' } } } }));
+      const err = await rejection(
+        custom.patchNamespacedCustomObject({
+          ...target,
+          body: { metadata: { annotations: { a: '1' } } },
+        }),
+      );
       assert.equal(api.requests.at(-1)!.contentType, 'application/json-patch+json');
       assert.equal(err.code, 400);
-      assert.equal(statusOf(err).message, 'json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+      assert.equal(
+        statusOf(err).message,
+        'json: cannot unmarshal object into Go value of type jsonpatch.Patch',
+      );
     });
 
     it('applies a real JSON Patch, and answers 422 when an operation fails', async function () {
-      await custom.patchNamespacedCustomObject({ ...target, body: [{ op: 'add', path: '/metadata/labels', value: { x: 'y' } }] });
-      assert.deepEqual(api.get({ kind: 'Warehouse', namespace: 'a', name: 'w2' })!.metadata?.labels, { x: 'y' });
-      const err = await rejection(custom.patchNamespacedCustomObject({ ...target, body: [{ op: 'replace', path: '/spec/nope/x', value: 1 }] }));
+      await custom.patchNamespacedCustomObject({
+        ...target,
+        body: [{ op: 'add', path: '/metadata/labels', value: { x: 'y' } }],
+      });
+      assert.deepEqual(
+        api.get({ kind: 'Warehouse', namespace: 'a', name: 'w2' })!.metadata?.labels,
+        { x: 'y' },
+      );
+      const err = await rejection(
+        custom.patchNamespacedCustomObject({
+          ...target,
+          body: [{ op: 'replace', path: '/spec/nope/x', value: 1 }],
+        }),
+      );
       assert.equal(err.code, 422);
     });
 
     it('rejects a strategic merge patch on a custom resource with 415', async function () {
       const err = await rejection(
-        custom.patchNamespacedCustomObject({ ...target, body: { metadata: {} } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch)),
+        custom.patchNamespacedCustomObject(
+          { ...target, body: { metadata: {} } },
+          setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+        ),
       );
       assert.equal(err.code, 415);
     });
@@ -288,11 +410,17 @@ describe('FakeKubeApi (through the real client-node)', function () {
 
     it('keeps .status out of a main-resource patch and only .status in a /status patch', async function () {
       const opts = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-      await custom.patchNamespacedCustomObject({ ...target, body: { status: { phase: 'x' }, spec: { a: 1 } } }, opts);
+      await custom.patchNamespacedCustomObject(
+        { ...target, body: { status: { phase: 'x' }, spec: { a: 1 } } },
+        opts,
+      );
       let stored = api.get({ kind: 'Warehouse', namespace: 'a', name: 'w2' })!;
       assert.equal(stored.status, undefined);
       assert.deepEqual(stored.spec, { subscriptions: [], a: 1 });
-      await custom.patchNamespacedCustomObjectStatus({ ...target, body: { status: { phase: 'y' }, spec: { a: 2 } } }, opts);
+      await custom.patchNamespacedCustomObjectStatus(
+        { ...target, body: { status: { phase: 'y' }, spec: { a: 2 } } },
+        opts,
+      );
       stored = api.get({ kind: 'Warehouse', namespace: 'a', name: 'w2' })!;
       assert.deepEqual(stored.status, { phase: 'y' });
       assert.deepEqual(stored.spec, { subscriptions: [], a: 1 });
@@ -300,7 +428,10 @@ describe('FakeKubeApi (through the real client-node)', function () {
 
     it('answers 404 for a missing object', async function () {
       const err = await rejection(
-        custom.patchNamespacedCustomObject({ ...target, name: 'gone', body: {} }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
+        custom.patchNamespacedCustomObject(
+          { ...target, name: 'gone', body: {} },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
       );
       assert.equal(err.code, 404);
     });
@@ -309,8 +440,14 @@ describe('FakeKubeApi (through the real client-node)', function () {
   describe('faults', function () {
     it('answers the next N matching requests with a status, then serves normally', async function () {
       api.fault({ method: 'GET', path: '/warehouses', status: 500, times: 2 });
-      assert.equal((await rejection(custom.listClusterCustomObject({ ...G, plural: 'warehouses' }))).code, 500);
-      assert.equal((await rejection(custom.listClusterCustomObject({ ...G, plural: 'warehouses' }))).code, 500);
+      assert.equal(
+        (await rejection(custom.listClusterCustomObject({ ...G, plural: 'warehouses' }))).code,
+        500,
+      );
+      assert.equal(
+        (await rejection(custom.listClusterCustomObject({ ...G, plural: 'warehouses' }))).code,
+        500,
+      );
       const ok = await custom.listClusterCustomObject({ ...G, plural: 'warehouses' });
       assert.equal(ok.items.length, 3);
     });
@@ -343,13 +480,18 @@ describe('FakeKubeApi (through the real client-node)', function () {
       await custom.listClusterCustomObject({ ...G, plural: 'warehouses' });
       assert.ok(Date.now() - started >= 25);
       api.fault({ destroy: true });
-      await assert.rejects(custom.listClusterCustomObject({ ...G, plural: 'warehouses' }), (err: unknown) => !(err instanceof ApiException));
+      await assert.rejects(
+        custom.listClusterCustomObject({ ...G, plural: 'warehouses' }),
+        (err: unknown) => !(err instanceof ApiException),
+      );
     });
 
     it('matches watch requests only when asked', async function () {
       api.fault({ watch: true, status: 500 });
       await custom.listClusterCustomObject({ ...G, plural: 'warehouses' });
-      const w = await watch(api, '/apis/kargo.akuity.io/v1alpha1/warehouses', { resourceVersion: api.resourceVersion });
+      const w = await watch(api, '/apis/kargo.akuity.io/v1alpha1/warehouses', {
+        resourceVersion: api.resourceVersion,
+      });
       const err = (await w.done) as { statusCode?: number };
       assert.equal(err.statusCode, 500);
     });

@@ -108,11 +108,42 @@ interface OpenWatch {
 
 /** The Kargo resources and core Secrets, predefined. */
 export const KARGO_TYPES: readonly ResourceType[] = [
-  { group: 'kargo.akuity.io', version: 'v1alpha1', plural: 'warehouses', kind: 'Warehouse', namespaced: true },
-  { group: 'kargo.akuity.io', version: 'v1alpha1', plural: 'promotions', kind: 'Promotion', namespaced: true },
-  { group: 'kargo.akuity.io', version: 'v1alpha1', plural: 'projectconfigs', kind: 'ProjectConfig', namespaced: true },
-  { group: 'kargo.akuity.io', version: 'v1alpha1', plural: 'clusterconfigs', kind: 'ClusterConfig', namespaced: false },
-  { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true, statusSubresource: false },
+  {
+    group: 'kargo.akuity.io',
+    version: 'v1alpha1',
+    plural: 'warehouses',
+    kind: 'Warehouse',
+    namespaced: true,
+  },
+  {
+    group: 'kargo.akuity.io',
+    version: 'v1alpha1',
+    plural: 'promotions',
+    kind: 'Promotion',
+    namespaced: true,
+  },
+  {
+    group: 'kargo.akuity.io',
+    version: 'v1alpha1',
+    plural: 'projectconfigs',
+    kind: 'ProjectConfig',
+    namespaced: true,
+  },
+  {
+    group: 'kargo.akuity.io',
+    version: 'v1alpha1',
+    plural: 'clusterconfigs',
+    kind: 'ClusterConfig',
+    namespaced: false,
+  },
+  {
+    group: '',
+    version: 'v1',
+    plural: 'secrets',
+    kind: 'Secret',
+    namespaced: true,
+    statusSubresource: false,
+  },
 ];
 
 const TOKEN = 'fake-kube-api-token';
@@ -124,7 +155,9 @@ function clone<T>(value: T): T {
 /** JSON with sorted keys, to compare objects regardless of key order. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    isPlainObject(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    isPlainObject(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
   );
 }
 
@@ -144,14 +177,18 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 }
 
 class PatchError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 function pointerTokens(pointer: string): string[] {
   if (pointer === '') return [];
-  if (!pointer.startsWith('/')) throw new PatchError(422, `invalid JSON pointer ${JSON.stringify(pointer)}`);
+  if (!pointer.startsWith('/'))
+    throw new PatchError(422, `invalid JSON pointer ${JSON.stringify(pointer)}`);
   return pointer
     .slice(1)
     .split('/')
@@ -174,7 +211,11 @@ function jsonPatch(doc: unknown, ops: unknown[]): unknown {
     }
     let parent: unknown = root;
     for (const t of tokens) {
-      parent = isPlainObject(parent) ? parent[t] : Array.isArray(parent) ? parent[Number(t)] : undefined;
+      parent = isPlainObject(parent)
+        ? parent[t]
+        : Array.isArray(parent)
+          ? parent[Number(t)]
+          : undefined;
       if (parent === undefined) throw new PatchError(422, `doc is missing path: "${op.path}"`);
     }
     if (Array.isArray(parent)) {
@@ -183,14 +224,17 @@ function jsonPatch(doc: unknown, ops: unknown[]): unknown {
       else if (op.op === 'remove') parent.splice(index, 1);
       else if (op.op === 'replace') parent[index] = clone(op.value);
       else if (op.op === 'test') {
-        if (JSON.stringify(parent[index]) !== JSON.stringify(op.value)) throw new PatchError(422, 'testing value failed');
+        if (JSON.stringify(parent[index]) !== JSON.stringify(op.value))
+          throw new PatchError(422, 'testing value failed');
       } else throw new PatchError(422, `unsupported operation: ${op.op}`);
     } else if (isPlainObject(parent)) {
-      if (op.op !== 'add' && !(last in parent)) throw new PatchError(422, `doc is missing key: "${op.path}"`);
+      if (op.op !== 'add' && !(last in parent))
+        throw new PatchError(422, `doc is missing key: "${op.path}"`);
       if (op.op === 'add' || op.op === 'replace') parent[last] = clone(op.value);
       else if (op.op === 'remove') Reflect.deleteProperty(parent, last);
       else if (op.op === 'test') {
-        if (JSON.stringify(parent[last]) !== JSON.stringify(op.value)) throw new PatchError(422, 'testing value failed');
+        if (JSON.stringify(parent[last]) !== JSON.stringify(op.value))
+          throw new PatchError(422, 'testing value failed');
       } else throw new PatchError(422, `unsupported operation: ${op.op}`);
     } else {
       throw new PatchError(422, `doc is missing path: "${op.path}"`);
@@ -229,7 +273,9 @@ export function statusObject(code: number, message: string, details?: object): K
   };
 }
 
-function parseSelector(selector: string | undefined): ((fields: (key: string) => string | undefined) => boolean) | undefined {
+function parseSelector(
+  selector: string | undefined,
+): ((fields: (key: string) => string | undefined) => boolean) | undefined {
   if (!selector) return undefined;
   const terms = selector
     .split(',')
@@ -245,7 +291,8 @@ function parseSelector(selector: string | undefined): ((fields: (key: string) =>
       m = /^([\w./-]+)\s*(==|=|!=)\s*([\w./:-]*)$/.exec(term);
       if (m) {
         const [, key, op, value] = m;
-        return (get: (k: string) => string | undefined) => (op === '!=' ? get(key!) !== value : get(key!) === value);
+        return (get: (k: string) => string | undefined) =>
+          op === '!=' ? get(key!) !== value : get(key!) === value;
       }
       throw new Error(`unsupported selector term ${JSON.stringify(term)}`);
     });
@@ -291,7 +338,14 @@ export class FakeKubeApi {
    * @param options.types the resource types to serve (default: `KARGO_TYPES`)
    * @param options.msPerSecond how long a "second" of `timeoutSeconds` lasts, so tests need not wait (default 1000)
    */
-  constructor(options: { historyLimit?: number; token?: string; types?: readonly ResourceType[]; msPerSecond?: number } = {}) {
+  constructor(
+    options: {
+      historyLimit?: number;
+      token?: string;
+      types?: readonly ResourceType[];
+      msPerSecond?: number;
+    } = {},
+  ) {
     this.historyLimit = options.historyLimit ?? 1000;
     this.msPerSecond = options.msPerSecond ?? 1000;
     this.token = options.token ?? TOKEN;
@@ -307,7 +361,8 @@ export class FakeKubeApi {
       apiVersion: type.group ? `${type.group}/${type.version}` : type.version,
     };
     this.types.set(`${type.group}/${type.plural}`, stored);
-    if (!this.store.has(`${type.group}/${type.plural}`)) this.store.set(`${type.group}/${type.plural}`, new Map());
+    if (!this.store.has(`${type.group}/${type.plural}`))
+      this.store.set(`${type.group}/${type.plural}`, new Map());
   }
 
   /** Listens on a random loopback port. */
@@ -376,7 +431,11 @@ export class FakeKubeApi {
   }
 
   /** Recorded requests matching a method and a path substring / pattern (non-watch unless `watch` says). */
-  requestsTo(method: string, path: RegExp | string, options: { watch?: boolean } = {}): RecordedRequest[] {
+  requestsTo(
+    method: string,
+    path: RegExp | string,
+    options: { watch?: boolean } = {},
+  ): RecordedRequest[] {
     return this.requests.filter(
       (r) =>
         r.method === method &&
@@ -432,7 +491,9 @@ export class FakeKubeApi {
   /** Copies of every stored object of a kind (optionally in one namespace). */
   list(kind: string, namespace?: string): KubeObject[] {
     const type = this.typeOfKind(kind);
-    return [...this.bucket(type).values()].filter((o) => !namespace || o.metadata?.namespace === namespace).map(clone);
+    return [...this.bucket(type).values()]
+      .filter((o) => !namespace || o.metadata?.namespace === namespace)
+      .map(clone);
   }
 
   /** Answers the next matching request(s) with a fault. Faults are checked in the order added. */
@@ -475,7 +536,11 @@ export class FakeKubeApi {
       if (w.bookmarks) {
         this.writeEvent(w, {
           type: 'BOOKMARK',
-          object: { kind: w.type.kind, apiVersion: w.type.apiVersion, metadata: { resourceVersion: String(this.rv) } },
+          object: {
+            kind: w.type.kind,
+            apiVersion: w.type.apiVersion,
+            metadata: { resourceVersion: String(this.rv) },
+          },
         });
       }
     }
@@ -501,9 +566,17 @@ export class FakeKubeApi {
     return type;
   }
 
-  private commit(type: StoredType, key: string, obj: KubeObject, eventType: 'ADDED' | 'MODIFIED'): KubeObject {
+  private commit(
+    type: StoredType,
+    key: string,
+    obj: KubeObject,
+    eventType: 'ADDED' | 'MODIFIED',
+  ): KubeObject {
     const previous = this.bucket(type).get(key);
-    const unchanged = { ...obj, metadata: { ...obj.metadata, resourceVersion: previous?.metadata?.resourceVersion } };
+    const unchanged = {
+      ...obj,
+      metadata: { ...obj.metadata, resourceVersion: previous?.metadata?.resourceVersion },
+    };
     if (eventType === 'MODIFIED' && previous && canonical(previous) === canonical(unchanged)) {
       // A no-op update neither bumps the resourceVersion nor emits an event.
       return clone(previous);
@@ -547,13 +620,28 @@ export class FakeKubeApi {
     return statusObject(410, `too old resource version: ${requested} (${this.compactedRV + 1})`);
   }
 
-  private sendJSON(res: http.ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  private sendJSON(
+    res: http.ServerResponse,
+    code: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
     const text = JSON.stringify(body);
-    res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+    res.writeHead(code, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   }
 
-  private sendStatus(res: http.ServerResponse, code: number, message: string, details?: object, headers?: Record<string, string>): void {
+  private sendStatus(
+    res: http.ServerResponse,
+    code: number,
+    message: string,
+    details?: object,
+    headers?: Record<string, string>,
+  ): void {
     this.sendJSON(res, code, statusObject(code, message, details), headers);
   }
 
@@ -561,7 +649,8 @@ export class FakeKubeApi {
     const index = this.faults.findIndex(
       (f) =>
         (!f.method || f.method === method) &&
-        (f.path === undefined || (typeof f.path === 'string' ? path.includes(f.path) : f.path.test(path))) &&
+        (f.path === undefined ||
+          (typeof f.path === 'string' ? path.includes(f.path) : f.path.test(path))) &&
         (f.watch === undefined || f.watch === watch),
     );
     if (index < 0) return undefined;
@@ -609,7 +698,10 @@ export class FakeKubeApi {
       return;
     }
     if (fault?.status) {
-      const headers: Record<string, string> = fault.retryAfterSeconds !== undefined ? { 'Retry-After': String(fault.retryAfterSeconds) } : {};
+      const headers: Record<string, string> =
+        fault.retryAfterSeconds !== undefined
+          ? { 'Retry-After': String(fault.retryAfterSeconds) }
+          : {};
       const message =
         fault.status === 403
           ? this.forbiddenMessage(method, url.pathname)
@@ -649,9 +741,14 @@ export class FakeKubeApi {
     this.sendStatus(res, 405, `the server does not allow this method on the requested resource`);
   }
 
-  private route(
-    pathname: string,
-  ): { type: StoredType; namespace: string | undefined; name: string | undefined; subresource: string | undefined } | undefined {
+  private route(pathname: string):
+    | {
+        type: StoredType;
+        namespace: string | undefined;
+        name: string | undefined;
+        subresource: string | undefined;
+      }
+    | undefined {
     const parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
     let group: string;
     let rest: string[];
@@ -680,16 +777,32 @@ export class FakeKubeApi {
 
   private notFound(res: http.ServerResponse, type: StoredType, name: string): void {
     const resource = type.group ? `${type.plural}.${type.group}` : type.plural;
-    this.sendStatus(res, 404, `${resource} "${name}" not found`, { name, group: type.group || undefined, kind: type.plural });
+    this.sendStatus(res, 404, `${resource} "${name}" not found`, {
+      name,
+      group: type.group || undefined,
+      kind: type.plural,
+    });
   }
 
   private forbiddenMessage(method: string, pathname: string): string {
     const route = this.route(pathname);
-    const verb = method === 'PATCH' ? 'patch' : method === 'GET' ? (route?.name ? 'get' : 'list') : method.toLowerCase();
-    if (!route) return `forbidden: User "system:serviceaccount:kargo:receiver" cannot ${verb} path "${pathname}"`;
-    const resource = route.type.group ? `${route.type.plural}.${route.type.group}` : route.type.plural;
+    const verb =
+      method === 'PATCH'
+        ? 'patch'
+        : method === 'GET'
+          ? route?.name
+            ? 'get'
+            : 'list'
+          : method.toLowerCase();
+    if (!route)
+      return `forbidden: User "system:serviceaccount:kargo:receiver" cannot ${verb} path "${pathname}"`;
+    const resource = route.type.group
+      ? `${route.type.plural}.${route.type.group}`
+      : route.type.plural;
     const subject = route.name ? `${resource} "${route.name}"` : resource;
-    const where = route.namespace ? ` in the namespace "${route.namespace}"` : ' at the cluster scope';
+    const where = route.namespace
+      ? ` in the namespace "${route.namespace}"`
+      : ' at the cluster scope';
     return `${subject} is forbidden: User "system:serviceaccount:kargo:receiver" cannot ${verb} resource "${route.type.plural}" in API group "${route.type.group}"${where}`;
   }
 
@@ -697,16 +810,26 @@ export class FakeKubeApi {
     const labels = parseSelector(query.labelSelector);
     const fields = parseSelector(query.fieldSelector);
     return (obj) =>
-      (!labels || labels((k) => obj.metadata?.labels?.[k])) && (!fields || fields((k) => getField(obj, k)));
+      (!labels || labels((k) => obj.metadata?.labels?.[k])) &&
+      (!fields || fields((k) => getField(obj, k)));
   }
 
-  private matching(type: StoredType, namespace: string | undefined, filter: (obj: KubeObject) => boolean): KubeObject[] {
+  private matching(
+    type: StoredType,
+    namespace: string | undefined,
+    filter: (obj: KubeObject) => boolean,
+  ): KubeObject[] {
     return [...this.bucket(type).values()]
       .filter((o) => (!namespace || o.metadata?.namespace === namespace) && filter(o))
       .sort((a, b) => Number(a.metadata?.resourceVersion) - Number(b.metadata?.resourceVersion));
   }
 
-  private serveList(res: http.ServerResponse, type: StoredType, namespace: string | undefined, query: Record<string, string>): void {
+  private serveList(
+    res: http.ServerResponse,
+    type: StoredType,
+    namespace: string | undefined,
+    query: Record<string, string>,
+  ): void {
     let filter: (obj: KubeObject) => boolean;
     try {
       filter = this.selectorFilter(query);
@@ -750,7 +873,8 @@ export class FakeKubeApi {
     const requested = query.resourceVersion;
     if (!requested || requested === '0') {
       // "Start at any": synthetic ADDED events for the current state, then changes.
-      for (const obj of this.matching(type, namespace, filter)) this.writeEvent(w, { type: 'ADDED', object: obj });
+      for (const obj of this.matching(type, namespace, filter))
+        this.writeEvent(w, { type: 'ADDED', object: obj });
     } else {
       const from = Number(requested);
       if (!Number.isInteger(from) || from < this.compactedRV) {
@@ -767,7 +891,8 @@ export class FakeKubeApi {
     }
     this.watches.add(w);
     const timeoutSeconds = Number(query.timeoutSeconds);
-    if (timeoutSeconds > 0) w.timer = setTimeout(() => this.endWatch(w, false), timeoutSeconds * this.msPerSecond);
+    if (timeoutSeconds > 0)
+      w.timer = setTimeout(() => this.endWatch(w, false), timeoutSeconds * this.msPerSecond);
     res.on('close', () => {
       if (w.timer) clearTimeout(w.timer);
       this.watches.delete(w);
@@ -785,11 +910,19 @@ export class FakeKubeApi {
   ): void {
     const key = `${namespace ?? ''}/${name}`;
     const current = this.bucket(type).get(key);
-    const accepted = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];
+    const accepted = [
+      'application/json-patch+json',
+      'application/merge-patch+json',
+      'application/apply-patch+yaml',
+    ];
     if (type.builtIn) accepted.splice(2, 0, 'application/strategic-merge-patch+json');
     if (!contentType || !accepted.includes(contentType)) {
       // go-restful filters the content type before the handler (415).
-      this.sendStatus(res, 415, `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`);
+      this.sendStatus(
+        res,
+        415,
+        `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`,
+      );
       return;
     }
     if (contentType === 'application/apply-patch+yaml') {
@@ -805,14 +938,26 @@ export class FakeKubeApi {
       if (contentType === 'application/json-patch+json') {
         // kube-apiserver: jsonpatch.DecodePatch fails → 400 BadRequest; a failing operation → 422.
         if (!Array.isArray(body)) {
-          const what = body === undefined || typeof body === 'string' ? 'string' : isPlainObject(body) ? 'object' : typeof body;
-          throw new PatchError(400, `json: cannot unmarshal ${what} into Go value of type jsonpatch.Patch`);
+          const what =
+            body === undefined || typeof body === 'string'
+              ? 'string'
+              : isPlainObject(body)
+                ? 'object'
+                : typeof body;
+          throw new PatchError(
+            400,
+            `json: cannot unmarshal ${what} into Go value of type jsonpatch.Patch`,
+          );
         }
         patched = jsonPatch(current, body);
       } else {
         if (!isPlainObject(body)) throw new PatchError(400, 'Invalid JSON Patch');
         const wanted = body.metadata;
-        if (isPlainObject(wanted) && wanted.resourceVersion !== undefined && wanted.resourceVersion !== current.metadata?.resourceVersion) {
+        if (
+          isPlainObject(wanted) &&
+          wanted.resourceVersion !== undefined &&
+          wanted.resourceVersion !== current.metadata?.resourceVersion
+        ) {
           const resource = type.group ? `${type.plural}.${type.group}` : type.plural;
           throw new PatchError(
             409,
@@ -836,7 +981,12 @@ export class FakeKubeApi {
     // Identity and system fields are not the patch's to change.
     next.apiVersion = current.apiVersion;
     next.kind = current.kind;
-    next.metadata = { ...next.metadata, name, ...(namespace ? { namespace } : {}), uid: current.metadata?.uid };
+    next.metadata = {
+      ...next.metadata,
+      name,
+      ...(namespace ? { namespace } : {}),
+      uid: current.metadata?.uid,
+    };
     if (type.statusSubresource) {
       if (subresource === 'status') {
         const onlyStatus = clone(current);

@@ -28,9 +28,14 @@ export class RecordingAdapter {
     try {
       if (this.refreshDelayMs > 0) await new Promise((r) => setTimeout(r, this.refreshDelayMs));
       if (this.failRefresh.has(target.name)) {
-        throw Object.assign(new Error(`HTTP-Code: 500 Body: {"secret":"leaked"} Headers: {"authorization":"Bearer x"}`), {
-          code: 500,
-        });
+        throw Object.assign(
+          new Error(
+            `HTTP-Code: 500 Body: {"secret":"leaked"} Headers: {"authorization":"Bearer x"}`,
+          ),
+          {
+            code: 500,
+          },
+        );
       }
     } finally {
       this.inFlight--;

@@ -109,7 +109,14 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
 
   let closed = false;
   const allReady = Promise.all(watchers.map((w) => w.ready)).then(() => {
-    logger.info({ warehouses: warehouses.size, promotions: promotions.size, namespaces: config.namespaces ?? '*' }, 'Kubernetes cache synced');
+    logger.info(
+      {
+        warehouses: warehouses.size,
+        promotions: promotions.size,
+        namespaces: config.namespaces ?? '*',
+      },
+      'Kubernetes cache synced',
+    );
   });
   allReady.catch(() => undefined);
 
@@ -122,12 +129,21 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     if (isReady()) return;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new KubernetesAdapterError('KUBE_NOT_SYNCED')), config.syncTimeoutMs);
+      timer = setTimeout(
+        () => reject(new KubernetesAdapterError('KUBE_NOT_SYNCED')),
+        config.syncTimeoutMs,
+      );
     });
     try {
-      await Promise.race([allReady.catch(() => Promise.reject(new KubernetesAdapterError('KUBE_CLOSED'))), timeout]);
+      await Promise.race([
+        allReady.catch(() => Promise.reject(new KubernetesAdapterError('KUBE_CLOSED'))),
+        timeout,
+      ]);
     } catch (err) {
-      logger.warn({ code: (err as KubernetesAdapterError).code, syncTimeoutMs: config.syncTimeoutMs }, 'lookup before the Kubernetes cache synced');
+      logger.warn(
+        { code: (err as KubernetesAdapterError).code, syncTimeoutMs: config.syncTimeoutMs },
+        'lookup before the Kubernetes cache synced',
+      );
       throw err;
     } finally {
       clearTimeout(timer);
@@ -148,9 +164,13 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     return async function kubernetesRefresh(target: RefreshTarget): Promise<void> {
       if (closed) throw new KubernetesAdapterError('KUBE_CLOSED');
       const outside =
-        (config.namespaces && !config.namespaces.includes(target.namespace)) || (namespaces && !namespaces.includes(target.namespace));
+        (config.namespaces && !config.namespaces.includes(target.namespace)) ||
+        (namespaces && !namespaces.includes(target.namespace));
       if (outside) {
-        logger.warn({ kind: target.kind, namespace: target.namespace, name: target.name }, 'refusing to refresh an object outside the adapter scope');
+        logger.warn(
+          { kind: target.kind, namespace: target.namespace, name: target.name },
+          'refusing to refresh an object outside the adapter scope',
+        );
         throw new KubernetesAdapterError('KUBE_OUT_OF_SCOPE');
       }
       await refresher.refresh(target);

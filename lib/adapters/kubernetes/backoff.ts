@@ -20,8 +20,15 @@ export interface BackoffOptions {
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 /** The delay before retry number `attempt` (1-based). */
-export function backoffDelay(attempt: number, options: Required<BackoffOptions>, random: () => number): number {
-  const base = Math.min(options.maxMs, options.initialMs * options.factor ** Math.max(0, attempt - 1));
+export function backoffDelay(
+  attempt: number,
+  options: Required<BackoffOptions>,
+  random: () => number,
+): number {
+  const base = Math.min(
+    options.maxMs,
+    options.initialMs * options.factor ** Math.max(0, attempt - 1),
+  );
   const spread = base * options.jitter * (2 * random() - 1);
   return Math.max(0, Math.min(options.maxMs, Math.round(base + spread)));
 }

@@ -8,7 +8,12 @@ export type { KubernetesAdapterOptions } from './options.js';
 export { KubernetesAdapterError } from './errors.js';
 export type { KubernetesErrorCode } from './errors.js';
 export { ResourceWatcher } from './resource-watcher.js';
-export type { KubeObjectLike, ObjectRef, ResourceWatcherOptions, ResourceWatcherStats } from './resource-watcher.js';
+export type {
+  KubeObjectLike,
+  ObjectRef,
+  ResourceWatcherOptions,
+  ResourceWatcherStats,
+} from './resource-watcher.js';
 export { REFRESH_ANNOTATION } from './refresher.js';
 export type { RefreshRetryOptions, RefreshStats } from './refresher.js';
 export type { BackoffOptions, Sleep } from './backoff.js';

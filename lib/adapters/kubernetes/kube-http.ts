@@ -25,9 +25,13 @@ export interface ResourceType {
 
 /** The collection path of a resource, in one namespace or across all (or cluster-scoped). */
 export function collectionPath(resource: ResourceType, namespace?: string): string {
-  const base = resource.group ? `/apis/${resource.group}/${resource.version}` : `/api/${resource.version}`;
+  const base = resource.group
+    ? `/apis/${resource.group}/${resource.version}`
+    : `/api/${resource.version}`;
   const plural = encodeURIComponent(resource.plural);
-  return namespace ? `${base}/namespaces/${encodeURIComponent(namespace)}/${plural}` : `${base}/${plural}`;
+  return namespace
+    ? `${base}/namespaces/${encodeURIComponent(namespace)}/${plural}`
+    : `${base}/${plural}`;
 }
 
 /**
@@ -41,7 +45,11 @@ export class KubeHttpError extends Error {
   readonly reason: string | undefined;
 
   constructor(statusCode: number | undefined, reason: string | undefined) {
-    super(statusCode ? `Kubernetes API answered ${statusCode}${reason ? ` ${reason}` : ''}` : `Kubernetes API request failed${reason ? `: ${reason}` : ''}`);
+    super(
+      statusCode
+        ? `Kubernetes API answered ${statusCode}${reason ? ` ${reason}` : ''}`
+        : `Kubernetes API request failed${reason ? `: ${reason}` : ''}`,
+    );
     this.name = 'KubeHttpError';
     this.statusCode = statusCode;
     this.reason = reason;
@@ -54,7 +62,11 @@ export function safeReason(value: unknown): string | undefined {
 }
 
 /** Turns a network-level failure into a KubeHttpError naming only its code. */
-function networkError(err: unknown, signal: AbortSignal | undefined, timedOut: boolean): KubeHttpError {
+function networkError(
+  err: unknown,
+  signal: AbortSignal | undefined,
+  timedOut: boolean,
+): KubeHttpError {
   if (timedOut) return new KubeHttpError(undefined, 'Timeout');
   if (signal?.aborted) return new KubeHttpError(undefined, 'Aborted');
   const code = (err as { code?: unknown } | null)?.code;
@@ -84,11 +96,17 @@ interface Opened {
   req: http.ClientRequest;
 }
 
-async function open(kubeConfig: KubeConfig, path: string, query: Record<string, string | undefined>, signal: AbortSignal): Promise<Opened> {
+async function open(
+  kubeConfig: KubeConfig,
+  path: string,
+  query: Record<string, string | undefined>,
+  signal: AbortSignal,
+): Promise<Opened> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new KubeHttpError(undefined, 'NoCluster');
   const url = new URL(cluster.server.replace(/\/+$/, '') + path);
-  for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, value);
+  for (const [key, value] of Object.entries(query))
+    if (value !== undefined) url.searchParams.set(key, value);
   const options: https.RequestOptions = {};
   await kubeConfig.applyToHTTPSOptions(options);
   const transport = url.protocol === 'https:' ? https : http;
@@ -114,7 +132,10 @@ export interface RequestOptions {
   timeoutMs: number;
 }
 
-function withTimeout(signal: AbortSignal | undefined): { controller: AbortController; dispose: () => void } {
+function withTimeout(signal: AbortSignal | undefined): {
+  controller: AbortController;
+  dispose: () => void;
+} {
   const controller = new AbortController();
   const forward = (): void => controller.abort();
   if (signal?.aborted) controller.abort();

@@ -58,19 +58,39 @@ export interface KubernetesAdapterConfig {
 }
 
 // A Kubernetes namespace is a DNS-1123 label.
-const namespaceName = Joi.string().max(63).pattern(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'DNS-1123 label');
+const namespaceName = Joi.string()
+  .max(63)
+  .pattern(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'DNS-1123 label');
 const positive = Joi.number().integer().min(1);
 
 const schema = Joi.object({
   kubeConfig: Joi.object().instance(KubeConfig),
-  namespace: Joi.alternatives().try(namespaceName, Joi.array().items(namespaceName).min(1).unique()),
-  logger: Joi.object({ debug: Joi.function().required(), info: Joi.function().required(), warn: Joi.function().required(), error: Joi.function().required() }).unknown(),
+  namespace: Joi.alternatives().try(
+    namespaceName,
+    Joi.array().items(namespaceName).min(1).unique(),
+  ),
+  logger: Joi.object({
+    debug: Joi.function().required(),
+    info: Joi.function().required(),
+    warn: Joi.function().required(),
+    error: Joi.function().required(),
+  }).unknown(),
   syncTimeoutMs: positive,
   promotions: Joi.boolean(),
   requestTimeoutMs: positive,
   watchTimeoutSeconds: positive,
-  watchBackoff: Joi.object({ initialMs: positive, maxMs: positive, factor: Joi.number().min(1), jitter: Joi.number().min(0).max(1) }),
-  refreshRetry: Joi.object({ attempts: positive, initialMs: Joi.number().integer().min(0), maxMs: Joi.number().integer().min(0), maxRetryAfterMs: Joi.number().integer().min(0) }),
+  watchBackoff: Joi.object({
+    initialMs: positive,
+    maxMs: positive,
+    factor: Joi.number().min(1),
+    jitter: Joi.number().min(0).max(1),
+  }),
+  refreshRetry: Joi.object({
+    attempts: positive,
+    initialMs: Joi.number().integer().min(0),
+    maxMs: Joi.number().integer().min(0),
+    maxRetryAfterMs: Joi.number().integer().min(0),
+  }),
   concurrency: positive,
   now: Joi.function(),
   sleep: Joi.function(),
@@ -89,14 +109,31 @@ export function resolveOptions(options: KubernetesAdapterOptions): KubernetesAda
   const namespace = options.namespace;
   return {
     kubeConfig,
-    namespaces: namespace === undefined ? undefined : typeof namespace === 'string' ? [namespace] : [...namespace],
+    namespaces:
+      namespace === undefined
+        ? undefined
+        : typeof namespace === 'string'
+          ? [namespace]
+          : [...namespace],
     logger: options.logger ?? silentLogger,
     syncTimeoutMs: options.syncTimeoutMs ?? 10_000,
     promotions: options.promotions ?? true,
     requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
     watchTimeoutSeconds: options.watchTimeoutSeconds ?? 300,
-    watchBackoff: { initialMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2, ...options.watchBackoff },
-    refreshRetry: { attempts: 4, initialMs: 250, maxMs: 5000, maxRetryAfterMs: 30_000, ...options.refreshRetry },
+    watchBackoff: {
+      initialMs: 1000,
+      maxMs: 30_000,
+      factor: 2,
+      jitter: 0.2,
+      ...options.watchBackoff,
+    },
+    refreshRetry: {
+      attempts: 4,
+      initialMs: 250,
+      maxMs: 5000,
+      maxRetryAfterMs: 30_000,
+      ...options.refreshRetry,
+    },
     concurrency: options.concurrency ?? 8,
     now: options.now ?? (() => new Date()),
     sleep: options.sleep ?? realSleep,

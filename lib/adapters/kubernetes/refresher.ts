@@ -4,7 +4,14 @@
  * object, bounded concurrency.
  * @module
  */
-import { ApiException, CustomObjectsApi, type KubeConfig, Observable, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  ApiException,
+  CustomObjectsApi,
+  type KubeConfig,
+  Observable,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import pLimit from 'p-limit';
 import type { Logger, RefreshTarget } from '../../types.js';
 import { type Sleep, backoffDelay } from './backoff.js';
@@ -16,7 +23,10 @@ export const REFRESH_ANNOTATION = 'kargo.akuity.io/refresh';
 
 const GROUP = 'kargo.akuity.io';
 const VERSION = 'v1alpha1';
-const PLURALS: Record<RefreshTarget['kind'], string> = { Warehouse: 'warehouses', Promotion: 'promotions' };
+const PLURALS: Record<RefreshTarget['kind'], string> = {
+  Warehouse: 'warehouses',
+  Promotion: 'promotions',
+};
 
 /** Retry policy of refreshes. */
 export interface RefreshRetryOptions {
@@ -91,7 +101,13 @@ export class Refresher {
   readonly #api: CustomObjectsApi;
   readonly #limit: ReturnType<typeof pLimit>;
   readonly #flights = new Map<string, Flight>();
-  readonly #stats: RefreshStats = { patches: 0, coalesced: 0, retries: 0, failures: 0, notFound: 0 };
+  readonly #stats: RefreshStats = {
+    patches: 0,
+    coalesced: 0,
+    retries: 0,
+    failures: 0,
+    notFound: 0,
+  };
   readonly #patchOptions: ReturnType<typeof setHeaderOptions>;
 
   constructor(config: RefresherConfig) {
@@ -165,7 +181,10 @@ export class Refresher {
       }
       if (status === 401) {
         this.#stats.failures += 1;
-        logger.error({ ...where, status, reason }, 'the Kubernetes API did not accept the credentials');
+        logger.error(
+          { ...where, status, reason },
+          'the Kubernetes API did not accept the credentials',
+        );
         throw new KubernetesAdapterError('KUBE_UNAUTHORIZED', status);
       }
       const retriable = status === undefined || status === 429 || status === 409 || status >= 500;
@@ -179,10 +198,18 @@ export class Refresher {
         logger.error({ ...where, status, reason, attempts: attempt }, 'refresh failed, giving up');
         throw new KubernetesAdapterError('KUBE_UNAVAILABLE', status);
       }
-      const computed = backoffDelay(attempt, { initialMs: retry.initialMs, maxMs: retry.maxMs, factor: 2, jitter: 0.2 }, this.#config.random);
-      const delay = retryAfter !== undefined ? Math.min(retryAfter, retry.maxRetryAfterMs) : computed;
+      const computed = backoffDelay(
+        attempt,
+        { initialMs: retry.initialMs, maxMs: retry.maxMs, factor: 2, jitter: 0.2 },
+        this.#config.random,
+      );
+      const delay =
+        retryAfter !== undefined ? Math.min(retryAfter, retry.maxRetryAfterMs) : computed;
       this.#stats.retries += 1;
-      logger.warn({ ...where, status, reason, attempt, retryInMs: delay }, 'refresh failed, retrying');
+      logger.warn(
+        { ...where, status, reason, attempt, retryInMs: delay },
+        'refresh failed, retrying',
+      );
       flight.sent = false; // the next attempt is still to be sent: newcomers can join it
       await this.#config.sleep(delay, this.#config.signal);
       if (this.#config.signal.aborted) {
@@ -196,7 +223,15 @@ export class Refresher {
     target: RefreshTarget,
     plural: string,
     flight: Flight,
-  ): Promise<{ done: true } | { done: false; status: number | undefined; reason: string | undefined; retryAfter: number | undefined }> {
+  ): Promise<
+    | { done: true }
+    | {
+        done: false;
+        status: number | undefined;
+        reason: string | undefined;
+        retryAfter: number | undefined;
+      }
+  > {
     const now = this.#config.now();
     // RFC 3339 with milliseconds: two refreshes within a second still differ, so Kargo sees both.
     const body = { metadata: { annotations: { [REFRESH_ANNOTATION]: now.toISOString() } } };
@@ -204,10 +239,20 @@ export class Refresher {
     this.#stats.patches += 1;
     try {
       await this.#api.patchNamespacedCustomObject(
-        { group: GROUP, version: VERSION, namespace: target.namespace, plural, name: target.name, body },
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace: target.namespace,
+          plural,
+          name: target.name,
+          body,
+        },
         this.#patchOptions,
       );
-      this.#config.logger.debug({ kind: target.kind, namespace: target.namespace, name: target.name }, 'refreshed');
+      this.#config.logger.debug(
+        { kind: target.kind, namespace: target.namespace, name: target.name },
+        'refreshed',
+      );
       return { done: true };
     } catch (err) {
       if (err instanceof ApiException) {
@@ -215,16 +260,32 @@ export class Refresher {
         const reason = statusReason(err.body);
         if (status === 404) {
           this.#stats.notFound += 1;
-          this.#config.logger.debug({ kind: target.kind, namespace: target.namespace, name: target.name, status }, 'already deleted, nothing to refresh');
+          this.#config.logger.debug(
+            { kind: target.kind, namespace: target.namespace, name: target.name, status },
+            'already deleted, nothing to refresh',
+          );
           return { done: true };
         }
         const headers = (err.headers ?? {}) as Record<string, string | undefined>;
-        return { done: false, status, reason, retryAfter: status === 429 || status === 503 ? retryAfterMs(headers['retry-after'], now) : undefined };
+        return {
+          done: false,
+          status,
+          reason,
+          retryAfter:
+            status === 429 || status === 503
+              ? retryAfterMs(headers['retry-after'], now)
+              : undefined,
+        };
       }
       // Network error or timeout: only its code is safe to log.
       const code = (err as { code?: unknown; name?: unknown } | null)?.code;
       const name = (err as { name?: unknown } | null)?.name;
-      return { done: false, status: undefined, reason: safeReason(code) ?? (name === 'AbortError' ? 'Timeout' : 'NetworkError'), retryAfter: undefined };
+      return {
+        done: false,
+        status: undefined,
+        reason: safeReason(code) ?? (name === 'AbortError' ? 'Timeout' : 'NetworkError'),
+        retryAfter: undefined,
+      };
     }
   }
 }

@@ -20,7 +20,15 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../types.js';
 import { silentLogger } from '../../logger.js';
 import { type BackoffOptions, type Sleep, backoffDelay, realSleep } from './backoff.js';
-import { KubeHttpError, type ResourceType, type WatchEvent, collectionPath, kubeGet, kubeWatch, safeReason } from './kube-http.js';
+import {
+  KubeHttpError,
+  type ResourceType,
+  type WatchEvent,
+  collectionPath,
+  kubeGet,
+  kubeWatch,
+  safeReason,
+} from './kube-http.js';
 
 /** The part of a Kubernetes object the watcher reads. */
 export interface KubeObjectLike {
@@ -88,7 +96,12 @@ class Expired extends Error {}
 
 const HEALTHY_WATCH_MS = 10_000;
 
-const DEFAULT_BACKOFF: Required<BackoffOptions> = { initialMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
+const DEFAULT_BACKOFF: Required<BackoffOptions> = {
+  initialMs: 1000,
+  maxMs: 30_000,
+  factor: 2,
+  jitter: 0.2,
+};
 
 function keyOf(namespace: string | undefined, name: string): string {
   return `${namespace ?? ''}/${name}`;
@@ -105,7 +118,14 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
   readonly #abort = new AbortController();
   /** key → resourceVersion of every known object. */
   readonly #known = new Map<string, string>();
-  readonly #stats: ResourceWatcherStats = { ready: false, objects: 0, lists: 0, watchRestarts: 0, expired: 0, errors: 0 };
+  readonly #stats: ResourceWatcherStats = {
+    ready: false,
+    objects: 0,
+    lists: 0,
+    watchRestarts: 0,
+    expired: 0,
+    errors: 0,
+  };
   readonly #ready: Promise<void>;
   #resolveReady!: () => void;
   #rejectReady!: (err: Error) => void;
@@ -153,7 +173,8 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     if (!this.#closed) {
       this.#closed = true;
       this.#abort.abort();
-      if (!this.#stats.ready) this.#rejectReady(new Error('[kargo-azure-receiver] watcher closed before its first list'));
+      if (!this.#stats.ready)
+        this.#rejectReady(new Error('[kargo-azure-receiver] watcher closed before its first list'));
     }
     await this.#loop;
   }
@@ -180,7 +201,10 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
           failures += 1;
           delay = backoffDelay(failures, this.#backoff, this.#random);
         }
-        this.#logger.debug({ ...this.#describe, resourceVersion: this.#resourceVersion }, 'watch ended, watching again');
+        this.#logger.debug(
+          { ...this.#describe, resourceVersion: this.#resourceVersion },
+          'watch ended, watching again',
+        );
       } catch (err) {
         if (this.#closed) break;
         if (err instanceof Expired) {
@@ -188,7 +212,8 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
           this.#stats.expired += 1;
           this.#resourceVersion = undefined;
           expiredStreak += 1;
-          delay = expiredStreak > 1 ? backoffDelay(expiredStreak - 1, this.#backoff, this.#random) : 0;
+          delay =
+            expiredStreak > 1 ? backoffDelay(expiredStreak - 1, this.#backoff, this.#random) : 0;
           this.#logger.info({ ...this.#describe }, 'watch expired (410 Gone), listing again');
         } else {
           this.#stats.errors += 1;
@@ -196,7 +221,10 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
           delay = backoffDelay(failures, this.#backoff, this.#random);
           const status = err instanceof KubeHttpError ? err.statusCode : undefined;
           const reason = err instanceof KubeHttpError ? err.reason : 'Error';
-          this.#logger.warn({ ...this.#describe, status, reason, attempt: failures, retryInMs: delay }, 'Kubernetes watch failed, retrying');
+          this.#logger.warn(
+            { ...this.#describe, status, reason, attempt: failures, retryInMs: delay },
+            'Kubernetes watch failed, retrying',
+          );
         }
       }
       if (delay > 0 && !this.#closed) await this.#sleep(delay, this.#abort.signal);
@@ -204,7 +232,10 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
   }
 
   #query(): Record<string, string | undefined> {
-    return { labelSelector: this.#options.labelSelector, fieldSelector: this.#options.fieldSelector };
+    return {
+      labelSelector: this.#options.labelSelector,
+      fieldSelector: this.#options.fieldSelector,
+    };
   }
 
   async #list(): Promise<void> {
@@ -231,7 +262,10 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
       if (seen.has(key)) continue;
       this.#known.delete(key);
       const slash = key.indexOf('/');
-      const ref: ObjectRef = { namespace: slash > 0 ? key.slice(0, slash) : undefined, name: key.slice(slash + 1) };
+      const ref: ObjectRef = {
+        namespace: slash > 0 ? key.slice(0, slash) : undefined,
+        name: key.slice(slash + 1),
+      };
       this.#deliver(() => this.#options.onDelete(ref));
     }
     if (this.#options.onResync) {
@@ -256,7 +290,12 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
       await kubeWatch(
         this.#options.kubeConfig,
         this.#path,
-        { ...this.#query(), resourceVersion: this.#resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) },
+        {
+          ...this.#query(),
+          resourceVersion: this.#resourceVersion,
+          allowWatchBookmarks: 'true',
+          timeoutSeconds: String(timeoutSeconds),
+        },
         {
           signal: this.#abort.signal,
           timeoutMs: timeoutSeconds * 1000 + (this.#options.watchIdleGraceMs ?? 30_000),
@@ -291,14 +330,19 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
         const name = object.metadata?.name;
         if (!name) return false;
         this.#known.delete(keyOf(object.metadata?.namespace, name));
-        this.#deliver(() => this.#options.onDelete({ namespace: object.metadata?.namespace, name }, object));
+        this.#deliver(() =>
+          this.#options.onDelete({ namespace: object.metadata?.namespace, name }, object),
+        );
         break;
       }
       case 'BOOKMARK':
         break;
       case 'ERROR':
         if (object.code === 410) throw new Expired();
-        throw new KubeHttpError(typeof object.code === 'number' ? object.code : undefined, safeReason(object.reason));
+        throw new KubeHttpError(
+          typeof object.code === 'number' ? object.code : undefined,
+          safeReason(object.reason),
+        );
       default:
         return false;
     }
@@ -311,7 +355,10 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     try {
       fn();
     } catch (err) {
-      this.#logger.error({ ...this.#describe, errorName: err instanceof Error ? err.name : typeof err }, 'a watch handler threw');
+      this.#logger.error(
+        { ...this.#describe, errorName: err instanceof Error ? err.name : typeof err },
+        'a watch handler threw',
+      );
     }
   }
 }

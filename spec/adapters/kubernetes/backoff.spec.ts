@@ -16,7 +16,10 @@ describe('backoff', function () {
   ];
   for (const c of cases) {
     it(`attempt ${c.attempt}, random ${c.random} → ${c.delay} ms`, function () {
-      assert.equal(backoffDelay(c.attempt, options, () => c.random), c.delay);
+      assert.equal(
+        backoffDelay(c.attempt, options, () => c.random),
+        c.delay,
+      );
     });
   }
 

@@ -23,7 +23,11 @@ export function warehouseManifest(namespace: string, name: string, image = IMAGE
 }
 
 /** A Promotion; `waitingOn` makes it Running with a git-wait-for-pr step on that PR. */
-export function promotionManifest(namespace: string, name: string, options: { phase?: string; waitingOn?: string } = {}): KubeObject {
+export function promotionManifest(
+  namespace: string,
+  name: string,
+  options: { phase?: string; waitingOn?: string } = {},
+): KubeObject {
   return {
     apiVersion: 'kargo.akuity.io/v1alpha1',
     kind: 'Promotion',
@@ -45,11 +49,23 @@ export function promotionManifest(namespace: string, name: string, options: { ph
 
 /** An ACR push of `image` (no qualifier: every subscriber matches). */
 export function pushOf(image = IMAGE): PushEvent {
-  return { type: 'push', source: 'acr', eventType: 'push', repoURLs: [image], kinds: ['image'], qualifiers: [] };
+  return {
+    type: 'push',
+    source: 'acr',
+    eventType: 'push',
+    repoURLs: [image],
+    kinds: ['image'],
+    qualifiers: [],
+  };
 }
 
 export function pullRequestOf(url = PR_URL): PullRequestEvent {
-  return { type: 'pull-request', source: 'azure-devops', eventType: 'git.pullrequest.merged', prURL: url };
+  return {
+    type: 'pull-request',
+    source: 'azure-devops',
+    eventType: 'git.pullrequest.merged',
+    prURL: url,
+  };
 }
 
 /** A sleep that records each delay and resolves at once (or when released, if gated). */
@@ -86,8 +102,10 @@ export class FakeSleep {
 
 /** Polls `condition` on the event loop (then with tiny waits); fails after ~1 s. */
 export async function until(condition: () => boolean, what = 'condition'): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  for (let i = 0; i < 500 && !condition(); i++)
+    await new Promise((resolve) => setImmediate(resolve));
+  for (let i = 0; i < 200 && !condition(); i++)
+    await new Promise((resolve) => setTimeout(resolve, 5));
   assert.ok(condition(), `timed out waiting for ${what}`);
 }
 

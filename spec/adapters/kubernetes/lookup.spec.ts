@@ -1,8 +1,23 @@
 import assert from 'node:assert/strict';
-import { KubernetesAdapterError, kubernetesAdapter, type KubernetesAdapter, type KubernetesAdapterOptions } from '../../../lib/adapters/kubernetes/index.js';
+import {
+  KubernetesAdapterError,
+  kubernetesAdapter,
+  type KubernetesAdapter,
+  type KubernetesAdapterOptions,
+} from '../../../lib/adapters/kubernetes/index.js';
 import { FakeKubeApi } from '../../support/fake-kube-api.js';
 import { RecordingLogger } from '../../support/recording-adapter.js';
-import { FakeSleep, OTHER_IMAGE, PR_URL, promotionManifest, pullRequestOf, pushOf, rejectionOf, until, warehouseManifest } from './helpers.js';
+import {
+  FakeSleep,
+  OTHER_IMAGE,
+  PR_URL,
+  promotionManifest,
+  pullRequestOf,
+  pushOf,
+  rejectionOf,
+  until,
+  warehouseManifest,
+} from './helpers.js';
 
 describe('kubernetesAdapter: lookup from the watch cache', function () {
   let api: FakeKubeApi;
@@ -11,11 +26,18 @@ describe('kubernetesAdapter: lookup from the watch cache', function () {
   let adapter: KubernetesAdapter | undefined;
 
   function start(options: KubernetesAdapterOptions = {}): KubernetesAdapter {
-    adapter = kubernetesAdapter({ kubeConfig: api.kubeConfig(), logger, sleep: sleep.sleep, random: () => 0.5, ...options });
+    adapter = kubernetesAdapter({
+      kubeConfig: api.kubeConfig(),
+      logger,
+      sleep: sleep.sleep,
+      random: () => 0.5,
+      ...options,
+    });
     return adapter;
   }
 
-  const names = (targets: { namespace: string; name: string }[]): string[] => targets.map((t) => `${t.namespace}/${t.name}`);
+  const names = (targets: { namespace: string; name: string }[]): string[] =>
+    targets.map((t) => `${t.namespace}/${t.name}`);
 
   beforeEach(async function () {
     api = new FakeKubeApi();
@@ -54,7 +76,10 @@ describe('kubernetesAdapter: lookup from the watch cache', function () {
     const k = start({ namespace: ['a', 'b'], promotions: false });
     assert.deepEqual(names(await k.lookup(pushOf())), ['a/w-a', 'b/w-b']);
     const paths = [...new Set(api.requests.map((r) => r.path))].sort();
-    assert.deepEqual(paths, ['/apis/kargo.akuity.io/v1alpha1/namespaces/a/warehouses', '/apis/kargo.akuity.io/v1alpha1/namespaces/b/warehouses']);
+    assert.deepEqual(paths, [
+      '/apis/kargo.akuity.io/v1alpha1/namespaces/a/warehouses',
+      '/apis/kargo.akuity.io/v1alpha1/namespaces/b/warehouses',
+    ]);
   });
 
   it('sees a Warehouse added, changed and deleted after start at the next lookup', async function () {
@@ -111,7 +136,11 @@ describe('kubernetesAdapter: lookup from the watch cache', function () {
     assert.equal(listsBefore, 2, 'one list of Warehouses and one of Promotions');
     for (let i = 0; i < 200; i++) await k.lookup(i % 2 ? pushOf() : pullRequestOf());
     assert.equal(api.requests.filter((r) => r.method === 'GET' && !r.watch).length, listsBefore);
-    assert.equal(api.requests.filter((r) => !r.watch).length, listsBefore, 'no request of any kind');
+    assert.equal(
+      api.requests.filter((r) => !r.watch).length,
+      listsBefore,
+      'no request of any kind',
+    );
   });
 
   it('the first lookup waits for the initial list', async function () {
@@ -140,7 +169,14 @@ describe('kubernetesAdapter: lookup from the watch cache', function () {
     const err = await rejectionOf(k.lookup(pushOf()));
     assert.equal((err as KubernetesAdapterError).code, 'KUBE_NOT_SYNCED');
     const warning = logger.lines.find((l) => l.msg === 'Kubernetes watch failed, retrying')!;
-    assert.deepEqual(warning.obj, { resource: 'warehouses', namespace: '*', status: 403, reason: 'Forbidden', attempt: 1, retryInMs: 1000 });
+    assert.deepEqual(warning.obj, {
+      resource: 'warehouses',
+      namespace: '*',
+      status: 403,
+      reason: 'Forbidden',
+      attempt: 1,
+      retryInMs: 1000,
+    });
     assert.ok(!logger.text().includes('system:serviceaccount'), 'the Status message is not logged');
     api.clearFaults();
     sleep.release();
@@ -150,7 +186,11 @@ describe('kubernetesAdapter: lookup from the watch cache', function () {
 
   it('indexes Promotions running and waiting on the PR; drops them when they finish', async function () {
     api.put(promotionManifest('a', 'p-waiting', { waitingOn: PR_URL }));
-    api.put(promotionManifest('b', 'p-waiting-b', { waitingOn: `${PR_URL.replace('/42', '/42/')}#view=discussion` }));
+    api.put(
+      promotionManifest('b', 'p-waiting-b', {
+        waitingOn: `${PR_URL.replace('/42', '/42/')}#view=discussion`,
+      }),
+    );
     api.put(promotionManifest('a', 'p-other-pr', { waitingOn: PR_URL.replace('/42', '/43') }));
     api.put(promotionManifest('a', 'p-succeeded', { phase: 'Succeeded', waitingOn: PR_URL }));
     api.put(promotionManifest('a', 'p-not-waiting'));
@@ -186,7 +226,9 @@ describe('kubernetesAdapter: lookup from the watch cache', function () {
     await until(() => api.openWatches === 0 && api.openConnections === 0, 'everything closed');
     const err = await rejectionOf(k.lookup(pushOf()));
     assert.equal((err as KubernetesAdapterError).code, 'KUBE_CLOSED');
-    const refreshErr = await rejectionOf(k.refresh({ kind: 'Warehouse', namespace: 'a', name: 'w-a' }));
+    const refreshErr = await rejectionOf(
+      k.refresh({ kind: 'Warehouse', namespace: 'a', name: 'w-a' }),
+    );
     assert.equal((refreshErr as KubernetesAdapterError).code, 'KUBE_CLOSED');
   });
 
@@ -200,10 +242,22 @@ describe('kubernetesAdapter: lookup from the watch cache', function () {
   });
 
   it('validates its options at factory time', function () {
-    assert.throws(() => kubernetesAdapter({ kubeConfig: api.kubeConfig(), namespace: 'Not_A_Namespace' }), /^TypeError: \[kargo-azure-receiver\] options\.namespace/);
-    assert.throws(() => kubernetesAdapter({ kubeConfig: api.kubeConfig(), namespace: [] }), /\[kargo-azure-receiver\] options\.namespace/);
-    assert.throws(() => kubernetesAdapter({ kubeConfig: api.kubeConfig(), syncTimeoutMs: 0 }), /\[kargo-azure-receiver\] options\.syncTimeoutMs must be greater than or equal to 1/);
-    assert.throws(() => kubernetesAdapter({ kubeConfig: {} as never }), /\[kargo-azure-receiver\] options\.kubeConfig/);
+    assert.throws(
+      () => kubernetesAdapter({ kubeConfig: api.kubeConfig(), namespace: 'Not_A_Namespace' }),
+      /^TypeError: \[kargo-azure-receiver\] options\.namespace/,
+    );
+    assert.throws(
+      () => kubernetesAdapter({ kubeConfig: api.kubeConfig(), namespace: [] }),
+      /\[kargo-azure-receiver\] options\.namespace/,
+    );
+    assert.throws(
+      () => kubernetesAdapter({ kubeConfig: api.kubeConfig(), syncTimeoutMs: 0 }),
+      /\[kargo-azure-receiver\] options\.syncTimeoutMs must be greater than or equal to 1/,
+    );
+    assert.throws(
+      () => kubernetesAdapter({ kubeConfig: {} as never }),
+      /\[kargo-azure-receiver\] options\.kubeConfig/,
+    );
   });
 });
 

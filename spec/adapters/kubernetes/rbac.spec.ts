@@ -11,7 +11,9 @@ interface Doc {
 }
 
 describe('deploy/rbac.yaml', function () {
-  const docs = parseAllDocuments(readFileSync(new URL('../../../deploy/rbac.yaml', import.meta.url), 'utf8')).map((d) => d.toJS() as Doc);
+  const docs = parseAllDocuments(
+    readFileSync(new URL('../../../deploy/rbac.yaml', import.meta.url), 'utf8'),
+  ).map((d) => d.toJS() as Doc);
 
   it('holds a ServiceAccount, the cluster-wide variant and the namespaced variant', function () {
     assert.deepEqual(
@@ -22,7 +24,13 @@ describe('deploy/rbac.yaml', function () {
 
   it('grants list, watch and patch on warehouses and promotions of kargo.akuity.io, and nothing else', function () {
     for (const role of docs.filter((d) => d.kind === 'ClusterRole' || d.kind === 'Role')) {
-      assert.deepEqual(role.rules, [{ apiGroups: ['kargo.akuity.io'], resources: ['warehouses', 'promotions'], verbs: ['list', 'watch', 'patch'] }]);
+      assert.deepEqual(role.rules, [
+        {
+          apiGroups: ['kargo.akuity.io'],
+          resources: ['warehouses', 'promotions'],
+          verbs: ['list', 'watch', 'patch'],
+        },
+      ]);
     }
   });
 
@@ -30,7 +38,9 @@ describe('deploy/rbac.yaml', function () {
     const sa = docs.find((d) => d.kind === 'ServiceAccount')!;
     for (const binding of docs.filter((d) => d.kind.endsWith('Binding'))) {
       assert.equal(binding.roleRef?.kind, binding.kind.replace('Binding', ''));
-      assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace }]);
+      assert.deepEqual(binding.subjects, [
+        { kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace },
+      ]);
     }
   });
 });

@@ -1,9 +1,21 @@
 import assert from 'node:assert/strict';
-import { KubernetesAdapterError, kubernetesAdapter, type KubernetesAdapter, type KubernetesAdapterOptions } from '../../../lib/adapters/kubernetes/index.js';
+import {
+  KubernetesAdapterError,
+  kubernetesAdapter,
+  type KubernetesAdapter,
+  type KubernetesAdapterOptions,
+} from '../../../lib/adapters/kubernetes/index.js';
 import type { RefreshTarget } from '../../../lib/types.js';
 import { FakeKubeApi } from '../../support/fake-kube-api.js';
 import { RecordingLogger } from '../../support/recording-adapter.js';
-import { FakeSleep, PR_URL, promotionManifest, rejectionOf, until, warehouseManifest } from './helpers.js';
+import {
+  FakeSleep,
+  PR_URL,
+  promotionManifest,
+  rejectionOf,
+  until,
+  warehouseManifest,
+} from './helpers.js';
 
 const NOW = new Date('2025-01-02T03:04:05.678Z');
 const W1: RefreshTarget = { kind: 'Warehouse', namespace: 'a', name: 'w1' };
@@ -30,7 +42,8 @@ describe('kubernetesAdapter: refresh', function () {
 
   const patches = (): typeof api.requests => api.requests.filter((r) => r.method === 'PATCH');
   const annotation = (target: RefreshTarget): string | undefined =>
-    api.get({ kind: target.kind, namespace: target.namespace, name: target.name })?.metadata?.annotations?.['kargo.akuity.io/refresh'];
+    api.get({ kind: target.kind, namespace: target.namespace, name: target.name })?.metadata
+      ?.annotations?.['kargo.akuity.io/refresh'];
 
   beforeEach(async function () {
     api = new FakeKubeApi();
@@ -53,19 +66,34 @@ describe('kubernetesAdapter: refresh', function () {
     const k = start();
     await k.refresh(W1);
     assert.deepEqual(
-      patches().map(({ method, path, query, contentType, body }) => ({ method, path, query, contentType, body })),
+      patches().map(({ method, path, query, contentType, body }) => ({
+        method,
+        path,
+        query,
+        contentType,
+        body,
+      })),
       [
         {
           method: 'PATCH',
           path: W1_PATH,
           query: {},
           contentType: 'application/merge-patch+json',
-          body: { metadata: { annotations: { 'kargo.akuity.io/refresh': '2025-01-02T03:04:05.678Z' } } },
+          body: {
+            metadata: { annotations: { 'kargo.akuity.io/refresh': '2025-01-02T03:04:05.678Z' } },
+          },
         },
       ],
     );
-    assert.match(annotation(W1)!, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
-    assert.deepEqual(api.get({ kind: 'Warehouse', namespace: 'b', name: 'w2' })!.metadata?.annotations, undefined, 'the others untouched');
+    assert.match(
+      annotation(W1)!,
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/,
+    );
+    assert.deepEqual(
+      api.get({ kind: 'Warehouse', namespace: 'b', name: 'w2' })!.metadata?.annotations,
+      undefined,
+      'the others untouched',
+    );
   });
 
   it('refreshes a Promotion on its own path', async function () {
@@ -88,15 +116,73 @@ describe('kubernetesAdapter: refresh', function () {
       annotated: boolean;
       requestTimeoutMs?: number;
     }[] = [
-      { name: '500 then success → retried after a backoff', faults: [{ method: 'PATCH', status: 500 }], patches: 2, delays: [250], annotated: true },
-      { name: '503 twice then success → growing backoff', faults: [{ method: 'PATCH', status: 503, times: 2 }], patches: 3, delays: [250, 500], annotated: true },
-      { name: '429 with Retry-After: 3 → waits 3 s', faults: [{ method: 'PATCH', status: 429, retryAfterSeconds: 3 }], patches: 2, delays: [3000], annotated: true },
-      { name: '429 with a huge Retry-After → capped', faults: [{ method: 'PATCH', status: 429, retryAfterSeconds: 3600 }], patches: 2, delays: [30_000], annotated: true },
-      { name: 'a network error → retried', faults: [{ method: 'PATCH', destroy: true }], patches: 2, delays: [250], annotated: true },
-      { name: 'a slow answer → timed out and retried', faults: [{ method: 'PATCH', delayMs: 10_000 }], patches: 2, delays: [250], annotated: true, requestTimeoutMs: 30 },
-      { name: '500 for ever → KUBE_UNAVAILABLE after 4 attempts', faults: [{ method: 'PATCH', status: 500, times: 10 }], patches: 4, delays: [250, 500, 1000], code: 'KUBE_UNAVAILABLE', annotated: false },
-      { name: '403 → KUBE_FORBIDDEN, not retried', faults: [{ method: 'PATCH', status: 403 }], patches: 1, delays: [], code: 'KUBE_FORBIDDEN', annotated: false },
-      { name: '422 → KUBE_REJECTED, not retried', faults: [{ method: 'PATCH', status: 422 }], patches: 1, delays: [], code: 'KUBE_REJECTED', annotated: false },
+      {
+        name: '500 then success → retried after a backoff',
+        faults: [{ method: 'PATCH', status: 500 }],
+        patches: 2,
+        delays: [250],
+        annotated: true,
+      },
+      {
+        name: '503 twice then success → growing backoff',
+        faults: [{ method: 'PATCH', status: 503, times: 2 }],
+        patches: 3,
+        delays: [250, 500],
+        annotated: true,
+      },
+      {
+        name: '429 with Retry-After: 3 → waits 3 s',
+        faults: [{ method: 'PATCH', status: 429, retryAfterSeconds: 3 }],
+        patches: 2,
+        delays: [3000],
+        annotated: true,
+      },
+      {
+        name: '429 with a huge Retry-After → capped',
+        faults: [{ method: 'PATCH', status: 429, retryAfterSeconds: 3600 }],
+        patches: 2,
+        delays: [30_000],
+        annotated: true,
+      },
+      {
+        name: 'a network error → retried',
+        faults: [{ method: 'PATCH', destroy: true }],
+        patches: 2,
+        delays: [250],
+        annotated: true,
+      },
+      {
+        name: 'a slow answer → timed out and retried',
+        faults: [{ method: 'PATCH', delayMs: 10_000 }],
+        patches: 2,
+        delays: [250],
+        annotated: true,
+        requestTimeoutMs: 30,
+      },
+      {
+        name: '500 for ever → KUBE_UNAVAILABLE after 4 attempts',
+        faults: [{ method: 'PATCH', status: 500, times: 10 }],
+        patches: 4,
+        delays: [250, 500, 1000],
+        code: 'KUBE_UNAVAILABLE',
+        annotated: false,
+      },
+      {
+        name: '403 → KUBE_FORBIDDEN, not retried',
+        faults: [{ method: 'PATCH', status: 403 }],
+        patches: 1,
+        delays: [],
+        code: 'KUBE_FORBIDDEN',
+        annotated: false,
+      },
+      {
+        name: '422 → KUBE_REJECTED, not retried',
+        faults: [{ method: 'PATCH', status: 422 }],
+        patches: 1,
+        delays: [],
+        code: 'KUBE_REJECTED',
+        annotated: false,
+      },
     ];
     for (const c of cases) {
       it(c.name, async function () {
@@ -128,7 +214,10 @@ describe('kubernetesAdapter: refresh', function () {
     assert.equal(err.code, 'KUBE_FORBIDDEN');
     assert.equal(err.kubeStatus, 403);
     const line = logger.lines.find((l) => l.level === 'error')!;
-    assert.equal(line.msg, 'forbidden: grant the verb "patch" on warehouses.kargo.akuity.io in namespace a to this service account (see deploy/rbac.yaml)');
+    assert.equal(
+      line.msg,
+      'forbidden: grant the verb "patch" on warehouses.kargo.akuity.io in namespace a to this service account (see deploy/rbac.yaml)',
+    );
     assert.deepEqual(line.obj, {
       kind: 'Warehouse',
       namespace: 'a',
@@ -146,7 +235,11 @@ describe('kubernetesAdapter: refresh', function () {
     await k.refresh({ kind: 'Warehouse', namespace: 'a', name: 'gone' });
     assert.equal(patches().length, 1);
     assert.equal(k.stats().refreshes.notFound, 1);
-    assert.ok(logger.lines.some((l) => l.level === 'debug' && l.msg === 'already deleted, nothing to refresh'));
+    assert.ok(
+      logger.lines.some(
+        (l) => l.level === 'debug' && l.msg === 'already deleted, nothing to refresh',
+      ),
+    );
   });
 
   it('coalesces N concurrent refreshes of one object into exactly one PATCH', async function () {
@@ -171,7 +264,11 @@ describe('kubernetesAdapter: refresh', function () {
     api.put(warehouseManifest('a', 'w3'));
     api.fault({ method: 'PATCH', delayMs: 30 });
     const k = start({ concurrency: 1 });
-    const all = Promise.all([k.refresh(W1), k.refresh({ kind: 'Warehouse', namespace: 'b', name: 'w2' }), k.refresh({ kind: 'Warehouse', namespace: 'a', name: 'w3' })]);
+    const all = Promise.all([
+      k.refresh(W1),
+      k.refresh({ kind: 'Warehouse', namespace: 'b', name: 'w2' }),
+      k.refresh({ kind: 'Warehouse', namespace: 'a', name: 'w3' }),
+    ]);
     await until(() => patches().length === 1, 'the first PATCH');
     for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
     assert.equal(patches().length, 1, 'the others wait for the one in flight');
@@ -188,7 +285,9 @@ describe('kubernetesAdapter: refresh', function () {
 
   it('refuses targets outside scoped() namespaces and outside the adapter namespaces, without a request', async function () {
     const k = start({ namespace: ['a', 'b'] });
-    const err = await rejectionOf(k.scoped(['a']).refresh({ kind: 'Warehouse', namespace: 'b', name: 'w2' }));
+    const err = await rejectionOf(
+      k.scoped(['a']).refresh({ kind: 'Warehouse', namespace: 'b', name: 'w2' }),
+    );
     assert.equal((err as KubernetesAdapterError).code, 'KUBE_OUT_OF_SCOPE');
     const err2 = await rejectionOf(k.refresh({ kind: 'Warehouse', namespace: 'c', name: 'x' }));
     assert.equal((err2 as KubernetesAdapterError).code, 'KUBE_OUT_OF_SCOPE');
@@ -215,6 +314,9 @@ describe('kubernetesAdapter: refresh', function () {
     const rv = Number(api.resourceVersion);
     await k.refresh(W1);
     assert.equal(Number(api.resourceVersion), rv + 1);
-    assert.equal(api.get({ kind: 'Warehouse', namespace: 'a', name: 'w1' })!.metadata?.resourceVersion, String(rv + 1));
+    assert.equal(
+      api.get({ kind: 'Warehouse', namespace: 'a', name: 'w1' })!.metadata?.resourceVersion,
+      String(rv + 1),
+    );
   });
 });

@@ -7,7 +7,11 @@ import { FakeSleep, until, warehouseManifest } from './helpers.js';
 const WAREHOUSES = { group: 'kargo.akuity.io', version: 'v1alpha1', plural: 'warehouses' };
 
 /** A watcher whose handlers mirror the objects into a map, and record every call. */
-function mirror(api: FakeKubeApi, sleep: FakeSleep, extra: Partial<ConstructorParameters<typeof ResourceWatcher<KubeObject>>[0]> = {}) {
+function mirror(
+  api: FakeKubeApi,
+  sleep: FakeSleep,
+  extra: Partial<ConstructorParameters<typeof ResourceWatcher<KubeObject>>[0]> = {},
+) {
   const objects = new Map<string, KubeObject>();
   const calls: string[] = [];
   const logger = new RecordingLogger();
@@ -66,27 +70,55 @@ describe('ResourceWatcher', function () {
     assert.deepEqual(objects.get('a/w1')!.spec, { subscriptions: [] });
 
     const watch = api.requests.find((r) => r.watch)!;
-    assert.deepEqual(watch.query, { watch: 'true', resourceVersion: '102', allowWatchBookmarks: 'true', timeoutSeconds: '90' });
-    assert.deepEqual(watcher.stats(), { ready: true, objects: 2, lists: 1, watchRestarts: 0, expired: 0, errors: 0 });
+    assert.deepEqual(watch.query, {
+      watch: 'true',
+      resourceVersion: '102',
+      allowWatchBookmarks: 'true',
+      timeoutSeconds: '90',
+    });
+    assert.deepEqual(watcher.stats(), {
+      ready: true,
+      objects: 2,
+      lists: 1,
+      watchRestarts: 0,
+      expired: 0,
+      errors: 0,
+    });
     await watcher.close();
   });
 
   it('watches one namespace, with selectors, and core or cluster-scoped resources too', async function () {
-    api.put({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace: 'a', name: 's1', labels: { 'kargo.akuity.io/cred-type': 'git' } } });
+    api.put({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { namespace: 'a', name: 's1', labels: { 'kargo.akuity.io/cred-type': 'git' } },
+    });
     api.put({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace: 'a', name: 's2' } });
-    api.put({ apiVersion: 'kargo.akuity.io/v1alpha1', kind: 'ClusterConfig', metadata: { name: 'cluster' } });
+    api.put({
+      apiVersion: 'kargo.akuity.io/v1alpha1',
+      kind: 'ClusterConfig',
+      metadata: { name: 'cluster' },
+    });
     const secrets = mirror(api, sleep, {
       resource: { group: '', version: 'v1', plural: 'secrets' },
       namespace: 'a',
       labelSelector: 'kargo.akuity.io/cred-type',
     });
-    const clusterConfigs = mirror(api, sleep, { resource: { group: 'kargo.akuity.io', version: 'v1alpha1', plural: 'clusterconfigs' } });
+    const clusterConfigs = mirror(api, sleep, {
+      resource: { group: 'kargo.akuity.io', version: 'v1alpha1', plural: 'clusterconfigs' },
+    });
     secrets.watcher.start();
     clusterConfigs.watcher.start();
     await Promise.all([secrets.watcher.ready, clusterConfigs.watcher.ready]);
     assert.deepEqual([...secrets.objects.keys()], ['a/s1']);
     assert.deepEqual([...clusterConfigs.objects.keys()], ['undefined/cluster']);
-    assert.ok(api.requests.some((r) => r.path === '/api/v1/namespaces/a/secrets' && r.query.labelSelector === 'kargo.akuity.io/cred-type'));
+    assert.ok(
+      api.requests.some(
+        (r) =>
+          r.path === '/api/v1/namespaces/a/secrets' &&
+          r.query.labelSelector === 'kargo.akuity.io/cred-type',
+      ),
+    );
     assert.ok(api.requests.some((r) => r.path === '/apis/kargo.akuity.io/v1alpha1/clusterconfigs'));
     await until(() => api.openWatches === 2, 'both watches');
     api.remove({ kind: 'ClusterConfig', name: 'cluster' });
@@ -126,7 +158,10 @@ describe('ResourceWatcher', function () {
     sleep.gate();
     api.dropWatches();
     await until(() => sleep.waiting === 1, 'the backoff');
-    api.put({ ...warehouseManifest('a', 'w1'), spec: { subscriptions: [{ image: { repoURL: 'changed.azurecr.io/x' } }] } });
+    api.put({
+      ...warehouseManifest('a', 'w1'),
+      spec: { subscriptions: [{ image: { repoURL: 'changed.azurecr.io/x' } }] },
+    });
     api.remove({ kind: 'Warehouse', namespace: 'b', name: 'w2' });
     api.put(warehouseManifest('b', 'w4'));
     api.expireHistory();
@@ -134,12 +169,17 @@ describe('ResourceWatcher', function () {
     await until(() => watcher.stats().lists === 2, 'the re-list');
     assert.deepEqual(calls.slice(2).sort(), ['delete b/w2', 'upsert a/w1@103', 'upsert b/w4@105']);
     assert.deepEqual([...objects.keys()].sort(), ['a/w1', 'b/w4']);
-    assert.deepEqual((objects.get('a/w1')!.spec as { subscriptions: unknown[] }).subscriptions, [{ image: { repoURL: 'changed.azurecr.io/x' } }]);
+    assert.deepEqual((objects.get('a/w1')!.spec as { subscriptions: unknown[] }).subscriptions, [
+      { image: { repoURL: 'changed.azurecr.io/x' } },
+    ]);
     assert.equal(watcher.stats().expired, 1);
     // The re-list is a fresh read (no resourceVersion), the next watch starts from it.
     const lastList = api.requests.filter((r) => r.method === 'GET' && !r.watch).at(-1)!;
     assert.equal(lastList.query.resourceVersion, undefined);
-    await until(() => api.requests.filter((r) => r.watch).at(-1)!.query.resourceVersion === '105', 'a watch from the new list');
+    await until(
+      () => api.requests.filter((r) => r.watch).at(-1)!.query.resourceVersion === '105',
+      'a watch from the new list',
+    );
     await watcher.close();
   });
 
@@ -158,20 +198,37 @@ describe('ResourceWatcher', function () {
 
   it('retries a failing list with capped exponential backoff, and then becomes ready', async function () {
     api.fault({ method: 'GET', path: '/warehouses', watch: false, status: 500, times: 3 });
-    api.fault({ method: 'GET', path: '/warehouses', watch: false, status: 429, retryAfterSeconds: 1 });
-    const { watcher, logger } = mirror(api, sleep, { backoff: { initialMs: 100, maxMs: 300, factor: 2, jitter: 0 } });
+    api.fault({
+      method: 'GET',
+      path: '/warehouses',
+      watch: false,
+      status: 429,
+      retryAfterSeconds: 1,
+    });
+    const { watcher, logger } = mirror(api, sleep, {
+      backoff: { initialMs: 100, maxMs: 300, factor: 2, jitter: 0 },
+    });
     watcher.start();
     await watcher.ready;
     assert.deepEqual(sleep.delays, [100, 200, 300, 300]);
     const warnings = logger.lines.filter((l) => l.level === 'warn');
     assert.equal(warnings.length, 4);
-    assert.deepEqual(warnings[0]!.obj, { resource: 'warehouses', namespace: '*', status: 500, reason: 'InternalError', attempt: 1, retryInMs: 100 });
+    assert.deepEqual(warnings[0]!.obj, {
+      resource: 'warehouses',
+      namespace: '*',
+      status: 500,
+      reason: 'InternalError',
+      attempt: 1,
+      retryInMs: 100,
+    });
     assert.ok(!logger.text().includes('injected'), 'no Status message in the logs');
     await watcher.close();
   });
 
   it('backs off when the server keeps closing an idle watch at once', async function () {
-    const { watcher } = mirror(api, sleep, { backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0 } });
+    const { watcher } = mirror(api, sleep, {
+      backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0 },
+    });
     watcher.start();
     await watcher.ready;
     for (let i = 1; i <= 3; i++) {
@@ -235,7 +292,11 @@ describe('ResourceWatcher', function () {
   });
 
   it('treats a silent watch as dead after its idle timeout', async function () {
-    const { watcher } = mirror(api, sleep, { watchTimeoutSeconds: 1, watchIdleGraceMs: -1990, random: () => 0 });
+    const { watcher } = mirror(api, sleep, {
+      watchTimeoutSeconds: 1,
+      watchIdleGraceMs: -1990,
+      random: () => 0,
+    });
     watcher.start();
     await watcher.ready;
     await until(() => api.requests.filter((r) => r.watch).length >= 2, 'a second watch');
