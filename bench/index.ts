@@ -4,6 +4,7 @@
  *   BENCH_SECONDS (default 5): duration of each HTTP run.
  */
 import { benchHttp } from './http.js';
+import { benchKubernetes } from './kubernetes.js';
 import { benchMatching } from './matching.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -28,5 +29,17 @@ const [bare, ours] = http;
 if (bare && ours) {
   console.log(
     `  azureReceiver serves ${((ours.reqPerSec / bare.reqPerSec) * 100).toFixed(0)}% of the bare route's throughput`,
+  );
+}
+
+console.log(
+  `\n## End to end through the fake Kubernetes API server: ${seconds}s per run, 8 connections`,
+);
+const kube = await benchKubernetes(2_000, seconds);
+console.table(kube);
+const [cached, listing] = kube;
+if (cached && listing) {
+  console.log(
+    `  watch-backed index: ${(cached.reqPerSec / listing.reqPerSec).toFixed(1)}x the throughput; list calls during the runs: ${cached.listCalls} vs ${listing.listCalls}`,
   );
 }
