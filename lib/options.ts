@@ -92,7 +92,8 @@ const TOKEN = Joi.string()
     'string.empty': '{{#label}} must not be empty',
   });
 
-const logger = Joi.object({
+/** A pino-compatible logger, as every factory of the package accepts it. */
+export const loggerSchema = Joi.object({
   debug: Joi.function().required(),
   info: Joi.function().required(),
   warn: Joi.function().required(),
@@ -103,6 +104,14 @@ const logger = Joi.object({
     'any.required': '{{#label}} is required: a logger needs debug, info, warn and error methods',
   });
 
+/** A Kubernetes namespace name: a DNS-1123 label. */
+export const namespaceSchema = Joi.string()
+  .max(63)
+  .pattern(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+  .messages({
+    'string.pattern.base': '{{#label}} must be a Kubernetes namespace name (RFC 1123 label)',
+  });
+
 /** The parts shared with `kargoReceivers`. */
 export const handlerSchema = {
   maxBodyBytes: Joi.number()
@@ -111,7 +120,7 @@ export const handlerSchema = {
     .max(64 * 1024 * 1024)
     .default(DEFAULT_MAX_BODY_BYTES),
   concurrency: Joi.number().integer().min(1).max(1024).default(DEFAULT_CONCURRENCY),
-  logger: logger.default(silentLogger),
+  logger: loggerSchema.default(silentLogger),
   onWebhook: Joi.function(),
 };
 

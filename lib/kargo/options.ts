@@ -5,7 +5,13 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import Joi from 'joi';
 import { optionsError } from '../errors.js';
-import { type HandlerConfig, type WebhookRecord, handlerSchema, validate } from '../options.js';
+import {
+  type HandlerConfig,
+  type WebhookRecord,
+  handlerSchema,
+  namespaceSchema,
+  validate,
+} from '../options.js';
 import type { Logger, Lookup, Refresh } from '../types.js';
 import { DEFAULT_SYSTEM_NAMESPACE } from './resources.js';
 import { baseURLSchema } from './urls.js';
@@ -69,21 +75,14 @@ export interface KargoReceiversConfig extends HandlerConfig {
   requestTimeoutMs: number;
 }
 
-const namespaceName = Joi.string()
-  .max(63)
-  .pattern(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
-  .messages({
-    'string.pattern.base': '{{#label}} must be a Kubernetes namespace name (RFC 1123 label)',
-  });
-
 const schema = Joi.object({
   kubeConfig: Joi.object()
     .instance(KubeConfig)
     .messages({ 'object.instance': '{{#label}} must be a KubeConfig of @kubernetes/client-node' }),
   baseURL: baseURLSchema,
   writeStatus: Joi.boolean().default(false),
-  systemNamespace: namespaceName.default(DEFAULT_SYSTEM_NAMESPACE),
-  namespaces: Joi.array().items(namespaceName).min(1).unique(),
+  systemNamespace: namespaceSchema.default(DEFAULT_SYSTEM_NAMESPACE),
+  namespaces: Joi.array().items(namespaceSchema).min(1).unique(),
   adapter: Joi.object({
     lookup: Joi.function().required(),
     refresh: Joi.function().required(),

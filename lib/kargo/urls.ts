@@ -7,7 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import Joi from 'joi';
 import { KubeHttpError, collectionPath, kubeGet } from '../adapters/kubernetes/kube-http.js';
 import { silentLogger } from '../logger.js';
-import { validate } from '../options.js';
+import { loggerSchema, validate } from '../options.js';
 import type { Logger } from '../types.js';
 import {
   CLUSTER_CONFIGS,
@@ -121,12 +121,7 @@ const listSchema = Joi.object({
   kubeConfig: Joi.object().instance(KubeConfig),
   baseURL: baseURLSchema,
   systemNamespace: Joi.string().hostname().max(63),
-  logger: Joi.object({
-    debug: Joi.function().required(),
-    info: Joi.function().required(),
-    warn: Joi.function().required(),
-    error: Joi.function().required(),
-  }).unknown(),
+  logger: loggerSchema,
   requestTimeoutMs: Joi.number().integer().min(1),
 });
 

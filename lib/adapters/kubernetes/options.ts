@@ -7,6 +7,7 @@ import Joi from 'joi';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../types.js';
 import { silentLogger } from '../../logger.js';
+import { loggerSchema, namespaceSchema } from '../../options.js';
 import { type BackoffOptions, type Sleep, realSleep } from './backoff.js';
 import type { RefreshRetryOptions } from './refresher.js';
 
@@ -57,24 +58,15 @@ export interface KubernetesAdapterConfig {
   random: () => number;
 }
 
-// A Kubernetes namespace is a DNS-1123 label.
-const namespaceName = Joi.string()
-  .max(63)
-  .pattern(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'DNS-1123 label');
 const positive = Joi.number().integer().min(1);
 
 const schema = Joi.object({
   kubeConfig: Joi.object().instance(KubeConfig),
   namespace: Joi.alternatives().try(
-    namespaceName,
-    Joi.array().items(namespaceName).min(1).unique(),
+    namespaceSchema,
+    Joi.array().items(namespaceSchema).min(1).unique(),
   ),
-  logger: Joi.object({
-    debug: Joi.function().required(),
-    info: Joi.function().required(),
-    warn: Joi.function().required(),
-    error: Joi.function().required(),
-  }).unknown(),
+  logger: loggerSchema,
   syncTimeoutMs: positive,
   promotions: Joi.boolean(),
   requestTimeoutMs: positive,
