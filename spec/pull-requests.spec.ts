@@ -8,9 +8,10 @@ import {
   memoryAdapter,
   REFRESH_ANNOTATION,
 } from '../lib/index.js';
-import { FakeKubeApi, type KubeObject } from './support/fake-kube-api.js';
+import { FakeKubeApi } from './support/fake-kube-api.js';
 import { fixture } from './support/fixtures.js';
 import { until } from './adapters/kubernetes/helpers.js';
+import { promotionManifest } from './support/manifests.js';
 
 const token = kargoToken({
   project: 'kargo-demo',
@@ -21,42 +22,22 @@ const token = kargoToken({
 const PR1 = 'https://dev.azure.com/fabrikam/Fabrikam/_git/Fabrikam/pullrequest/1';
 const PR2 = 'https://dev.azure.com/fabrikam/Fabrikam/_git/Fabrikam/pullrequest/2';
 
-function promotion(
-  namespace: string,
-  name: string,
-  phase: string,
-  prURL: string,
-  currentStep = 1,
-): KubeObject {
-  return {
-    apiVersion: 'kargo.akuity.io/v1alpha1',
-    kind: 'Promotion',
-    metadata: { namespace, name },
-    spec: {
-      stage: 'prod',
-      steps: [
-        { uses: 'git-open-pr', as: 'open' },
-        { uses: 'git-wait-for-pr', as: 'wait' },
-        { uses: 'argocd-update' },
-      ],
-    },
-    status: { phase, currentStep, state: { wait: { pr: { url: prURL } } } },
-  };
-}
-
 const promotions = [
-  promotion('kargo-demo', 'waiting', 'Running', PR1),
+  promotionManifest('kargo-demo', 'waiting', { phase: 'Running', waitingOn: PR1 }),
   // The same PR written in the old visualstudio.com form, with a fragment and a trailing slash.
-  promotion(
-    'kargo-demo',
-    'waiting-vs-form',
-    'Running',
-    'https://Fabrikam.visualstudio.com/DefaultCollection/Fabrikam/_git/Fabrikam/pullrequest/1/#view=discussion',
-  ),
-  promotion('kargo-demo', 'finished', 'Succeeded', PR1),
-  promotion('kargo-demo', 'not-yet-waiting', 'Running', PR1, 0),
-  promotion('kargo-demo', 'other-pr', 'Running', PR2),
-  promotion('other-project', 'waiting', 'Running', PR1),
+  promotionManifest('kargo-demo', 'waiting-vs-form', {
+    phase: 'Running',
+    waitingOn:
+      'https://Fabrikam.visualstudio.com/DefaultCollection/Fabrikam/_git/Fabrikam/pullrequest/1/#view=discussion',
+  }),
+  promotionManifest('kargo-demo', 'finished', { phase: 'Succeeded', waitingOn: PR1 }),
+  promotionManifest('kargo-demo', 'not-yet-waiting', {
+    phase: 'Running',
+    waitingOn: PR1,
+    currentStep: 0,
+  }),
+  promotionManifest('kargo-demo', 'other-pr', { phase: 'Running', waitingOn: PR2 }),
+  promotionManifest('other-project', 'waiting', { phase: 'Running', waitingOn: PR1 }),
 ];
 
 function merged(resource: Record<string, unknown> = {}) {

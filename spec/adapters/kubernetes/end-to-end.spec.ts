@@ -10,7 +10,7 @@ import {
 } from '../../../lib/index.js';
 import { FakeKubeApi, type KubeObject } from '../../support/fake-kube-api.js';
 import { fixtureText } from '../../support/fixtures.js';
-import { until } from './helpers.js';
+import { promotionManifest, until, warehouseManifest } from './helpers.js';
 
 const NOW = new Date('2026-11-25T10:00:00.000Z');
 const token = kargoToken({
@@ -19,75 +19,40 @@ const token = kargoToken({
   secret: 'e2e-secret',
 });
 
-function warehouse(
-  namespace: string,
-  name: string,
-  subscription: Record<string, unknown>,
-): KubeObject {
-  return {
-    apiVersion: 'kargo.akuity.io/v1alpha1',
-    kind: 'Warehouse',
-    metadata: { namespace, name },
-    spec: { subscriptions: [subscription] },
-  };
-}
-
-function promotion(namespace: string, name: string, phase: string, prURL: string): KubeObject {
-  return {
-    apiVersion: 'kargo.akuity.io/v1alpha1',
-    kind: 'Promotion',
-    metadata: { namespace, name },
-    spec: {
-      stage: 'prod',
-      steps: [
-        { uses: 'git-open-pr', as: 'open' },
-        { uses: 'git-wait-for-pr', as: 'wait' },
-      ],
-    },
-    status: { phase, currentStep: 1, state: { wait: { pr: { url: prURL } } } },
-  };
-}
-
 const objects: KubeObject[] = [
-  warehouse('kargo-demo', 'hello-world', {
+  warehouseManifest('kargo-demo', 'hello-world', {
     image: { repoURL: 'myregistry.azurecr.io/hello-world', imageSelectionStrategy: 'Lexical' },
   }),
-  warehouse('kargo-demo', 'hello-world-semver', {
+  warehouseManifest('kargo-demo', 'hello-world-semver', {
     image: { repoURL: 'myregistry.azurecr.io/hello-world' },
   }), // v1 is not strict semver
-  warehouse('kargo-demo', 'fabrikam-master', {
+  warehouseManifest('kargo-demo', 'fabrikam-master', {
     git: {
       repoURL: 'git@ssh.dev.azure.com:v3/fabrikam-fiber-inc/Fabrikam-Fiber-Git/Fabrikam-Fiber-Git',
       branch: 'master',
     },
   }),
-  warehouse('kargo-demo', 'fabrikam-main', {
+  warehouseManifest('kargo-demo', 'fabrikam-main', {
     git: {
       repoURL:
         'https://dev.azure.com/fabrikam-fiber-inc/Fabrikam-Fiber-Git/_git/Fabrikam-Fiber-Git',
     },
   }),
-  warehouse('other-project', 'hello-world', {
+  warehouseManifest('other-project', 'hello-world', {
     image: { repoURL: 'myregistry.azurecr.io/hello-world', imageSelectionStrategy: 'Lexical' },
   }),
-  promotion(
-    'kargo-demo',
-    'waiting',
-    'Running',
-    'https://fabrikam.visualstudio.com/DefaultCollection/_git/Fabrikam/pullrequest/1',
-  ),
-  promotion(
-    'kargo-demo',
-    'finished',
-    'Succeeded',
-    'https://fabrikam.visualstudio.com/DefaultCollection/_git/Fabrikam/pullrequest/1',
-  ),
-  promotion(
-    'kargo-demo',
-    'other-pr',
-    'Running',
-    'https://fabrikam.visualstudio.com/DefaultCollection/_git/Fabrikam/pullrequest/2',
-  ),
+  promotionManifest('kargo-demo', 'waiting', {
+    phase: 'Running',
+    waitingOn: 'https://fabrikam.visualstudio.com/DefaultCollection/_git/Fabrikam/pullrequest/1',
+  }),
+  promotionManifest('kargo-demo', 'finished', {
+    phase: 'Succeeded',
+    waitingOn: 'https://fabrikam.visualstudio.com/DefaultCollection/_git/Fabrikam/pullrequest/1',
+  }),
+  promotionManifest('kargo-demo', 'other-pr', {
+    phase: 'Running',
+    waitingOn: 'https://fabrikam.visualstudio.com/DefaultCollection/_git/Fabrikam/pullrequest/2',
+  }),
 ];
 
 const cases: Array<{ payload: string; msg: string; annotated: string[] }> = [
@@ -193,7 +158,7 @@ describe('azureReceiver + kubernetesAdapter + fake API server, on real Azure pay
   it('a Warehouse created after start is refreshed by the next webhook', async () => {
     await adapter.ready();
     api.put(
-      warehouse('kargo-demo', 'late', {
+      warehouseManifest('kargo-demo', 'late', {
         image: {
           repoURL: 'myregistry.azurecr.io/hello-world',
           imageSelectionStrategy: 'NewestBuild',

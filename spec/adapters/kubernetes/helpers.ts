@@ -6,46 +6,11 @@
 import assert from 'node:assert/strict';
 import type { Sleep } from '../../../lib/adapters/kubernetes/index.js';
 import type { PullRequestEvent, PushEvent } from '../../../lib/types.js';
-import type { KubeObject } from '../../support/fake-kube-api.js';
+import { IMAGE } from '../../support/manifests.js';
 
-export const IMAGE = 'myacr.azurecr.io/app';
+export { IMAGE, promotionManifest, warehouseManifest } from '../../support/manifests.js';
 export const OTHER_IMAGE = 'myacr.azurecr.io/other';
 export const PR_URL = 'https://dev.azure.com/org/proj/_git/repo/pullrequest/42';
-
-/** A Warehouse subscribed to one image. */
-export function warehouseManifest(namespace: string, name: string, image = IMAGE): KubeObject {
-  return {
-    apiVersion: 'kargo.akuity.io/v1alpha1',
-    kind: 'Warehouse',
-    metadata: { namespace, name },
-    spec: { subscriptions: [{ image: { repoURL: image } }] },
-  };
-}
-
-/** A Promotion; `waitingOn` makes it Running with a git-wait-for-pr step on that PR. */
-export function promotionManifest(
-  namespace: string,
-  name: string,
-  options: { phase?: string; waitingOn?: string } = {},
-): KubeObject {
-  return {
-    apiVersion: 'kargo.akuity.io/v1alpha1',
-    kind: 'Promotion',
-    metadata: { namespace, name },
-    spec: {
-      stage: 'prod',
-      steps: [
-        { uses: 'git-open-pr', as: 'open' },
-        { uses: 'git-wait-for-pr', as: 'wait' },
-      ],
-    },
-    status: {
-      phase: options.phase ?? 'Running',
-      currentStep: 1,
-      state: options.waitingOn ? { wait: { pr: { url: options.waitingOn } } } : {},
-    },
-  };
-}
 
 /** An ACR push of `image` (no qualifier: every subscriber matches). */
 export function pushOf(image = IMAGE): PushEvent {
