@@ -10,37 +10,138 @@ interface Doc {
   subjects?: { kind: string; name: string; namespace: string }[];
 }
 
-describe('deploy/rbac.yaml', function () {
-  const docs = parseAllDocuments(
-    readFileSync(new URL('../../../deploy/rbac.yaml', import.meta.url), 'utf8'),
-  ).map((d) => d.toJS() as Doc);
+function load(file: string): Doc[] {
+  const text = readFileSync(new URL(`../../../deploy/${file}`, import.meta.url), 'utf8');
+  return parseAllDocuments(text).map((d) => d.toJS() as Doc);
+}
 
-  it('holds a ServiceAccount, the cluster-wide variant and the namespaced variant', function () {
+const SERVICE_ACCOUNT = {
+  kind: 'ServiceAccount',
+  name: 'kargo-azure-receiver',
+  namespace: 'kargo-azure-receiver',
+};
+const ADAPTER_RULES = [
+  {
+    apiGroups: ['kargo.akuity.io'],
+    resources: ['warehouses', 'promotions'],
+    verbs: ['list', 'watch', 'patch'],
+  },
+];
+const PROJECT_CONFIG_RULE = {
+  apiGroups: ['kargo.akuity.io'],
+  resources: ['projectconfigs'],
+  verbs: ['list', 'watch'],
+};
+const CLUSTER_CONFIG_RULE = {
+  apiGroups: ['kargo.akuity.io'],
+  resources: ['clusterconfigs'],
+  resourceNames: ['cluster'],
+  verbs: ['get', 'list', 'watch'],
+};
+const SECRETS_RULE = { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] };
+
+// Every role of every file, with exactly the rules it may grant: least privilege, checked.
+const files: Array<{ file: string; kinds: string[]; rules: Record<string, unknown[]> }> = [
+  {
+    file: 'rbac.yaml',
+    kinds: ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'],
+    rules: { 'ClusterRole kargo-azure-receiver': ADAPTER_RULES },
+  },
+  {
+    file: 'rbac-config.yaml',
+    kinds: ['ClusterRole', 'ClusterRoleBinding'],
+    rules: {
+      'ClusterRole kargo-azure-receiver-config': [
+        PROJECT_CONFIG_RULE,
+        CLUSTER_CONFIG_RULE,
+        SECRETS_RULE,
+      ],
+    },
+  },
+  {
+    file: 'rbac-status.yaml',
+    kinds: ['ClusterRole', 'ClusterRoleBinding'],
+    rules: {
+      'ClusterRole kargo-azure-receiver-status': [
+        {
+          apiGroups: ['kargo.akuity.io'],
+          resources: ['projectconfigs/status'],
+          verbs: ['get', 'patch'],
+        },
+      ],
+    },
+  },
+  {
+    file: 'rbac-namespaced.yaml',
+    kinds: [
+      'Role',
+      'RoleBinding',
+      'Role',
+      'RoleBinding',
+      'Role',
+      'RoleBinding',
+      'ClusterRole',
+      'ClusterRoleBinding',
+    ],
+    rules: {
+      'Role kargo-azure-receiver': ADAPTER_RULES,
+      'Role kargo-azure-receiver-config': [PROJECT_CONFIG_RULE, SECRETS_RULE],
+      'Role kargo-azure-receiver-system-secrets': [SECRETS_RULE],
+      'ClusterRole kargo-azure-receiver-clusterconfig': [CLUSTER_CONFIG_RULE],
+    },
+  },
+];
+
+describe('deploy/ RBAC', function () {
+  for (const f of files) {
+    describe(f.file, function () {
+      const docs = load(f.file);
+
+      it(`holds ${f.kinds.join(', ')}`, function () {
+        assert.deepEqual(
+          docs.map((d) => d.kind),
+          f.kinds,
+        );
+      });
+
+      it('grants exactly the rules it needs, nothing else', function () {
+        const roles = docs.filter((d) => d.kind === 'ClusterRole' || d.kind === 'Role');
+        assert.deepEqual(
+          Object.fromEntries(roles.map((r) => [`${r.kind} ${r.metadata.name}`, r.rules])),
+          f.rules,
+        );
+      });
+
+      it('binds each role to the ServiceAccount, in the role’s namespace', function () {
+        for (const binding of docs.filter((d) => d.kind.endsWith('Binding'))) {
+          const role = docs.find(
+            (d) => d.kind === binding.roleRef?.kind && d.metadata.name === binding.roleRef.name,
+          );
+          assert.ok(role, `${binding.metadata.name} refers to a role of the same file`);
+          assert.equal(binding.metadata.namespace, role.metadata.namespace);
+          assert.deepEqual(binding.subjects, [SERVICE_ACCOUNT]);
+        }
+      });
+    });
+  }
+
+  it('the ServiceAccount of rbac.yaml is the subject everywhere', function () {
+    const sa = load('rbac.yaml').find((d) => d.kind === 'ServiceAccount')!;
     assert.deepEqual(
-      docs.map((d) => d.kind),
-      ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'],
+      { kind: sa.kind, name: sa.metadata.name, namespace: sa.metadata.namespace },
+      SERVICE_ACCOUNT,
     );
   });
 
-  it('grants list, watch and patch on warehouses and promotions of kargo.akuity.io, and nothing else', function () {
-    for (const role of docs.filter((d) => d.kind === 'ClusterRole' || d.kind === 'Role')) {
-      assert.deepEqual(role.rules, [
-        {
-          apiGroups: ['kargo.akuity.io'],
-          resources: ['warehouses', 'promotions'],
-          verbs: ['list', 'watch', 'patch'],
-        },
-      ]);
-    }
-  });
-
-  it('binds each role to the ServiceAccount', function () {
-    const sa = docs.find((d) => d.kind === 'ServiceAccount')!;
-    for (const binding of docs.filter((d) => d.kind.endsWith('Binding'))) {
-      assert.equal(binding.roleRef?.kind, binding.kind.replace('Binding', ''));
-      assert.deepEqual(binding.subjects, [
-        { kind: 'ServiceAccount', name: sa.metadata.name, namespace: sa.metadata.namespace },
-      ]);
-    }
+  it('kustomization.yaml applies the cluster-wide files, not the alternatives', function () {
+    const text = readFileSync(
+      new URL('../../../deploy/kustomization.yaml', import.meta.url),
+      'utf8',
+    );
+    const { resources } = parseAllDocuments(text)[0]!.toJS() as { resources: string[] };
+    assert.ok(resources.includes('rbac.yaml') && resources.includes('rbac-config.yaml'));
+    assert.ok(
+      !resources.includes('rbac-namespaced.yaml') && !resources.includes('rbac-status.yaml'),
+    );
   });
 });
