@@ -65,7 +65,9 @@ export async function benchKubernetes(warehouses: number, durationSec: number): 
   indexed.use('/azure', azureReceiver({ token, lookup: adapter.lookup, refresh: adapter.refresh }));
   const naive = express();
   naive.use('/azure', azureReceiver({ token, lookup: naiveLookup, refresh: adapter.refresh }));
-  const servers = [await listen(indexed), await listen(naive)];
+  const indexedServer = await listen(indexed);
+  const naiveServer = await listen(naive);
+  const servers = [indexedServer, naiveServer];
   const body = fixtureText('acr-push');
 
   async function run(name: string, server: Server): Promise<KubeRow> {
@@ -93,8 +95,8 @@ export async function benchKubernetes(warehouses: number, durationSec: number): 
 
   try {
     return [
-      await run('kubernetesAdapter (watch-backed index)', servers[0]!),
-      await run('naive adapter (list every Warehouse per webhook)', servers[1]!),
+      await run('kubernetesAdapter (watch-backed index)', indexedServer),
+      await run('naive adapter (list every Warehouse per webhook)', naiveServer),
     ];
   } finally {
     for (const s of servers) s.close();
