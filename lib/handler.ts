@@ -3,7 +3,7 @@
  * token → method → size limit → parse → classify → lookup → refresh.
  * @module
  */
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import pLimit from 'p-limit';
 import getRawBody from 'raw-body';
 import { ReceiverError } from './errors.js';
@@ -55,20 +55,20 @@ async function readJSON(req: Request, maxBodyBytes: number): Promise<unknown> {
     if (req.body === undefined) throw new ReceiverError(400, 'INVALID_JSON', INVALID_BODY);
     return req.body as unknown;
   }
-  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
-  if (encoding !== 'identity') {
-    throw new ReceiverError(
-      415,
-      'UNSUPPORTED_ENCODING',
-      `unsupported content encoding "${encoding}"`,
-    );
-  }
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBodyBytes) {
     throw new ReceiverError(
       413,
       'BODY_TOO_LARGE',
       `request body larger than ${maxBodyBytes} bytes`,
+    );
+  }
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding !== 'identity') {
+    throw new ReceiverError(
+      415,
+      'UNSUPPORTED_ENCODING',
+      `unsupported content encoding "${encoding}"`,
     );
   }
   let raw: Buffer;
@@ -95,28 +95,53 @@ async function readJSON(req: Request, maxBodyBytes: number): Promise<unknown> {
   }
 }
 
-/** Refreshes every target, `concurrency` at a time; counts failures, never throws. */
+/** What `withDeadline` resolves to when time ran out. */
+const TIMED_OUT = Symbol('timed out');
+
+/** `promise`, or TIMED_OUT once `ms` passed; the timer never keeps the process alive. */
+async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms));
+    timer.unref();
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Refreshes every target, `concurrency` at a time, until `deadlineMs` has
+ * passed; counts the refreshes that failed or did not finish in time. Never
+ * throws. Unfinished refreshes go on in the background: they are idempotent,
+ * and Azure retries the 503.
+ */
 async function refreshAll(
   targets: RefreshTarget[],
   refresh: Refresh,
   concurrency: number,
+  deadlineMs: number,
   onError: (target: RefreshTarget, err: unknown) => void,
-): Promise<number> {
+): Promise<{ failed: number; timedOut: boolean }> {
   const limit = pLimit(concurrency);
-  const results = await Promise.all(
+  let succeeded = 0;
+  const all = Promise.all(
     targets.map((target) =>
       limit(async () => {
         try {
           await refresh(target);
-          return true;
+          succeeded++;
         } catch (err) {
           onError(target, err);
-          return false;
         }
       }),
     ),
   );
-  return results.filter((ok) => !ok).length;
+  const outcome = await withDeadline(all, deadlineMs);
+  if (outcome === TIMED_OUT) limit.clearQueue();
+  return { failed: targets.length - succeeded, timedOut: outcome === TIMED_OUT };
 }
 
 /** One target per object: duplicate deliveries and overlapping lookups refresh once. */
@@ -140,14 +165,20 @@ function errorDetail(err: unknown): Record<string, unknown> {
 }
 
 /**
- * Builds the Express handler for a route with a `:token` parameter.
+ * Builds the Express handler for a route with a `:token` parameter, and the
+ * error handler for paths Express cannot decode.
  * Unknown tokens get 404 before anything else: the body is never read, the
  * adapters never called.
  */
 export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToken) {
-  const { logger, maxBodyBytes, concurrency, onWebhook } = config;
+  const { logger, maxBodyBytes, concurrency, onWebhook, deadlineMs } = config;
 
-  async function handle(endpoint: Endpoint, req: Request, record: WebhookRecord): Promise<Answer> {
+  async function handle(
+    endpoint: Endpoint,
+    req: Request,
+    record: WebhookRecord,
+    started: bigint,
+  ): Promise<Answer> {
     if (req.method !== 'POST') {
       record.outcome = 'rejected';
       record.code = 'METHOD_NOT_ALLOWED';
@@ -178,14 +209,20 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
       case 'invalid':
         throw new ReceiverError(400, 'INVALID_EVENT', classification.reason);
       case 'refresh':
-        return refreshEvent(endpoint, classification.event, record);
+        return refreshEvent(endpoint, classification.event, record, started);
     }
+  }
+
+  /** What is left of the request's deadline, in milliseconds. */
+  function remaining(started: bigint): number {
+    return deadlineMs - Number(process.hrtime.bigint() - started) / 1e6;
   }
 
   async function refreshEvent(
     endpoint: Endpoint,
     event: ReceiverEvent,
     record: WebhookRecord,
+    started: bigint,
   ): Promise<Answer> {
     if (event.type === 'push') {
       record.repoURLs = event.repoURLs;
@@ -194,21 +231,40 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
       record.prURL = event.prURL;
     }
     const kind = targetKind(event);
+    const lookupFailed = new ReceiverError(
+      503,
+      'LOOKUP_FAILED',
+      `failed to look up ${kind === 'Warehouse' ? 'subscribed warehouses' : 'waiting promotions'}`,
+    );
     let targets: RefreshTarget[];
     try {
-      targets = dedupe(await endpoint.lookup(event));
-    } catch (err) {
-      logger.error({ ...endpoint.labels, ...errorDetail(err) }, 'lookup failed');
-      throw new ReceiverError(
-        503,
-        'LOOKUP_FAILED',
-        `failed to look up ${kind === 'Warehouse' ? 'subscribed warehouses' : 'waiting promotions'}`,
+      // Inside the try: an adapter that throws synchronously is a failed lookup too.
+      const found = await withDeadline(
+        Promise.resolve().then(() => endpoint.lookup(event)),
+        remaining(started),
       );
+      if (found === TIMED_OUT) {
+        logger.error({ ...endpoint.labels, deadlineMs }, 'lookup did not finish in time');
+        throw lookupFailed;
+      }
+      targets = dedupe(found);
+    } catch (err) {
+      if (err !== lookupFailed)
+        logger.error({ ...endpoint.labels, ...errorDetail(err) }, 'lookup failed');
+      throw lookupFailed;
     }
     record.matched = targets.length;
-    const failed = await refreshAll(targets, endpoint.refresh, concurrency, (target, err) => {
-      logger.error({ ...endpoint.labels, target, ...errorDetail(err) }, 'refresh failed');
-    });
+    const { failed, timedOut } = await refreshAll(
+      targets,
+      endpoint.refresh,
+      concurrency,
+      remaining(started),
+      (target, err) => {
+        logger.error({ ...endpoint.labels, target, ...errorDetail(err) }, 'refresh failed');
+      },
+    );
+    if (timedOut)
+      logger.error({ ...endpoint.labels, deadlineMs }, 'refreshes did not finish in time');
     record.failed = failed;
     record.refreshed = targets.length - failed;
     if (failed > 0) {
@@ -230,7 +286,7 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
    */
   function mustClose(req: Request, status: number): boolean {
     if (status === 413) return true;
-    if (status !== 404 && status !== 405) return false;
+    if (status !== 404 && status !== 405 && status !== 415) return false;
     if (req.readableEnded) return false;
     const length = req.headers['content-length'];
     if (length === undefined) return req.headers['transfer-encoding'] !== undefined;
@@ -260,25 +316,40 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
     }
   }
 
-  return function azureWebhookHandler(req: Request, res: Response, next: NextFunction): void {
+  function newRecord(): WebhookRecord {
+    return { outcome: 'not-found', status: 0, matched: 0, refreshed: 0, failed: 0, durationMs: 0 };
+  }
+
+  /**
+   * Express fails to decode a malformed percent-escape in the token segment
+   * (`/azure/%E0%A4%A`) before any handler runs: that is a token we do not
+   * accept, so the same 404, not Express's HTML error page with a stack trace.
+   */
+  function azureWebhookPathError(
+    err: unknown,
+    req: Request,
+    res: Response,
+    next: NextFunction,
+  ): void {
+    if (!(err instanceof URIError) || res.headersSent) {
+      next(err);
+      return;
+    }
+    finish(req, res, newRecord(), NOT_FOUND, process.hrtime.bigint());
+  }
+
+  function azureWebhookHandler(req: Request, res: Response, next: NextFunction): void {
     const started = process.hrtime.bigint();
     const param: unknown = req.params.token;
     const token = typeof param === 'string' ? param : '';
-    const record: WebhookRecord = {
-      outcome: 'not-found',
-      status: 0,
-      matched: 0,
-      refreshed: 0,
-      failed: 0,
-      durationMs: 0,
-    };
+    const record = newRecord();
     const endpoint = resolve(token);
     if (!endpoint) {
       finish(req, res, record, NOT_FOUND, started);
       return;
     }
     if (endpoint.labels) record.labels = endpoint.labels;
-    handle(endpoint, req, record).then(
+    handle(endpoint, req, record, started).then(
       (answer) => finish(req, res, record, answer, started),
       (err: unknown) => {
         if (err instanceof ReceiverError) {
@@ -296,5 +367,23 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
         finish(req, res, record, { status: 503, body: { error: 'internal error' } }, started);
       },
     );
-  };
+  }
+
+  return { handler: azureWebhookHandler, pathError: azureWebhookPathError };
+}
+
+/**
+ * Mounts the webhook route on `router`: `path` must hold a `:token`
+ * parameter; `guards` run before the handler (e.g. a readiness gate).
+ */
+export function mountWebhookRoute(
+  router: Router,
+  path: string,
+  config: HandlerConfig,
+  resolve: ResolveToken,
+  ...guards: RequestHandler[]
+): void {
+  const { handler, pathError } = createWebhookHandler(config, resolve);
+  router.all(path, ...guards, handler);
+  router.use(pathError);
 }

@@ -11,6 +11,8 @@ import type { Logger, Lookup, Refresh } from './types.js';
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
 /** Refreshes run at most this many at a time for one webhook. */
 export const DEFAULT_CONCURRENCY = 16;
+/** A webhook is answered within this time at the latest. */
+export const DEFAULT_DEADLINE_MS = 20_000;
 /** Shortest token accepted: shorter ones can be guessed. */
 export const MIN_TOKEN_LENGTH = 16;
 
@@ -64,12 +66,20 @@ export interface AzureReceiverOptions {
   logger?: Logger;
   /** Called once per request with a token-free summary (metrics, audit). Must not throw. */
   onWebhook?: (record: WebhookRecord) => void;
+  /**
+   * Time from a request's arrival until it is answered at the latest. Past it,
+   * a lookup still running answers 503, and refreshes still running count as
+   * failed (503): Azure retries, where a dropped connection would not count as
+   * a transient failure. Default 20000 ms.
+   */
+  deadlineMs?: number;
   /** Extra fields, such as the rest of an adapter spread into the options, are ignored. */
   [extra: string]: unknown;
 }
 
 /** The fully-defaulted configuration the request pipeline runs on. */
 export interface HandlerConfig {
+  deadlineMs: number;
   maxBodyBytes: number;
   concurrency: number;
   logger: Logger;
@@ -122,6 +132,7 @@ export const handlerSchema = {
   concurrency: Joi.number().integer().min(1).max(1024).default(DEFAULT_CONCURRENCY),
   logger: loggerSchema.default(silentLogger),
   onWebhook: Joi.function(),
+  deadlineMs: Joi.number().integer().min(1).max(600_000).default(DEFAULT_DEADLINE_MS),
 };
 
 const schema = Joi.object({
@@ -174,5 +185,6 @@ export function receiverConfig(options: AzureReceiverOptions): ReceiverConfig {
     concurrency: valid.concurrency,
     logger: valid.logger,
     onWebhook: valid.onWebhook,
+    deadlineMs: valid.deadlineMs,
   };
 }

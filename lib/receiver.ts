@@ -3,7 +3,7 @@
  * @module
  */
 import express, { type Router } from 'express';
-import { createWebhookHandler, type Endpoint } from './handler.js';
+import { mountWebhookRoute, type Endpoint } from './handler.js';
 import { receiverConfig, type AzureReceiverOptions } from './options.js';
 import { TokenRegistry } from './token.js';
 
@@ -23,9 +23,6 @@ export function azureReceiver(options: AzureReceiverOptions): Router {
   const tokens = new TokenRegistry<Endpoint>();
   for (const token of config.tokens) tokens.set(token, endpoint);
   const router = express.Router();
-  router.all(
-    '/:token',
-    createWebhookHandler(config, (token) => tokens.find(token)),
-  );
+  mountWebhookRoute(router, '/:token', config, (token) => tokens.find(token));
   return router;
 }

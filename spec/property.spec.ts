@@ -157,6 +157,13 @@ describe('azureReceiver properties (fast-check)', () => {
         .string({ minLength: 1, maxLength: 80 })
         .filter((t) => t !== TOKEN && /^[A-Za-z0-9._~-]+$/.test(t)),
       fc.nat({ max: 63 }).map((n) => TOKEN.slice(0, n) + 'e' + TOKEN.slice(n + 1)),
+      // Percent-escapes, well-formed or not: Express decodes (or fails to decode) them first.
+      fc
+        .tuple(
+          fc.string({ maxLength: 20 }),
+          fc.constantFrom('%', '%E0%A4%A', '%zz', '%00', '%2F', '%C3%28'),
+        )
+        .map(([t, esc]) => encodeURIComponent(t).replace(/%2F/gi, '') + esc),
     );
     await fc.assert(
       fc.asyncProperty(

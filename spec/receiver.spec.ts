@@ -81,6 +81,22 @@ const cases: Case[] = [
     adapters: false,
   },
   {
+    name: 'malformed percent-escape in the token (Express cannot decode it)',
+    path: `/azure/${TOKEN}%E0%A4%A`,
+    body: acrPush,
+    status: 404,
+    body_: { error: 'not found' },
+    adapters: false,
+  },
+  {
+    name: 'percent-encoded valid token is still the token',
+    path: `/azure/%61${TOKEN.slice(1)}`,
+    body: { action: 'ping' },
+    status: 200,
+    body_: PING_MSG,
+    adapters: false,
+  },
+  {
     name: 'token with a suffix',
     path: `/azure/${TOKEN}x`,
     body: acrPush,
@@ -630,6 +646,50 @@ describe('azureReceiver: failures of the back end', () => {
     const res = await request(app).post(`/azure/${TOKEN}`).send(acrPush);
     assert.equal(res.status, 503);
     assert.deepEqual(res.body, { error: 'failed to look up subscribed warehouses' });
+  });
+});
+
+describe('azureReceiver: the deadline (deadlineMs)', () => {
+  it('a lookup still running at the deadline → 503, which Azure retries quickly', async () => {
+    const adapter = new RecordingAdapter();
+    const { app, records } = build(adapter, {
+      deadlineMs: 50,
+      lookup: () => new Promise(() => undefined),
+    });
+    const res = await request(app).post(`/azure/${TOKEN}`).send(acrPush);
+    assert.equal(res.status, 503);
+    assert.deepEqual(res.body, { error: 'failed to look up subscribed warehouses' });
+    assert.equal(records[0]?.code, 'LOOKUP_FAILED');
+  });
+
+  it('refreshes still running at the deadline count as failed → 503; the finished ones count as done', async () => {
+    const adapter = new RecordingAdapter();
+    adapter.targets = [warehouse('fast'), warehouse('stuck'), warehouse('queued')];
+    const refresh = (target: { name: string }): Promise<void> =>
+      target.name === 'fast' ? Promise.resolve() : new Promise(() => undefined);
+    const { app, logger, records } = build(adapter, { deadlineMs: 50, concurrency: 2, refresh });
+    const res = await request(app).post(`/azure/${TOKEN}`).send(acrPush);
+    assert.equal(res.status, 503);
+    assert.deepEqual(res.body, { error: 'failed to refresh 2 of 3 warehouse(s)' });
+    assert.deepEqual(
+      {
+        matched: records[0]?.matched,
+        refreshed: records[0]?.refreshed,
+        failed: records[0]?.failed,
+      },
+      { matched: 3, refreshed: 1, failed: 2 },
+    );
+    assert.ok(logger.lines.some((l) => l.msg === 'refreshes did not finish in time'));
+  });
+
+  it('deadlineMs must be a positive integer', () => {
+    assert.throws(
+      () => build(new RecordingAdapter(), { deadlineMs: 0 }),
+      (err: unknown) =>
+        err instanceof TypeError &&
+        err.message ===
+          '[kargo-azure-receiver] options.deadlineMs must be greater than or equal to 1',
+    );
   });
 });
 

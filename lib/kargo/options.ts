@@ -58,6 +58,8 @@ export interface KargoReceiversOptions {
   concurrency?: number;
   /** Called once per request with a token-free summary (labels name the project and receiver). Must not throw. */
   onWebhook?: (record: WebhookRecord) => void;
+  /** A webhook is answered within this time at the latest (503 past it). Default 20000 ms. */
+  deadlineMs?: number;
   /** Finds and refreshes Warehouses. Default: `kubernetesAdapter({ kubeConfig, logger, namespace: namespaces })`, closed by `close()`. */
   adapter?: KargoAdapter;
   /** Timeout of one-shot requests (Secret reads), in milliseconds. Default 30 000. */
@@ -121,5 +123,6 @@ export function kargoReceiversConfig(
     concurrency: valid.concurrency,
     logger: valid.logger,
     onWebhook: valid.onWebhook,
+    deadlineMs: valid.deadlineMs,
   };
 }

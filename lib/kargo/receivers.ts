@@ -6,7 +6,7 @@
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { kubernetesAdapter } from '../adapters/kubernetes/index.js';
-import { type Endpoint, createWebhookHandler } from '../handler.js';
+import { type Endpoint, mountWebhookRoute } from '../handler.js';
 import { TokenRegistry } from '../token.js';
 import type { Lookup, Refresh } from '../types.js';
 import { type ConfigSnapshot, ConfigWatcher } from './config-watcher.js';
@@ -114,10 +114,12 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
     return watcher.isReady() && (adapter.isReady?.() ?? true);
   }
 
-  const handler = createWebhookHandler(config, (token) => registry.find(token));
   const router = express.Router();
-  router.all(
+  mountWebhookRoute(
+    router,
     `/${RECEIVER_TYPE}/:token`,
+    config,
+    (token) => registry.find(token),
     function kargoReceiversGate(req: Request, res: Response, next: NextFunction): void {
       if (watcher.isReady()) {
         next();
@@ -126,7 +128,6 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
       // 503 lets Azure retry: a 404 for a receiver that exists but is not loaded yet would be wrong.
       res.set('Retry-After', '5').status(503).json(NOT_SYNCED);
     },
-    handler,
   );
 
   let closing: Promise<void> | undefined;

@@ -171,6 +171,11 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // `kargo-azure-receiver --help | head`: a closed pipe ends the output, not the process with a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   main().then(
     (code) => {
       if (code !== 0) process.exit(code);

@@ -192,7 +192,9 @@ export function serveConfig(flags: ServeFlags, command?: Command): ServerConfig 
       );
     }
     if (flags.secret === '') throw new UsageError('--secret must not be empty.');
-    tokens = [kargoTokenOf(flags.project, flags.receiver, flags.secret)];
+    tokens = [
+      kargoToken({ project: flags.project, receiver: flags.receiver, secret: flags.secret }),
+    ];
   } else if (flags.token?.length) {
     if (singleFlags.length)
       throw new UsageError(`${singleFlags.join(' and ')} only apply with --secret.`);
@@ -246,10 +248,6 @@ export function serveConfig(flags: ServeFlags, command?: Command): ServerConfig 
     requestTimeoutMs: 30_000,
     keepAliveTimeoutMs: 65_000,
   };
-}
-
-function kargoTokenOf(project: string, receiver: string, secret: string): string {
-  return kargoToken({ project, receiver, secret });
 }
 
 /** The defaults of {@link ServerConfig} for callers that build one in code. */
@@ -403,10 +401,10 @@ Get started:
     .addOption(
       new Option(
         '--base-path <path>',
-        'mount point of the receivers: they answer at <base path>/azure/<token> (default: the path of --base-url, else /)',
+        'mount point of the receivers: they answer at <base path>/azure/<token>',
       )
         .env('KAR_BASE_PATH')
-        .default('/')
+        .default('/', 'the path of --base-url, else /')
         .argParser(parseBasePath),
     );
   sharedOptions(serve)

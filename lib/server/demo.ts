@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import express from 'express';
 import { pino } from 'pino';
@@ -71,8 +71,14 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const adapter = memoryAdapter({ warehouses: manifests, logger });
   const app = express();
   app.use('/azure', azureReceiver({ token, ...adapter, logger }));
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve(s));
+  // createServer + an 'error' listener: a taken port is a clear error on Express 4 and 5 alike.
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const { port } = server.address() as AddressInfo;
   return {
@@ -119,9 +125,14 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
-    process.stderr.write(
-      `kargo-azure-receiver demo: ${err instanceof Error ? err.message : String(err)}\n`,
-    );
+    const code = (err as NodeJS.ErrnoException).code;
+    const message =
+      code === 'EADDRINUSE'
+        ? `port ${process.env.PORT ?? 8080} is in use: set PORT to a free port`
+        : err instanceof Error
+          ? err.message
+          : String(err);
+    process.stderr.write(`kargo-azure-receiver demo: ${message}\n`);
     process.exit(1);
   });
 }

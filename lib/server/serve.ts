@@ -247,7 +247,8 @@ export async function startServer(
   server.headersTimeout = config.headersTimeoutMs;
   server.requestTimeout = config.requestTimeoutMs;
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
-  server.timeout = config.requestTimeoutMs;
+  // No `server.timeout`: it is an idle-socket timeout that would also cut a
+  // webhook waiting on the API server; the receiver's deadline answers 503 instead.
 
   // In-flight requests, to drain them on shutdown.
   const active = new Map<Socket, number>();

@@ -111,7 +111,7 @@ export class ServeProcess {
   }
 
   /** Waits for a log line matching `predicate` (fails after `timeoutMs` or if the child exits). */
-  async waitForLog(predicate: (line: LogLine) => boolean, timeoutMs = 15_000): Promise<LogLine> {
+  async waitForLog(predicate: (line: LogLine) => boolean, timeoutMs = 30_000): Promise<LogLine> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.logs.find(predicate);

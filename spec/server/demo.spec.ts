@@ -69,6 +69,14 @@ describe('the embedded demo (npm start)', () => {
     });
   }
 
+  it('a port in use is a clear error, not a crash (Express 4 and 5)', async () => {
+    const port = Number(new URL(demo.url).port);
+    await assert.rejects(
+      startDemo({ port, logger }),
+      (err: NodeJS.ErrnoException) => err.code === 'EADDRINUSE',
+    );
+  });
+
   it('the example manifests parse', async () => {
     const text = await readFile(new URL('../../examples/manifests.yaml', import.meta.url), 'utf8');
     assert.equal(text.split(/^---$/m).length, demo.adapter.size);
