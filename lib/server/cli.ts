@@ -8,9 +8,10 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { CommanderError } from 'commander';
-import { buildProgram, type ServerConfig } from './config.js';
-import { createLogger } from './logging.js';
-import type { RunningServer } from './serve.js';
+import { buildProgram, type ProgramActions } from './config.js';
+import { safeErrorMessage } from './errors.js';
+
+export { safeErrorMessage };
 
 /** Exit code of a usage error (bad flag, missing flag), as sysexits' EX_USAGE-like shells expect. */
 export const EXIT_USAGE = 2;
@@ -27,125 +28,18 @@ function packageVersion(): string {
   }
 }
 
-/**
- * A message safe to print: ours and Node's system errors say what went wrong
- * without secrets; anything else (client-node's ApiException embeds response
- * bodies and headers) only by name.
- */
-export function safeErrorMessage(err: unknown): string {
-  if (!(err instanceof Error)) return 'unexpected failure';
-  const code = (err as { code?: unknown }).code;
-  const syscall = (err as { syscall?: unknown }).syscall;
-  if (
-    typeof syscall === 'string' ||
-    err.message.startsWith('[kargo-azure-receiver]') ||
-    err.name === 'KubernetesAdapterError' ||
-    err.name === 'KubeHttpError'
-  ) {
-    return err.message;
-  }
-  if (err.name === 'Error' && typeof code !== 'string' && /^(ENOENT|EACCES)/.test(err.message))
-    return err.message;
-  return `unexpected ${err.name}${typeof code === 'string' ? ` (${code})` : ''}`;
-}
-
-async function serve(config: ServerConfig): Promise<void> {
-  const logger = createLogger(config.logLevel);
-  // Whatever escapes is reported by name only: client-node's errors embed response bodies and headers.
-  const crash = (kind: string) => (err: unknown) => {
-    logger.fatal(
-      {
-        errorName: (err as Error | undefined)?.name,
-        code: (err as { code?: unknown } | undefined)?.code,
-      },
-      `${kind}: ${safeErrorMessage(err)}`,
-    );
-    process.exit(1);
-  };
-  process.on('uncaughtException', crash('uncaught exception'));
-  process.on('unhandledRejection', crash('unhandled rejection'));
-
-  let server: RunningServer | undefined;
-  let signalled = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (signalled) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    signalled = true;
-    logger.info({ signal }, 'signal received');
-    // A signal during start-up stops the server as soon as it is up.
-    if (server) shutdown(server);
-  };
-  const shutdown = (running: RunningServer): void => {
-    running.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ errorName: (err as Error).name }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-
-  try {
-    // Loaded here, not at the top: @kubernetes/client-node takes seconds to load, and --help or a bad flag should not wait.
-    const { startServer } = await import('./serve.js');
-    server = await startServer(config, { logger });
-  } catch (err) {
-    logger.fatal(
-      { err: { name: (err as Error).name, code: (err as { code?: unknown }).code } },
-      `cannot start: ${safeErrorMessage(err)}`,
-    );
-    process.exit(1);
-  }
-  if (signalled) shutdown(server);
-}
-
-async function urls(options: {
-  baseURL: string | undefined;
-  systemNamespace: string;
-  kubeconfig: string | undefined;
-  output: 'table' | 'json';
-}): Promise<void> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kubeConfig = new KubeConfig();
-  if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
-  else kubeConfig.loadFromDefault();
-  // Warnings about broken receivers go to stderr, so stdout stays the list.
-  const logger = createLogger('warn', { write: (line: string) => process.stderr.write(line) });
-  const { listReceiverURLs } = await import('../kargo/index.js');
-  const list = await listReceiverURLs({
-    kubeConfig,
-    systemNamespace: options.systemNamespace,
-    logger,
-    ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
-  });
-  if (options.output === 'json') {
-    process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-    return;
-  }
-  const rows = [
-    ['PROJECT', 'NAME', options.baseURL ? 'URL' : 'PATH'],
-    ...list.map((r) => [r.project || '(cluster)', r.name, r.url ?? r.path]),
-  ];
-  const widths = [0, 1].map((i) => Math.max(...rows.map((row) => row[i]?.length ?? 0)));
-  for (const row of rows)
-    process.stdout.write(
-      `${row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  ')}\n`,
-    );
-  if (list.length === 0)
-    process.stderr.write(
-      'no Azure receiver found: declare one in a ProjectConfig (spec.webhookReceivers[].azure)\n',
-    );
-  if (!options.baseURL)
-    process.stderr.write('paths are relative to the server; pass --base-url to print full URLs\n');
-}
+/** The commands, loaded when one runs (see commands.ts). */
+const lazyCommands: ProgramActions = {
+  serve: async (config) => (await import('./commands.js')).serve(config),
+  urls: async (options) => (await import('./commands.js')).urls(options),
+};
 
 /** Runs the command line; resolves with the exit code (serve keeps running and exits on a signal). */
-export async function main(argv: readonly string[] = process.argv): Promise<number> {
-  const program = buildProgram({ serve, urls }, packageVersion());
+export async function main(
+  argv: readonly string[] = process.argv,
+  actions: ProgramActions = lazyCommands,
+): Promise<number> {
+  const program = buildProgram(actions, packageVersion());
   try {
     await program.parseAsync([...argv]);
   } catch (err) {

@@ -12,6 +12,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger as PinoLogger } from 'pino';
 import { kubernetesAdapter, type KubernetesAdapter } from '../adapters/kubernetes/index.js';
+import { kargoReceivers } from '../kargo/index.js';
 import type { WebhookRecord } from '../options.js';
 import { azureReceiver } from '../receiver.js';
 import type { ServerConfig } from './config.js';
@@ -113,8 +114,6 @@ async function projectConfigReceivers(
   metrics: ServerMetrics | undefined,
   onWebhook: ((record: WebhookRecord) => void) | undefined,
 ): Promise<Receivers> {
-  // Loaded on demand: a single receiver does not need the ProjectConfig machinery.
-  const { kargoReceivers } = await import('../kargo/index.js');
   // Our own adapter, so that its lookups and refreshes are timed and its stats read.
   const adapter = kubernetesAdapter({
     kubeConfig,

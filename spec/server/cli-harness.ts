@@ -46,7 +46,9 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('KAR_') && !dropped.has(k)),
   );
-  return { ...base, ...env };
+  // Node copies NODE_V8_COVERAGE into a child's env unless the env names it
+  // (lib/child_process.js, copyProcessEnvToEnv): an empty value turns it off.
+  return { ...base, NODE_V8_COVERAGE: '', ...env };
 }
 
 /** Runs the command to completion (`--help`, bad flags, `urls`). */

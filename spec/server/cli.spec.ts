@@ -10,6 +10,7 @@ import {
 import { redactPath } from '../../lib/server/logging.js';
 import { eventLabel } from '../../lib/server/metrics.js';
 import { main } from '../../lib/server/cli.js';
+import { commands } from '../../lib/server/commands.js';
 import { FakeKubeApi } from '../support/fake-kube-api.js';
 import { TempKubeConfig, runCli, type RunResult } from './cli-harness.js';
 
@@ -29,7 +30,8 @@ async function runInProcess(args: string[], env: Record<string, string> = {}): P
     true
   )) as typeof process.stderr.write;
   try {
-    const code = await main(['node', 'kargo-azure-receiver', ...args]);
+    // The commands imported statically: main()'s default loads them lazily, which the child-process specs cover.
+    const code = await main(['node', 'kargo-azure-receiver', ...args], commands);
     return { code, signal: null, stdout, stderr };
   } finally {
     process.stdout.write = write.out;

@@ -1,0 +1,26 @@
+/**
+ * Messages safe to print from the command line.
+ * @module
+ */
+
+/**
+ * A message safe to print: ours and Node's system errors say what went wrong
+ * without secrets; anything else (client-node's ApiException embeds response
+ * bodies and headers) only by name.
+ */
+export function safeErrorMessage(err: unknown): string {
+  if (!(err instanceof Error)) return 'unexpected failure';
+  const code = (err as { code?: unknown }).code;
+  const syscall = (err as { syscall?: unknown }).syscall;
+  if (
+    typeof syscall === 'string' ||
+    err.message.startsWith('[kargo-azure-receiver]') ||
+    err.name === 'KubernetesAdapterError' ||
+    err.name === 'KubeHttpError'
+  ) {
+    return err.message;
+  }
+  if (err.name === 'Error' && typeof code !== 'string' && /^(ENOENT|EACCES)/.test(err.message))
+    return err.message;
+  return `unexpected ${err.name}${typeof code === 'string' ? ` (${code})` : ''}`;
+}
