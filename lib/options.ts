@@ -173,6 +173,17 @@ export function validate<T>(joiSchema: Joi.Schema, value: unknown): T {
   return result as T;
 }
 
+/** The handler's part of validated options: every factory builds its config with it. */
+export function pickHandlerConfig(valid: HandlerConfig): HandlerConfig {
+  return {
+    maxBodyBytes: valid.maxBodyBytes,
+    concurrency: valid.concurrency,
+    logger: valid.logger,
+    onWebhook: valid.onWebhook,
+    deadlineMs: valid.deadlineMs,
+  };
+}
+
 /** Validates `azureReceiver` options and fills in the defaults. */
 export function receiverConfig(options: AzureReceiverOptions): ReceiverConfig {
   if (typeof options !== 'object' || options === null) throw optionsError('options are required');
@@ -181,10 +192,6 @@ export function receiverConfig(options: AzureReceiverOptions): ReceiverConfig {
     tokens: typeof valid.token === 'string' ? [valid.token] : valid.token,
     lookup: valid.lookup,
     refresh: valid.refresh,
-    maxBodyBytes: valid.maxBodyBytes,
-    concurrency: valid.concurrency,
-    logger: valid.logger,
-    onWebhook: valid.onWebhook,
-    deadlineMs: valid.deadlineMs,
+    ...pickHandlerConfig(valid),
   };
 }

@@ -10,6 +10,7 @@ import {
   type WebhookRecord,
   handlerSchema,
   namespaceSchema,
+  pickHandlerConfig,
   validate,
 } from '../options.js';
 import type { Logger, Lookup, Refresh } from '../types.js';
@@ -119,10 +120,6 @@ export function kargoReceiversConfig(
     namespaces: valid.namespaces,
     adapter: valid.adapter,
     requestTimeoutMs: valid.requestTimeoutMs,
-    maxBodyBytes: valid.maxBodyBytes,
-    concurrency: valid.concurrency,
-    logger: valid.logger,
-    onWebhook: valid.onWebhook,
-    deadlineMs: valid.deadlineMs,
+    ...pickHandlerConfig(valid),
   };
 }

@@ -7,7 +7,6 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import express from 'express';
@@ -16,6 +15,7 @@ import { parseAllDocuments } from 'yaml';
 import { memoryAdapter, type MemoryAdapter } from '../adapters/memory.js';
 import { azureReceiver } from '../receiver.js';
 import { kargoToken } from '../token.js';
+import { listen } from './listen.js';
 import type { Logger } from '../types.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -71,16 +71,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const adapter = memoryAdapter({ warehouses: manifests, logger });
   const app = express();
   app.use('/azure', azureReceiver({ token, ...adapter, logger }));
-  // createServer + an 'error' listener: a taken port is a clear error on Express 4 and 5 alike.
   const server = createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port } = await listen(server, options.port ?? 8080, options.host ?? '127.0.0.1');
   return {
     server,
     url: `http://localhost:${port}/azure/${token}`,

@@ -4,6 +4,8 @@
  * fixed set, so no series can carry a token or grow without bound.
  * @module
  */
+import { ACR_ACTIONS } from '../sources/acr.js';
+import { listen } from './listen.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -23,13 +25,7 @@ export interface AdapterStatsLike {
 
 /** Azure event names kept as label values; any other becomes `other`. */
 export const EVENT_TYPES: ReadonlySet<string> = new Set([
-  // ACR (https://learn.microsoft.com/azure/container-registry/container-registry-webhook-reference)
-  'push',
-  'delete',
-  'chart_push',
-  'chart_delete',
-  'quarantine',
-  'ping',
+  ...ACR_ACTIONS,
   // Azure DevOps (https://learn.microsoft.com/azure/devops/service-hooks/events)
   'git.push',
   'git.pullrequest.created',
@@ -293,14 +289,7 @@ export async function startMetricsServer(
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
+  const address = await listen(server, port, host);
   return {
     server,
     url: `http://${displayHost(host, address)}:${address.port}/metrics`,

@@ -17,6 +17,7 @@ import type { WebhookRecord } from '../options.js';
 import { azureReceiver } from '../receiver.js';
 import type { ServerConfig } from './config.js';
 import { healthRouter } from './health.js';
+import { listen } from './listen.js';
 import { createLogger, redactPath } from './logging.js';
 import { ServerMetrics, displayHost, startMetricsServer, type MetricsServer } from './metrics.js';
 
@@ -153,21 +154,6 @@ async function projectConfigReceivers(
     count: () => router.receivers().length,
     stats: () => adapter.stats(),
   };
-}
-
-async function listen(
-  server: http.Server,
-  port: number,
-  host: string | undefined,
-): Promise<AddressInfo> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return server.address() as AddressInfo;
 }
 
 /** Starts the server described by `config`; resolves once it listens (readiness follows when the caches sync). */

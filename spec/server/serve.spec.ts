@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { kargoToken } from '../../lib/token.js';
 import { FakeKubeApi, type KubeObject } from '../support/fake-kube-api.js';
 import { fixtureText } from '../support/fixtures.js';
+import { warehouseManifest } from '../support/manifests.js';
 import {
   ServeProcess,
   TempKubeConfig,
@@ -15,13 +16,11 @@ const SECRET = 'a-receiver-secret-of-the-tests';
 const RECEIVER = 'azure-wh-receiver';
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
+/** A Warehouse on `image` with the Lexical strategy: the fixture's tag `v1` is not strict semver. */
 function warehouse(namespace: string, name: string, image = IMAGE): KubeObject {
-  return {
-    apiVersion: 'kargo.akuity.io/v1alpha1',
-    kind: 'Warehouse',
-    metadata: { namespace, name },
-    spec: { subscriptions: [{ image: { repoURL: image, imageSelectionStrategy: 'Lexical' } }] },
-  };
+  return warehouseManifest(namespace, name, {
+    image: { repoURL: image, imageSelectionStrategy: 'Lexical' },
+  });
 }
 
 function seed(api: FakeKubeApi): void {
