@@ -6,6 +6,7 @@
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import pLimit from 'p-limit';
 import getRawBody from 'raw-body';
+import { type SecondFactor, unauthorized } from './auth/second-factor.js';
 import { ReceiverError } from './errors.js';
 import type { HandlerConfig, WebhookRecord } from './options.js';
 import { classify } from './sources/index.js';
@@ -18,6 +19,8 @@ export interface Endpoint {
   refresh: Refresh;
   /** Token-free labels added to log lines and records (project, receiver). */
   labels?: Record<string, string>;
+  /** What a request must carry besides the token (basic authentication, headers). */
+  secondFactor?: SecondFactor | undefined;
 }
 
 /** Finds the endpoint of a URL token, or undefined when the token is not accepted. */
@@ -26,6 +29,8 @@ export type ResolveToken = (token: string) => Endpoint | undefined;
 interface Answer {
   status: number;
   body: { msg: string } | { error: string };
+  /** Extra response headers (`WWW-Authenticate`). */
+  headers?: Record<string, string>;
 }
 
 /** Fixed answers. */
@@ -286,7 +291,7 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
    */
   function mustClose(req: Request, status: number): boolean {
     if (status === 413) return true;
-    if (status !== 404 && status !== 405 && status !== 415) return false;
+    if (status !== 401 && status !== 404 && status !== 405 && status !== 415) return false;
     if (req.readableEnded) return false;
     const length = req.headers['content-length'];
     if (length === undefined) return req.headers['transfer-encoding'] !== undefined;
@@ -303,6 +308,7 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
     record.status = answer.status;
     record.durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     if (answer.status === 405) res.set('Allow', 'POST');
+    if (answer.headers) res.set(answer.headers);
     if (mustClose(req, answer.status)) res.set('Connection', 'close');
     res.status(answer.status).json(answer.body);
     const level = answer.status >= 500 ? 'error' : answer.status >= 400 ? 'warn' : 'info';
@@ -349,6 +355,15 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
       return;
     }
     if (endpoint.labels) record.labels = endpoint.labels;
+    // Before the method and the body: a request without the second factor learns nothing more.
+    const refused = endpoint.secondFactor && unauthorized(endpoint.secondFactor, req.headers);
+    if (refused) {
+      record.factorsFailed = refused.failed;
+      record.outcome = 'rejected';
+      record.code = 'UNAUTHORIZED';
+      finish(req, res, record, refused.answer, started);
+      return;
+    }
     handle(endpoint, req, record, started).then(
       (answer) => finish(req, res, record, answer, started),
       (err: unknown) => {

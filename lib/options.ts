@@ -3,6 +3,12 @@
  * @module
  */
 import Joi from 'joi';
+import {
+  type BasicCredentials,
+  type SecondFactor,
+  SecondFactorError,
+  secondFactor,
+} from './auth/second-factor.js';
 import { optionsError } from './errors.js';
 import { silentLogger } from './logger.js';
 import type { Logger, Lookup, Refresh } from './types.js';
@@ -28,6 +34,8 @@ export interface WebhookRecord {
   status: number;
   /** Stable error code when the status is not 2xx. */
   code?: string;
+  /** On a 401: the second factors the request failed and how (`basic-auth: wrong`, `header x-key: missing`), never a value. */
+  factorsFailed?: string[];
   /** Normalized repository URLs of a push. */
   repoURLs?: string[];
   /** Tag or refs of a push. */
@@ -73,6 +81,19 @@ export interface AzureReceiverOptions {
    * a transient failure. Default 20000 ms.
    */
   deadlineMs?: number;
+  /**
+   * A second factor: accepted HTTP basic authentication credentials (Azure
+   * DevOps service hooks send them). Several allow rotation without
+   * downtime. A request with the right token but without accepted
+   * credentials gets 401 before its body is read.
+   */
+  basicAuth?: BasicCredentials | BasicCredentials[];
+  /**
+   * A second factor: header name (any case) → accepted value or values
+   * (Azure DevOps "HTTP headers", ACR custom headers). Every named header is
+   * required; several values allow rotation. Otherwise as `basicAuth`.
+   */
+  headers?: Record<string, string | string[]>;
   /** Extra fields, such as the rest of an adapter spread into the options, are ignored. */
   [extra: string]: unknown;
 }
@@ -91,7 +112,27 @@ export interface ReceiverConfig extends HandlerConfig {
   tokens: string[];
   lookup: Lookup;
   refresh: Refresh;
+  /** Compiled from `basicAuth` and `headers`; undefined when neither is given. */
+  secondFactor: SecondFactor | undefined;
 }
+
+/** Types only: the values are checked by `secondFactor()`, whose messages never echo a value. */
+const CREDENTIALS = Joi.object({
+  username: Joi.string().required(),
+  password: Joi.string().required(),
+});
+const secondFactorSchema = {
+  basicAuth: Joi.alternatives().try(CREDENTIALS, Joi.array().items(CREDENTIALS).min(1)).messages({
+    'alternatives.types':
+      '{{#label}} must be an object with username and password, or an array of them',
+  }),
+  headers: Joi.object()
+    .pattern(
+      Joi.string(),
+      Joi.alternatives().try(Joi.string(), Joi.array().items(Joi.string()).min(1)),
+    )
+    .min(1),
+};
 
 const TOKEN = Joi.string()
   .min(MIN_TOKEN_LENGTH)
@@ -152,6 +193,7 @@ const schema = Joi.object({
       '{{#label}} is required: spread an adapter into the options, such as memoryAdapter() or kubernetesAdapter()',
   }),
   ...handlerSchema,
+  ...secondFactorSchema,
 })
   // Adapters are spread into the options and bring fields of their own.
   .unknown(true);
@@ -188,7 +230,15 @@ export function pickHandlerConfig(valid: HandlerConfig): HandlerConfig {
 export function receiverConfig(options: AzureReceiverOptions): ReceiverConfig {
   if (typeof options !== 'object' || options === null) throw optionsError('options are required');
   const valid = validate<AzureReceiverOptions & HandlerConfig>(schema, options);
+  let factor: SecondFactor | undefined;
+  try {
+    factor = secondFactor(valid);
+  } catch (err) {
+    if (err instanceof SecondFactorError) throw optionsError(err.message);
+    throw err;
+  }
   return {
+    secondFactor: factor,
     tokens: typeof valid.token === 'string' ? [valid.token] : valid.token,
     lookup: valid.lookup,
     refresh: valid.refresh,
