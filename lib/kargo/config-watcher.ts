@@ -34,13 +34,17 @@ import {
   problemMessage,
   receiverToken,
   secretBytes,
+  secretSecondFactor,
 } from './resources.js';
+import type { SecondFactor } from '../auth/second-factor.js';
 
 /** A declared Azure receiver and what became of it. */
 export interface ReceiverState {
   spec: AzureReceiverSpec;
   /** Set when served. */
   token?: string;
+  /** Set when served and the Secret asks for a second factor (digests only). */
+  secondFactor?: SecondFactor;
   /** Set when not served; undefined with no token means "not known yet". */
   problem?: SecretProblem;
 }
@@ -89,7 +93,7 @@ interface ConfigEntry {
   projectConfig?: ProjectConfigState;
 }
 
-type Derived = { token: string } | { problem: SecretProblem };
+type Derived = { token: string; secondFactor?: SecondFactor } | { problem: SecretProblem };
 
 const RETRY: Required<BackoffOptions> = { initialMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
 
@@ -289,13 +293,19 @@ export class ConfigWatcher {
   /** Derives the tokens of every receiver using this Secret; the bytes go out of scope here. */
   #applySecret(key: string, secret: SecretObject | undefined): void {
     const bytes = secretBytes(secret);
+    const factor = typeof bytes === 'string' ? undefined : secretSecondFactor(secret);
     for (const spec of this.#specs()) {
       if (secretKey(spec.secretNamespace, spec.secretName) !== key) continue;
       this.#derived.set(
         receiverKey(spec),
         typeof bytes === 'string'
           ? { problem: bytes }
-          : { token: receiverToken(spec.project, spec.name, bytes) },
+          : typeof factor === 'string'
+            ? { problem: factor }
+            : {
+                token: receiverToken(spec.project, spec.name, bytes),
+                ...(factor ? { secondFactor: factor } : {}),
+              },
       );
     }
     if (typeof bytes !== 'string') bytes.fill(0);
@@ -411,7 +421,11 @@ export class ConfigWatcher {
         derived === undefined
           ? { spec }
           : 'token' in derived
-            ? { spec, token: derived.token }
+            ? {
+                spec,
+                token: derived.token,
+                ...(derived.secondFactor ? { secondFactor: derived.secondFactor } : {}),
+              }
             : { spec, problem: derived.problem },
       );
     }
@@ -439,7 +453,12 @@ export class ConfigWatcher {
       this.#logged.set(rk, now);
       if (now === '')
         this.#logger.info(
-          { config: s.spec.declaredBy, project: s.spec.project, receiver: s.spec.name },
+          {
+            config: s.spec.declaredBy,
+            project: s.spec.project,
+            receiver: s.spec.name,
+            secondFactor: s.secondFactor?.factors ?? [],
+          },
           `Azure receiver "${s.spec.name}" of ${s.spec.declaredBy} served`,
         );
       else if (now !== 'secret-unreadable')

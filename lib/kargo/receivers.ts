@@ -6,6 +6,7 @@
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { kubernetesAdapter } from '../adapters/kubernetes/index.js';
+import type { SecondFactor } from '../auth/second-factor.js';
 import { type Endpoint, mountWebhookRoute } from '../handler.js';
 import { TokenRegistry } from '../token.js';
 import type { Lookup, Refresh } from '../types.js';
@@ -64,7 +65,11 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
   let registry = new TokenRegistry<Endpoint>();
   let served: ReceiverInfo[] = [];
 
-  function endpointFor(project: string, receiver: string): Endpoint {
+  function endpointFor(
+    project: string,
+    receiver: string,
+    secondFactor: SecondFactor | undefined,
+  ): Endpoint {
     let pair: { lookup: Lookup; refresh: Refresh } | undefined =
       project === ''
         ? { lookup: adapter.lookup, refresh: adapter.refresh }
@@ -73,7 +78,12 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
       pair = adapter.scoped([project]);
       scopedByProject.set(project, pair);
     }
-    return { lookup: pair.lookup, refresh: pair.refresh, labels: { project, receiver } };
+    return {
+      lookup: pair.lookup,
+      refresh: pair.refresh,
+      labels: { project, receiver },
+      secondFactor,
+    };
   }
 
   function onChange(snapshot: ConfigSnapshot): void {
@@ -83,7 +93,7 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
     const projects = new Set<string>();
     for (const state of snapshot.receivers) {
       if (!state.token) continue;
-      next.set(state.token, endpointFor(state.spec.project, state.spec.name));
+      next.set(state.token, endpointFor(state.spec.project, state.spec.name, state.secondFactor));
       infos.push(receiverInfo(state.spec, state.token, config.baseURL));
       projects.add(state.spec.project);
     }

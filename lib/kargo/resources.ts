@@ -13,9 +13,19 @@
  *   ProjectConfig's namespace, or `""` for the ClusterConfig, whose Secrets
  *   live in the system resources namespace (`SYSTEM_RESOURCES_NAMESPACE`,
  *   default `kargo-system-resources`).
+ * - Kargo reads no other key of that Secret (`getSecretValues` takes
+ *   `secretData["secret"]` only), so the optional second-factor keys
+ *   `basicAuth` and `headers` can live in the same Secret.
  * @module
  */
 import { createHash } from 'node:crypto';
+import {
+  type SecondFactor,
+  SecondFactorError,
+  parseBasicAuthLines,
+  parseHeaderLines,
+  secondFactor,
+} from '../auth/second-factor.js';
 import type { ResourceType } from '../adapters/kubernetes/kube-http.js';
 import { kargoToken } from '../token.js';
 
@@ -25,6 +35,10 @@ export const DEFAULT_SYSTEM_NAMESPACE = 'kargo-system-resources';
 export const CLUSTER_CONFIG_NAME = 'cluster';
 /** The data key of an Azure receiver's Secret. */
 export const SECRET_KEY = 'secret';
+/** Optional data key: accepted basic authentication credentials, one `username:password` per line. */
+export const BASIC_AUTH_KEY = 'basicAuth';
+/** Optional data key: required headers, one `Name: Value` per line (a name on several lines accepts each value). */
+export const HEADERS_KEY = 'headers';
 /** The receiver type segment of the path. */
 export const RECEIVER_TYPE = 'azure';
 
@@ -54,7 +68,7 @@ export interface KargoConfigObject {
   status?: { webhookReceivers?: unknown };
 }
 
-/** A Secret as read from the API. Only `data.secret` is ever looked at. */
+/** A Secret as read from the API. Only `data.secret`, `data.basicAuth` and `data.headers` are ever looked at. */
 export interface SecretObject {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string };
   data?: Record<string, unknown> | null;
@@ -121,7 +135,9 @@ export type SecretProblem =
   | 'secret-invalid'
   | 'secret-unreadable'
   | 'not-watched'
-  | 'ambiguous';
+  | 'ambiguous'
+  | 'basic-auth-invalid'
+  | 'headers-invalid';
 
 /** Human sentences for {@link SecretProblem}, for log lines. */
 export const PROBLEM_TEXT: Record<SecretProblem, string> = {
@@ -133,6 +149,8 @@ export const PROBLEM_TEXT: Record<SecretProblem, string> = {
   'not-watched': "the Secret's namespace is outside the watched namespaces",
   ambiguous:
     'its path collides with a receiver of another project (same project + name + secret concatenation); neither is served',
+  'basic-auth-invalid': `the Secret's "${BASIC_AUTH_KEY}" value is not one username:password per line (user name without ":", no control characters)`,
+  'headers-invalid': `the Secret's "${HEADERS_KEY}" value is not one "Name: Value" per line of headers that can carry a second factor (printable ASCII values; no Authorization together with "${BASIC_AUTH_KEY}")`,
 };
 
 /**
@@ -146,6 +164,49 @@ export function secretBytes(secret: SecretObject | undefined): Buffer | SecretPr
   if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) return 'secret-invalid';
   const bytes = Buffer.from(value, 'base64');
   return bytes.length === 0 ? 'secret-empty' : bytes;
+}
+
+/** The text of an optional data key; undefined when absent, null when not valid base64 text. */
+function optionalText(data: Record<string, unknown>, key: string): string | undefined | null {
+  const value = data[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) return null;
+  const bytes = Buffer.from(value, 'base64');
+  const text = bytes.toString('utf8');
+  bytes.fill(0);
+  return text;
+}
+
+/**
+ * The second factor of the optional `basicAuth` and `headers` keys, or
+ * undefined when neither is present. A key that is present but unusable
+ * (empty included) makes the receiver unserved rather than served without
+ * the factor its owner asked for. Only digests of the values are kept.
+ */
+export function secretSecondFactor(
+  secret: SecretObject | undefined,
+): SecondFactor | undefined | SecretProblem {
+  const data = isRecord(secret?.data) ? secret.data : {};
+  const basicText = optionalText(data, BASIC_AUTH_KEY);
+  const headersText = optionalText(data, HEADERS_KEY);
+  let basicAuth;
+  try {
+    if (basicText === null) return 'basic-auth-invalid';
+    basicAuth =
+      basicText === undefined ? undefined : parseBasicAuthLines(basicText, BASIC_AUTH_KEY);
+  } catch (err) {
+    if (err instanceof SecondFactorError) return 'basic-auth-invalid';
+    throw err;
+  }
+  try {
+    if (headersText === null) return 'headers-invalid';
+    const headers =
+      headersText === undefined ? undefined : parseHeaderLines(headersText, HEADERS_KEY);
+    return secondFactor({ basicAuth, headers });
+  } catch (err) {
+    if (err instanceof SecondFactorError) return 'headers-invalid';
+    throw err;
+  }
 }
 
 /**

@@ -24,6 +24,8 @@ import {
   problemMessage,
   receiverToken,
   secretBytes,
+  secretSecondFactor,
+  type SecretProblem,
 } from './resources.js';
 
 /** One served receiver, as `receivers()` and `listReceiverURLs()` report it. */
@@ -173,9 +175,13 @@ export async function listReceiverURLs(
   const result: ReceiverInfo[] = [];
   for (const spec of specs) {
     const path = `${collectionPath(SECRETS, spec.secretNamespace)}/${encodeURIComponent(spec.secretName)}`;
-    const bytes = secretBytes((await getOrUndefined(get, path)) as SecretObject | undefined);
-    if (typeof bytes === 'string') {
-      logger.warn(problemFields(spec, bytes), problemMessage(spec, bytes));
+    const secret = (await getOrUndefined(get, path)) as SecretObject | undefined;
+    const bytes = secretBytes(secret);
+    // A receiver whose second-factor keys are unusable is not served either.
+    const factor = secretSecondFactor(secret);
+    if (typeof bytes === 'string' || typeof factor === 'string') {
+      const reason = typeof bytes === 'string' ? bytes : (factor as SecretProblem);
+      logger.warn(problemFields(spec, reason), problemMessage(spec, reason));
       continue;
     }
     result.push(receiverInfo(spec, receiverToken(spec.project, spec.name, bytes), valid.baseURL));
