@@ -5,6 +5,12 @@
  * @module
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  type BasicCredentials,
+  SecondFactorError,
+  parseBasicAuthLines,
+  parseHeaderLines,
+} from '../auth/second-factor.js';
 import { DEFAULT_MAX_BODY_BYTES, MIN_TOKEN_LENGTH } from '../options.js';
 import { kargoToken } from '../token.js';
 
@@ -45,6 +51,10 @@ export interface ServerConfig {
   writeStatus: boolean;
   /** Single-receiver mode: accepted URL tokens (given, or derived from secret/project/receiver). Undefined: ProjectConfig mode. */
   tokens: string[] | undefined;
+  /** Single-receiver mode: accepted basic authentication credentials (a second factor). */
+  basicAuth: BasicCredentials[] | undefined;
+  /** Single-receiver mode: required headers, lower-case name → accepted values (a second factor). */
+  headers: Record<string, string[]> | undefined;
   /**
    * Namespaces to watch; empty: all. Single-receiver mode: whose Warehouses are
    * refreshed. ProjectConfig mode: the projects served (so RBAC can be Roles).
@@ -143,6 +153,8 @@ export interface ServeFlags {
   writeStatus?: boolean;
   token?: string[];
   secret?: string;
+  basicAuth?: string[];
+  header?: string[];
   project?: string;
   receiver?: string;
   namespace?: string[];
@@ -162,6 +174,60 @@ export interface UrlsFlags {
 function envBoolean(command: Command, key: string, variable: string): boolean | undefined {
   if (command.getOptionValueSource(key) !== 'env') return undefined;
   return !/^(|0|false|no|off)$/i.test((process.env[variable] ?? '').trim());
+}
+
+/** Each value of a repeatable flag, kept whole: split and checked by `serveConfig`, so commander never echoes one in an error. */
+function collectRaw(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Where a flag's values came from, for error messages: the variable or the flag. */
+function sourceName(
+  command: Command | undefined,
+  key: string,
+  flag: string,
+  variable: string,
+): string {
+  return command?.getOptionValueSource(key) === 'env' ? variable : flag;
+}
+
+/**
+ * The second factor of single-receiver mode from `--basic-auth` and
+ * `--header` (or their variables), checked; errors name the flag and line,
+ * never a value.
+ */
+function secondFactorFlags(
+  flags: ServeFlags,
+  command: Command | undefined,
+): { basicAuth: BasicCredentials[] | undefined; headers: Record<string, string[]> | undefined } {
+  const where = (key: string, flag: string, variable: string, i: number, n: number): string =>
+    `${sourceName(command, key, flag, variable)}${n > 1 ? ` (value ${i + 1})` : ''}`;
+  try {
+    const basicAuth = flags.basicAuth?.flatMap((value, i, all) =>
+      parseBasicAuthLines(
+        value,
+        where('basicAuth', '--basic-auth', 'KAR_BASIC_AUTH', i, all.length),
+      ),
+    );
+    let headers: Record<string, string[]> | undefined;
+    flags.header?.forEach((value, i, all) => {
+      const parsed = parseHeaderLines(
+        value,
+        where('header', '--header', 'KAR_HEADERS', i, all.length),
+      );
+      headers ??= {};
+      for (const [name, values] of Object.entries(parsed))
+        headers[name] = [...(headers[name] ?? []), ...values];
+    });
+    if (basicAuth && headers?.authorization)
+      throw new SecondFactorError(
+        `${sourceName(command, 'header', '--header', 'KAR_HEADERS')}: the header authorization cannot be required together with basic authentication, which sends it`,
+      );
+    return { basicAuth, headers };
+  } catch (err) {
+    if (err instanceof SecondFactorError) throw new UsageError(`${err.message}.`);
+    throw err;
+  }
 }
 
 /** Checks the combination of `serve` flags and builds the config; throws {@link UsageError}. */
@@ -212,6 +278,17 @@ export function serveConfig(flags: ServeFlags, command?: Command): ServerConfig 
     );
   }
 
+  const factorFlags = [
+    flags.basicAuth?.length && sourceName(command, 'basicAuth', '--basic-auth', 'KAR_BASIC_AUTH'),
+    flags.header?.length && sourceName(command, 'header', '--header', 'KAR_HEADERS'),
+  ].filter((f): f is string => typeof f === 'string');
+  if (factorFlags.length && tokens === undefined) {
+    throw new UsageError(
+      `${factorFlags.join(' and ')} ${factorFlags.length > 1 ? 'apply' : 'applies'} to a single receiver (--token or --secret); ProjectConfig receivers read their second factor from the "basicAuth" and "headers" keys of their Secret.`,
+    );
+  }
+  const { basicAuth, headers } = secondFactorFlags(flags, command);
+
   let namespaces = flags.namespace ?? [];
   if (tokens !== undefined && writeStatus) {
     throw new UsageError(
@@ -241,6 +318,8 @@ export function serveConfig(flags: ServeFlags, command?: Command): ServerConfig 
     tlsKey: flags.tlsKey || undefined,
     writeStatus,
     tokens,
+    basicAuth,
+    headers,
     namespaces: [...new Set(namespaces)],
     kubeconfig: flags.kubeconfig || undefined,
     shutdownTimeoutMs: flags.shutdownTimeout * 1000,
@@ -265,6 +344,8 @@ export function defaultServerConfig(overrides: Partial<ServerConfig> = {}): Serv
     tlsKey: undefined,
     writeStatus: false,
     tokens: undefined,
+    basicAuth: undefined,
+    headers: undefined,
     namespaces: [],
     kubeconfig: undefined,
     shutdownTimeoutMs: 10_000,
@@ -287,8 +368,15 @@ Modes:
 
   --namespace limits either mode to some namespaces (Kargo projects).
 
-Secrets: prefer the environment (KAR_SECRET, KAR_TOKEN) to flags, which other
-users of the machine can see in the process list.
+  A second factor for single-receiver mode: --basic-auth (Azure DevOps
+  basic authentication) and --header (Azure DevOps HTTP headers, ACR custom
+  headers); a request with the right URL but without them gets 401.
+  ProjectConfig receivers read theirs from the "basicAuth" and "headers"
+  keys of their Secret.
+
+Secrets: prefer the environment (KAR_SECRET, KAR_TOKEN, KAR_BASIC_AUTH,
+KAR_HEADERS; one value per line) to flags, which other users of the machine
+can see in the process list.
 
 Examples:
   # Next to Kargo, in the cluster (service account credentials):
@@ -459,6 +547,22 @@ Get started:
         '--secret <secret>',
         "single receiver: the receiver's secret; the token is derived as Kargo does",
       ).env('KAR_SECRET'),
+    )
+    .addOption(
+      new Option(
+        '--basic-auth <user:password>',
+        'single receiver: accepted basic authentication credentials, a second factor (repeat to rotate)',
+      )
+        .env('KAR_BASIC_AUTH')
+        .argParser(collectRaw),
+    )
+    .addOption(
+      new Option(
+        '--header <name:value>',
+        'single receiver: a required header and an accepted value, a second factor (repeat to rotate or require more)',
+      )
+        .env('KAR_HEADERS')
+        .argParser(collectRaw),
     )
     .addOption(
       new Option(

@@ -91,6 +91,8 @@ function singleReceiver(
   const { lookup, refresh } = metrics ? metrics.instrument(adapter) : adapter;
   const router = azureReceiver({
     token: config.tokens,
+    ...(config.basicAuth ? { basicAuth: config.basicAuth } : {}),
+    ...(config.headers ? { headers: config.headers } : {}),
     lookup,
     refresh,
     maxBodyBytes: config.maxBodyBytes,
@@ -268,6 +270,14 @@ export async function startServer(
       receivers: `${joinMount(config.basePath, '/azure')}/<token>`,
       namespaces:
         mode === 'single' ? (config.namespaces.length ? config.namespaces : 'all') : undefined,
+      // Names only: which second factor single-receiver mode requires.
+      secondFactor:
+        mode === 'single'
+          ? [
+              ...(config.basicAuth ? ['basic-auth'] : []),
+              ...Object.keys(config.headers ?? {}).map((name) => `header:${name}`),
+            ]
+          : undefined,
     },
     'listening',
   );

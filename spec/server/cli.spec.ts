@@ -51,6 +51,8 @@ describe('kargo-azure-receiver command line', function () {
       args: string[];
       env?: Record<string, string>;
       stderr: RegExp;
+      /** A value the message must not echo. */
+      secret?: string;
     }> = [
       {
         name: 'a port that is not a number',
@@ -108,12 +110,56 @@ describe('kargo-azure-receiver command line', function () {
         args: ['serv'],
         stderr: /^error: unknown command 'serv' \(Did you mean serve\?\)$/,
       },
+      {
+        name: 'a second factor in ProjectConfig mode',
+        args: ['serve', '--header', 'X-Key: header-secret-value'],
+        env: { KAR_BASIC_AUTH: 'u:basic-secret-value' },
+        stderr:
+          /^error: KAR_BASIC_AUTH and --header apply to a single receiver \(--token or --secret\); ProjectConfig receivers read their second factor from the "basicAuth" and "headers" keys of their Secret\.$/,
+        secret: 'secret-value',
+      },
+      {
+        name: 'KAR_BASIC_AUTH without a colon',
+        args: ['serve', '--token', 'a'.repeat(16)],
+        env: { KAR_BASIC_AUTH: 'u:first-secret-value\nbasic-secret-value' },
+        stderr: /^error: KAR_BASIC_AUTH, line 2: expected username:password\.$/,
+        secret: 'secret-value',
+      },
+      {
+        name: 'a --header without a colon, the second of two',
+        args: [
+          'serve',
+          '--token',
+          'a'.repeat(16),
+          '--header',
+          'X-A: v',
+          '--header',
+          'X-Key header-secret-value',
+        ],
+        stderr: /^error: --header \(value 2\), line 1: expected Name: Value\.$/,
+        secret: 'secret-value',
+      },
+      {
+        name: 'a --header without a value',
+        args: ['serve', '--token', 'a'.repeat(16), '--header', 'X-Key:'],
+        stderr:
+          /^error: --header, line 1: the value of header x-key must be non-empty printable ASCII without surrounding white space\.$/,
+      },
+      {
+        name: 'Authorization in KAR_HEADERS together with --basic-auth',
+        args: ['serve', '--token', 'a'.repeat(16), '--basic-auth', 'u:basic-secret-value'],
+        env: { KAR_HEADERS: 'Authorization: Bearer header-secret-value' },
+        stderr:
+          /^error: KAR_HEADERS: the header authorization cannot be required together with basic authentication, which sends it\.$/,
+        secret: 'secret-value',
+      },
     ];
     // A few through a real process (exit code included); all of them in process, through main().
     const spawned = new Set([
       'a port that is not a number',
       '--secret without --project',
       'a misspelt flag',
+      'KAR_BASIC_AUTH without a colon',
     ]);
     let results: Map<string, RunResult>;
 
@@ -131,13 +177,20 @@ describe('kargo-azure-receiver command line', function () {
         assert.equal(r.stdout, '');
         assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
         assert.match(r.stderr.trimEnd(), c.stderr);
+        if (c.secret) assert.ok(!r.stderr.includes(c.secret), 'a value is echoed');
       });
     }
 
     it('--help of serve: exit 0, every flag with its variable, and examples', async () => {
-      const r = await runCli(['serve', '--help']);
+      // Variables set: help names them, never shows their values.
+      const r = await runCli(['serve', '--help'], {
+        KAR_BASIC_AUTH: 'u:help-secret-value',
+        KAR_HEADERS: 'X-Key: help-secret-value',
+        KAR_SECRET: 'help-secret-value',
+      });
       assert.equal(r.code, 0);
       assert.equal(r.stderr, '');
+      assert.ok(!r.stdout.includes('help-secret-value'), '--help shows a value');
       for (const text of [
         '--port <port>',
         'KAR_PORT',
@@ -152,6 +205,10 @@ describe('kargo-azure-receiver command line', function () {
         'KAR_WRITE_STATUS',
         'KAR_SECRET',
         'KAR_TOKEN',
+        '--basic-auth <user:password>',
+        'KAR_BASIC_AUTH',
+        '--header <name:value>',
+        'KAR_HEADERS',
         'Examples:',
         '/readyz',
       ]) {
@@ -213,6 +270,8 @@ describe('kargo-azure-receiver command line', function () {
           tlsKey: undefined,
           writeStatus: false,
           tokens: undefined,
+          basicAuth: undefined,
+          headers: undefined,
           namespaces: [],
           kubeconfig: undefined,
           shutdownTimeoutMs: 10_000,
@@ -304,6 +363,50 @@ describe('kargo-azure-receiver command line', function () {
         name: 'shutdown timeout in seconds',
         env: { KAR_SHUTDOWN_TIMEOUT: '3' },
         expect: { shutdownTimeoutMs: 3000 },
+      },
+      {
+        name: 'a second factor from flags, repeated to rotate',
+        args: ['--token', 'a'.repeat(16), '--basic-auth', 'u:new:pw', '--basic-auth', 'u:old'],
+        expect: {
+          basicAuth: [
+            { username: 'u', password: 'new:pw' },
+            { username: 'u', password: 'old' },
+          ],
+          headers: undefined,
+        },
+      },
+      {
+        name: 'a second factor from the environment, one value per line',
+        args: ['--token', 'a'.repeat(16)],
+        env: {
+          KAR_BASIC_AUTH: 'u:new\nu:old\n',
+          KAR_HEADERS: 'X-Key: new\nX-Key: old\nX-Other: v',
+        },
+        expect: {
+          basicAuth: [
+            { username: 'u', password: 'new' },
+            { username: 'u', password: 'old' },
+          ],
+          headers: { 'x-key': ['new', 'old'], 'x-other': ['v'] },
+        },
+      },
+      {
+        name: '--header repeated: required headers merged',
+        args: [
+          '--secret',
+          's',
+          '--project',
+          'p',
+          '--receiver',
+          'r',
+          '--header',
+          'X-Key: a',
+          '--header',
+          'x-key: b',
+          '--header',
+          'X-Other: c',
+        ],
+        expect: { headers: { 'x-key': ['a', 'b'], 'x-other': ['c'] } },
       },
     ];
     for (const row of table) {

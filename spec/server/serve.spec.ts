@@ -14,6 +14,13 @@ import {
 const IMAGE = 'myregistry.azurecr.io/hello-world'; // the repository of spec/fixtures/azure/acr-push.json
 const SECRET = 'a-receiver-secret-of-the-tests';
 const RECEIVER = 'azure-wh-receiver';
+/** The second factor of the single receiver, through the environment (values to never see again). */
+const PASSWORD = 'basic-password-of-the-serve-spec';
+const HEADER_VALUE = 'header-value-of-the-serve-spec';
+const FACTOR = {
+  Authorization: `Basic ${Buffer.from(`azure-devops:${PASSWORD}`).toString('base64')}`,
+  'X-Kargo-Key': HEADER_VALUE,
+};
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 /** A Warehouse on `image` with the Lexical strategy: the fixture's tag `v1` is not strict semver. */
@@ -30,10 +37,14 @@ function seed(api: FakeKubeApi): void {
   api.put(warehouse('other-project', 'hello-world'));
 }
 
-async function post(url: string, payload: string): Promise<{ status: number; body: unknown }> {
+async function post(
+  url: string,
+  payload: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': 'application/json', ...headers },
     body: fixtureText(payload),
   });
   return { status: res.status, body: await res.json() };
@@ -160,8 +171,13 @@ describe('kargo-azure-receiver serve (the real command, as a child process)', fu
           '--receiver',
           RECEIVER,
         ],
-        // The secret through the environment, as the Deployment does.
-        { KUBECONFIG: kubeconfig.file, KAR_SECRET: SECRET },
+        // The secret and the second factor through the environment, as the Deployment does.
+        {
+          KUBECONFIG: kubeconfig.file,
+          KAR_SECRET: SECRET,
+          KAR_BASIC_AUTH: `azure-devops:${PASSWORD}`,
+          KAR_HEADERS: `X-Kargo-Key: ${HEADER_VALUE}`,
+        },
       );
       ({ url, metricsURL } = (await serve.listening()) as { url: string; metricsURL: string });
     });
@@ -184,7 +200,7 @@ describe('kargo-azure-receiver serve (the real command, as a child process)', fu
     });
 
     it("refreshes the project's subscribed Warehouse on a real ACR push, with Kargo's merge patch", async () => {
-      assert.deepEqual(await post(`${url}/azure/${token}`, 'acr-push'), {
+      assert.deepEqual(await post(`${url}/azure/${token}`, 'acr-push', FACTOR), {
         status: 200,
         body: { msg: 'refreshed 1 warehouse(s)' },
       });
@@ -215,6 +231,21 @@ describe('kargo-azure-receiver serve (the real command, as a child process)', fu
       });
     });
 
+    it('requires the second factor of KAR_BASIC_AUTH and KAR_HEADERS: 401 without it, the log names the factor only', async () => {
+      assert.deepEqual(await post(`${url}/azure/${token}`, 'acr-push'), {
+        status: 401,
+        body: { error: 'unauthorized' },
+      });
+      assert.deepEqual(
+        await post(`${url}/azure/${token}`, 'acr-push', { ...FACTOR, 'X-Kargo-Key': 'wrong' }),
+        { status: 401, body: { error: 'unauthorized' } },
+      );
+      const line = await serve.waitForLog((l) => l.msg === 'webhook' && l.status === 401);
+      assert.deepEqual(line.factorsFailed, ['basic-auth: missing', 'header x-kargo-key: missing']);
+      const listening = await serve.waitForLog((l) => l.msg === 'listening');
+      assert.deepEqual(listening.secondFactor, ['basic-auth', 'header:x-kargo-key']);
+    });
+
     it('logs one JSON line per webhook with source, event, repository, counts, status and duration', async () => {
       const line = await serve.waitForLog((l) => l.msg === 'webhook' && l.status === 200);
       assert.equal(line.level, 'info');
@@ -229,7 +260,7 @@ describe('kargo-azure-receiver serve (the real command, as a child process)', fu
       assert.equal(typeof line.durationMs, 'number');
     });
 
-    it('never logs the token or the secret, and redacts the token in logged paths', async () => {
+    it('never logs the token, the secret or the second factor, and redacts the token in logged paths', async () => {
       const redacted = await serve.waitForLog(
         (l) => l.msg === 'no route' && typeof l.path === 'string' && l.path.includes('/extra'),
       );
@@ -238,6 +269,9 @@ describe('kargo-azure-receiver serve (the real command, as a child process)', fu
       for (const output of [serve.stdout, serve.stderr]) {
         assert.ok(!output.includes(token), 'the token appears in the output');
         assert.ok(!output.includes(SECRET), 'the secret appears in the output');
+        assert.ok(!output.includes(PASSWORD), 'the password appears in the output');
+        assert.ok(!output.includes(HEADER_VALUE), 'the header value appears in the output');
+        assert.ok(!output.includes(FACTOR.Authorization.slice(6)), 'the credentials appear');
       }
     });
 
@@ -249,6 +283,8 @@ describe('kargo-azure-receiver serve (the real command, as a child process)', fu
         'kargo_azure_receiver_webhook_requests_total{source="acr",event="push",status="200"} 1',
         // A wrong token and GET /azure/healthz: answered by the receiver, before the body is read.
         'kargo_azure_receiver_webhook_requests_total{source="none",event="none",status="404"} 2',
+        // Right token, second factor missing or wrong: also before the body.
+        'kargo_azure_receiver_webhook_requests_total{source="none",event="none",status="401"} 2',
         'kargo_azure_receiver_refreshes_total{result="success"} 1',
         'kargo_azure_receiver_refreshes_total{result="failure"} 0',
         'kargo_azure_receiver_lookup_duration_seconds_count{result="success"} 1',
@@ -271,6 +307,8 @@ describe('kargo-azure-receiver serve (the real command, as a child process)', fu
       }
       assert.ok(!text.includes(token), 'the token appears in the metrics');
       assert.ok(!text.includes(SECRET), 'the secret appears in the metrics');
+      assert.ok(!text.includes(PASSWORD), 'the password appears in the metrics');
+      assert.ok(!text.includes(HEADER_VALUE), 'the header value appears in the metrics');
       assert.deepEqual(await get(metricsURL.replace('/metrics', '/')), {
         status: 404,
         body: { error: 'not found' },
@@ -280,7 +318,7 @@ describe('kargo-azure-receiver serve (the real command, as a child process)', fu
     it('on SIGTERM, finishes the webhook in flight with its answer and exits 0', async () => {
       api.fault({ method: 'PATCH', path: '/warehouses/', delayMs: 1500 });
       const before = api.requestsTo('PATCH', '/warehouses/').length;
-      const inFlight = post(`${url}/azure/${token}`, 'acr-push');
+      const inFlight = post(`${url}/azure/${token}`, 'acr-push', FACTOR);
       // Signal once the refresh PATCH has reached the (slow) API server.
       while (api.requestsTo('PATCH', '/warehouses/').length === before)
         await new Promise((r) => setTimeout(r, 10));
