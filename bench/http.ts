@@ -30,11 +30,12 @@ async function measure(
   url: string,
   body: string,
   durationSec: number,
+  headers: Record<string, string> = {},
 ): Promise<HttpRow> {
   const result = await autocannon({
     url,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body,
     connections: 16,
     duration: durationSec,
@@ -68,6 +69,23 @@ export async function benchHttp(durationSec: number): Promise<HttpRow[]> {
     new URL('../examples/manifests.yaml', import.meta.url).pathname,
   );
   ours.use('/azure', azureReceiver({ token, ...memoryAdapter({ warehouses: manifests }) }));
+  // The same receiver behind a second factor: two pairs and two header values, as while rotating.
+  const factor = {
+    authorization: `Basic ${Buffer.from('azure-devops:bench-password-2').toString('base64')}`,
+    'x-kargo-key': 'bench-header-value-2',
+  };
+  ours.use(
+    '/guarded',
+    azureReceiver({
+      token,
+      ...memoryAdapter({ warehouses: manifests }),
+      basicAuth: [
+        { username: 'azure-devops', password: 'bench-password-1' },
+        { username: 'azure-devops', password: 'bench-password-2' },
+      ],
+      headers: { 'X-Kargo-Key': ['bench-header-value-1', 'bench-header-value-2'] },
+    }),
+  );
 
   const a = await listen(bare);
   const b = await listen(ours);
@@ -85,6 +103,19 @@ export async function benchHttp(durationSec: number): Promise<HttpRow[]> {
       await measure(
         'azureReceiver + memoryAdapter (ACR push, 1 refresh)',
         `${b.base}/azure/${token}`,
+        body,
+        durationSec,
+      ),
+      await measure(
+        'azureReceiver + basicAuth + headers (second factor, 1 refresh)',
+        `${b.base}/guarded/${token}`,
+        body,
+        durationSec,
+        factor,
+      ),
+      await measure(
+        'azureReceiver, right token, second factor missing (401 path)',
+        `${b.base}/guarded/${token}`,
         body,
         durationSec,
       ),

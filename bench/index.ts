@@ -25,10 +25,15 @@ for (const n of [1_000, 10_000]) {
 console.log(`\n## HTTP: ${seconds}s per run, 16 connections, real ACR push payload`);
 const http = await benchHttp(seconds);
 console.table(http);
-const [bare, ours] = http;
+const [bare, ours, guarded] = http;
 if (bare && ours) {
   console.log(
     `  azureReceiver serves ${((ours.reqPerSec / bare.reqPerSec) * 100).toFixed(0)}% of the bare route's throughput`,
+  );
+}
+if (ours && guarded) {
+  console.log(
+    `  with a second factor (basic auth + a header): ${((guarded.reqPerSec / ours.reqPerSec) * 100).toFixed(0)}% of azureReceiver's throughput`,
   );
 }
 

@@ -28,6 +28,7 @@ export { ReceiverError } from './errors.js';
 export { DEFAULT_MAX_BODY_BYTES, DEFAULT_CONCURRENCY } from './options.js';
 
 export type { AzureReceiverOptions, WebhookRecord } from './options.js';
+export type { BasicCredentials } from './auth/second-factor.js';
 export type {
   KargoAdapter,
   KargoReceiversOptions,
