@@ -5,7 +5,8 @@
  *
  * Secret data is never kept: when a referenced Secret arrives (watch event or
  * a GET for a reference added later) the tokens of the receivers using it are
- * derived at once and the bytes dropped. A reference to a Secret seen before
+ * derived at once and the bytes dropped (of the optional second-factor keys,
+ * only SHA-256 digests are kept). A reference to a Secret seen before
  * it was referenced costs one GET.
  * @module
  */
