@@ -13,9 +13,10 @@
  *   ProjectConfig's namespace, or `""` for the ClusterConfig, whose Secrets
  *   live in the system resources namespace (`SYSTEM_RESOURCES_NAMESPACE`,
  *   default `kargo-system-resources`).
- * - Kargo reads no other key of that Secret (`getSecretValues` takes
- *   `secretData["secret"]` only), so the optional second-factor keys
- *   `basicAuth` and `headers` can live in the same Secret.
+ * - Kargo reads no other key of that Secret (`getSecretValues` in
+ *   pkg/webhook/external/azure.go takes `secretData["secret"]` only), so
+ *   the optional second-factor keys `basicAuth` and `headers` can live in
+ *   the same Secret.
  * @module
  */
 import { createHash } from 'node:crypto';
