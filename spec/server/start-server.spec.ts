@@ -119,6 +119,49 @@ describe('startServer (in process)', function () {
     assert.ok(!log.text().includes(TOKEN));
   });
 
+  it('single receiver with a second factor (serve --basic-auth, --header): rotated values accepted, others 401, none logged', async () => {
+    const log = memoryLogger();
+    const server = await start(
+      {
+        basicAuth: [
+          { username: 'azure-devops', password: 'new-password-in-process' },
+          { username: 'azure-devops', password: 'old-password-in-process' },
+        ],
+        headers: { 'x-kargo-key': ['new-key-in-process', 'old-key-in-process'] },
+      },
+      log,
+    );
+    await server.ready();
+    const post = async (password: string, key: string | undefined) => {
+      const res = await fetch(`${server.url}/azure/${TOKEN}`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          Authorization: `Basic ${Buffer.from(`azure-devops:${password}`).toString('base64')}`,
+          ...(key ? { 'X-Kargo-Key': key } : {}),
+        },
+        body: fixtureText('acr-push'),
+      });
+      return [res.status, await res.json(), res.headers.get('www-authenticate')];
+    };
+    const refreshed = [200, { msg: 'refreshed 1 warehouse(s)' }, null];
+    const refused = [
+      401,
+      { error: 'unauthorized' },
+      'Basic realm="kargo-azure-receiver", charset="UTF-8"',
+    ];
+    assert.deepEqual(await post('new-password-in-process', 'new-key-in-process'), refreshed);
+    assert.deepEqual(await post('old-password-in-process', 'old-key-in-process'), refreshed);
+    assert.deepEqual(await post('new-password-in-process', undefined), refused);
+    assert.deepEqual(await post('wrong-password-in-process', 'new-key-in-process'), refused);
+    assert.deepEqual(
+      log.lines.filter((l) => l.msg === 'webhook').map((l) => l.factorsFailed),
+      [undefined, undefined, ['header x-kargo-key: missing'], ['basic-auth: wrong']],
+    );
+    for (const value of ['new-password', 'old-password', 'wrong-password', 'new-key', 'old-key'])
+      assert.ok(!log.text().includes(`${value}-in-process`), `${value} logged`);
+  });
+
   it('serves metrics only at GET or HEAD /metrics', async () => {
     const server = await start({ metricsPort: 0 });
     assert.ok(server.metricsURL);
