@@ -1,6 +1,6 @@
 /**
  * The request pipeline every receiver shares:
- * token → method → size limit → parse → classify → lookup → refresh.
+ * token → second factor → method → size limit → parse → classify → lookup → refresh.
  * @module
  */
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
