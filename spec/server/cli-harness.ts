@@ -138,9 +138,12 @@ export class ServeProcess {
     }
   }
 
-  /** The `listening` line: the main URL and the metrics URL. */
-  async listening(): Promise<{ url: string; metricsURL: string | undefined }> {
-    const line = await this.waitForLog((l) => l.msg === 'listening');
+  /**
+   * The `listening` line: the main URL and the metrics URL. Three children
+   * starting at once took 35 s on a shared 2-core machine (load average 16).
+   */
+  async listening(timeoutMs = 60_000): Promise<{ url: string; metricsURL: string | undefined }> {
+    const line = await this.waitForLog((l) => l.msg === 'listening', timeoutMs);
     return { url: line.url as string, metricsURL: line.metricsURL as string | undefined };
   }
 

@@ -130,8 +130,9 @@ async function stopKargoEnv(env: KargoEnv): Promise<void> {
 }
 
 describe('kargo-azure-receiver serve (the real command, as a child process)', function () {
-  // Each child loads @kubernetes/client-node through tsx: a few seconds on a busy machine.
-  this.timeout(20_000);
+  // Each child loads @kubernetes/client-node through tsx: a few seconds alone,
+  // 35 s for three at once on a shared machine (see ServeProcess.listening).
+  this.timeout(90_000);
   // Every child process starts at once: their start-up dominates the run time.
   let kargoEnv: Promise<KargoEnv>;
   before(() => {
