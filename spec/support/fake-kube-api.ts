@@ -85,6 +85,31 @@ export interface Fault {
   destroy?: boolean;
 }
 
+/**
+ * What a validating admission webhook is sent for an UPDATE (admission/v1
+ * `AdmissionRequest`: operation, resource, user, old and new object).
+ */
+export interface AdmissionRequest {
+  operation: 'UPDATE';
+  group: string;
+  plural: string;
+  kind: string;
+  namespace: string | undefined;
+  name: string;
+  subresource: string | undefined;
+  userInfo: { username: string };
+  oldObject: KubeObject;
+  object: KubeObject;
+}
+
+/**
+ * A validating admission webhook: returns undefined to admit, or the
+ * `metav1.Status` the API server answers with (its `code` is the HTTP status).
+ * kube-apiserver runs validating webhooks after the patch is applied and
+ * before the object is stored (`staging/src/k8s.io/apiserver/pkg/admission/plugin/webhook/validating`).
+ */
+export type AdmissionHook = (request: AdmissionRequest) => KubeObject | undefined;
+
 interface StoredType extends Required<ResourceType> {
   apiVersion: string;
 }
@@ -315,6 +340,10 @@ function getField(obj: KubeObject, path: string): string | undefined {
 export class FakeKubeApi {
   /** Every request received, in order. */
   readonly requests: RecordedRequest[] = [];
+  /** Validating admission for PATCHes (e.g. `FakeKargoAdmission`); none by default. */
+  admission: AdmissionHook | undefined;
+  /** The user every request authenticates as (what admission webhooks see). */
+  username = 'system:serviceaccount:kargo:receiver';
 
   private readonly types = new Map<string, StoredType>(); // key: `${group}/${plural}`
   private readonly store = new Map<string, Map<string, KubeObject>>(); // type key → `${ns}/${name}` → object
@@ -997,6 +1026,22 @@ export class FakeKubeApi {
       }
       if (current.status === undefined) delete next.status;
       else next.status = clone(current.status);
+    }
+    const refusal = this.admission?.({
+      operation: 'UPDATE',
+      group: type.group,
+      plural: type.plural,
+      kind: type.kind,
+      namespace,
+      name,
+      subresource,
+      userInfo: { username: this.username },
+      oldObject: clone(current),
+      object: clone(next),
+    });
+    if (refusal) {
+      this.sendJSON(res, typeof refusal.code === 'number' ? refusal.code : 500, refusal);
+      return;
     }
     this.sendJSON(res, 200, this.commit(type, key, next, 'MODIFIED'));
   }

@@ -26,6 +26,8 @@ const ADAPTER_RULES = [
     resources: ['warehouses', 'promotions'],
     verbs: ['list', 'watch', 'patch'],
   },
+  // Kargo's Promotion admission webhook checks `promote` on the Promotion's Stage (admission.spec.ts).
+  { apiGroups: ['kargo.akuity.io'], resources: ['stages'], verbs: ['promote'] },
 ];
 const PROJECT_CONFIG_RULE = {
   apiGroups: ['kargo.akuity.io'],
