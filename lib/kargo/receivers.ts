@@ -83,7 +83,10 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
     const projects = new Set<string>();
     for (const state of snapshot.receivers) {
       if (!state.token) continue;
-      next.set(state.token, endpointFor(state.spec.project, state.spec.name));
+      const endpoint = endpointFor(state.spec.project, state.spec.name);
+      next.set(state.token, endpoint);
+      // During a rotation the URL still registered in Azure keeps working (data.previousSecret).
+      if (state.previousToken) next.set(state.previousToken, endpoint);
       infos.push(receiverInfo(state.spec, state.token, config.baseURL));
       projects.add(state.spec.project);
     }

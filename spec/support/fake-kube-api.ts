@@ -351,6 +351,7 @@ export class FakeKubeApi {
   private readonly watches = new Set<OpenWatch>();
   private readonly sockets = new Set<Socket>();
   private faults: (Fault & { remaining: number })[] = [];
+  private closedBytesSent = 0;
   private server: http.Server | undefined;
   private rv = 100;
   /** Events with a resourceVersion ≤ this were compacted away: watching from before it answers 410. */
@@ -404,7 +405,10 @@ export class FakeKubeApi {
     });
     server.on('connection', (socket) => {
       this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
+      socket.on('close', () => {
+        this.sockets.delete(socket);
+        this.closedBytesSent += socket.bytesWritten;
+      });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     this.server = server;
@@ -452,6 +456,13 @@ export class FakeKubeApi {
   /** How many watch connections are open. */
   get openWatches(): number {
     return this.watches.size;
+  }
+
+  /** Bytes written to clients so far, on every connection (headers included). */
+  get bytesSent(): number {
+    let open = 0;
+    for (const s of this.sockets) open += s.bytesWritten;
+    return this.closedBytesSent + open;
   }
 
   /** How many TCP connections are open. */
