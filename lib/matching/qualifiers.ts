@@ -221,12 +221,12 @@ export function compileImageRule(sub: Record<string, unknown>): Rule {
 /**
  * Compiles the rule of a chart subscription. Qualifiers are chart versions.
  * Without `semverConstraint` every version matches; with one, the version
- * must be a strict semantic version satisfying it (Kargo's webhook code:
- * "SemVer constraints are always strict for charts"). Throws on a broken
- * subscription.
+ * must satisfy it, parsed loosely as Kargo's `MatchesVersion` does
+ * (Masterminds' `NewVersion`: `1.0` and `v1` are `1.0.0`). Throws on a
+ * broken subscription.
  */
 export function compileChartRule(sub: Record<string, unknown>): Rule {
   const constraint = optionalConstraint(optionalString(sub, 'semverConstraint'));
   if (constraint === undefined) return () => undefined;
-  return (version) => checkSemver(version, true, constraint);
+  return (version) => checkSemver(version, false, constraint);
 }

@@ -293,11 +293,20 @@ table('compileChartRule', compileChartRule, [
     qualifier: '2.0.0',
     reason: 'tag "2.0.0" does not satisfy "^1.0.0"',
   },
+  // Kargo's MatchesVersion parses chart versions loosely (Masterminds NewVersion).
+  { name: 'loose 1.3', sub: { semverConstraint: '^1.0.0' }, qualifier: '1.3', reason: undefined },
+  { name: 'loose v1', sub: { semverConstraint: '^1.0.0' }, qualifier: 'v1', reason: undefined },
   {
-    name: 'always strict',
+    name: 'loose, outside',
     sub: { semverConstraint: '^1.0.0' },
-    qualifier: '1.3',
-    reason: 'tag "1.3" is not a strict semantic version',
+    qualifier: 'v2',
+    reason: 'tag "v2" does not satisfy "^1.0.0"',
+  },
+  {
+    name: 'no version at all',
+    sub: { semverConstraint: '^1.0.0' },
+    qualifier: 'latest',
+    reason: 'tag "latest" is not a semantic version',
   },
 ]);
 
