@@ -274,6 +274,30 @@ describe('kargoReceivers (fake Kubernetes API, real client-node)', function () {
       });
     }
 
+    it('a ProjectConfig not named after its namespace is ignored, with one warning', async function () {
+      api.put(secret('proj-c', 'hook', 'misnamed-config-secret-0'));
+      api.put({
+        ...projectConfig('proj-c', [azure('x', 'hook')]),
+        metadata: { namespace: 'proj-c', name: 'other' },
+      });
+      const r = start();
+      await r.ready();
+      assert.deepEqual(
+        r.receivers().map((x) => x.project),
+        ['proj-a', 'proj-b'],
+      );
+      assert.deepEqual(
+        logger.lines.filter((l) => l.level === 'warn'),
+        [
+          {
+            level: 'warn',
+            obj: { config: 'ProjectConfig proj-c/other' },
+            msg: 'ProjectConfig proj-c/other ignored: its name "other" differs from its namespace "proj-c"; Kargo reads only the ProjectConfig named after its project',
+          },
+        ],
+      );
+    });
+
     it('never logs a secret or a token', async function () {
       api.put(projectConfig('proj-c', [azure('x', 'absent')]));
       const r = start();

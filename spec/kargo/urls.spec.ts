@@ -28,6 +28,19 @@ describe('Kargo receiver paths and URLs', function () {
     });
   }
 
+  // Go's u.String() keeps host and port as given and lowercases only the scheme (net/url).
+  const hosts = [
+    { base: 'https://hooks.example.com:443', url: `https://hooks.example.com:443/azure/${H}` },
+    { base: 'http://hooks.example.com:80/k', url: `http://hooks.example.com:80/k/azure/${H}` },
+    { base: 'HTTPS://Hooks.Example.COM', url: `https://Hooks.Example.COM/azure/${H}` },
+    { base: 'http://[::1]:8080', url: `http://[::1]:8080/azure/${H}` },
+  ];
+  for (const c of hosts) {
+    it(`${c.base}: url keeps the host and port as given`, function () {
+      assert.equal(receiverDetails(c.base, H).url, c.url);
+    });
+  }
+
   it('joinPath follows path.Join: dot segments, empty segments, trailing slash of the last element', function () {
     assert.equal(joinPath('/a/./b/../c', 'd'), '/a/c/d');
     assert.equal(joinPath('', 'azure', 'x/'), '/azure/x/');
