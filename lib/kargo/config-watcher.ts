@@ -96,12 +96,6 @@ export interface ConfigWatcherOptions {
   };
 }
 
-/** Counters of the watcher. */
-export interface ConfigWatcherStats {
-  /** Secrets watched (one list + watch each): the referenced ones, never the others. */
-  secretWatches: number;
-}
-
 interface ConfigEntry {
   specs: AzureReceiverSpec[];
   projectConfig?: ProjectConfigState;
@@ -207,11 +201,6 @@ export class ConfigWatcher {
   /** Whether the initial lists completed. */
   isReady(): boolean {
     return this.#secretsSynced;
-  }
-
-  /** Counters. */
-  stats(): ConfigWatcherStats {
-    return { secretWatches: this.#secrets.size };
   }
 
   /** Stops every watch and retry. */

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
 import express from 'express';
 import request from 'supertest';
 import { type KargoReceiversRouter, kargoReceivers } from '../../lib/kargo/index.js';
+import { type RbacDocument, rbacAuthorizer } from '../support/fake-kargo-admission.js';
 import { FakeKubeApi } from '../support/fake-kube-api.js';
 import { fixtureText } from '../support/fixtures.js';
 import { RecordingLogger } from '../support/recording-adapter.js';
@@ -24,6 +27,28 @@ function push(app: express.Express, path: string): request.Test {
     .post(path)
     .set('Content-Type', 'application/json')
     .send(fixtureText('acr-push'));
+}
+
+function deployRbac(...files: string[]): RbacDocument[] {
+  return files.flatMap((file) =>
+    parseAllDocuments(readFileSync(new URL(`../../deploy/${file}`, import.meta.url), 'utf8')).map(
+      (d) => d.toJS() as RbacDocument,
+    ),
+  );
+}
+
+/** The secrets rule of the documents narrowed to these Secret names. */
+function secretsOnly(documents: RbacDocument[], names: string[]): RbacDocument[] {
+  return documents.map((d) => ({
+    ...d,
+    ...(d.rules
+      ? {
+          rules: d.rules.map((r) =>
+            r.resources?.includes('secrets') ? { ...r, resourceNames: names } : r,
+          ),
+        }
+      : {}),
+  }));
 }
 
 /** A Secret with `secret` and, when given, `previousSecret`. */
@@ -107,6 +132,59 @@ describe('kargoReceivers: Secrets (read by name only) and rotation', function ()
       // Only a resourceVersion digit or two may differ between the two syncs.
       assert.ok(Math.abs(sent - baseline) < 256, `${String(sent)} vs ${String(baseline)} bytes`);
       assert.ok(sent < 20_000, `${String(sent)} bytes for the whole sync`);
+    });
+  });
+
+  describe('RBAC of deploy/, enforced by the fake API server', function () {
+    beforeEach(function () {
+      api.username = 'system:serviceaccount:kargo-azure-receiver:kargo-azure-receiver';
+      api.put(rotating(OLD));
+    });
+
+    it('rbac.yaml + rbac-config.yaml as shipped: served', async function () {
+      api.authorize = rbacAuthorizer(deployRbac('rbac.yaml', 'rbac-config.yaml'));
+      const { router, app } = start();
+      await router.ready();
+      assert.equal((await push(app, kargoPath('proj-a', RECEIVER, OLD))).status, 200);
+    });
+
+    it('the secrets rule narrowed with resourceNames: the named Secret is read, another is refused', async function () {
+      api.put(secret('proj-b', 'unnamed', 'not-in-resource-names-00'));
+      api.put(projectConfig('proj-b', [azure(RECEIVER, 'unnamed')]));
+      api.authorize = rbacAuthorizer(
+        secretsOnly(deployRbac('rbac.yaml', 'rbac-config.yaml'), ['hook']),
+      );
+      const { router, app } = start();
+      await router.ready();
+      assert.deepEqual(
+        router.receivers().map((r) => r.project),
+        ['proj-a'],
+      );
+      assert.equal((await push(app, kargoPath('proj-a', RECEIVER, OLD))).status, 200);
+      assert.ok(
+        logger.lines.some(
+          (l) =>
+            l.level === 'warn' && l.msg?.startsWith('reading Secret proj-b/unnamed is forbidden'),
+        ),
+      );
+    });
+
+    it('rbac-namespaced.yaml with namespaces: served', async function () {
+      api.authorize = rbacAuthorizer(
+        deployRbac('rbac-namespaced.yaml').map((d) =>
+          d.metadata.namespace === 'kargo-demo'
+            ? { ...d, metadata: { ...d.metadata, namespace: 'proj-a' } }
+            : d,
+        ),
+      );
+      const router = kargoReceivers({
+        kubeConfig: api.kubeConfig(),
+        logger,
+        namespaces: ['proj-a'],
+      });
+      routers.push(router);
+      await router.ready();
+      assert.equal(router.receivers().length, 1);
     });
   });
 

@@ -28,17 +28,12 @@ import {
   type AdmissionHook,
   type AdmissionRequest,
   type KubeObject,
+  type RequestAttributes,
   statusObject,
 } from './fake-kube-api.js';
 
 /** The resource attributes of a SubjectAccessReview (authorization/v1 `ResourceAttributes`). */
-export interface ResourceAttributes {
-  verb: string;
-  group: string;
-  resource: string;
-  namespace: string | undefined;
-  name: string;
-}
+export type ResourceAttributes = RequestAttributes;
 
 /** Answers a SubjectAccessReview: may `username` do this? */
 export type Authorizer = (username: string, attributes: ResourceAttributes) => boolean;

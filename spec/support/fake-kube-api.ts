@@ -110,6 +110,53 @@ export interface AdmissionRequest {
  */
 export type AdmissionHook = (request: AdmissionRequest) => KubeObject | undefined;
 
+/** What the authorizer is asked (`authorizer.Attributes` of a resource request). */
+export interface RequestAttributes {
+  verb: string;
+  group: string;
+  resource: string;
+  namespace: string | undefined;
+  name: string;
+}
+
+/**
+ * The verb and name of a request as kube-apiserver's `RequestInfoFactory`
+ * derives them (`staging/src/k8s.io/apiserver/pkg/endpoints/request/requestinfo.go`):
+ * a GET of a collection is `list`, or `watch` with `watch=true`; a list or
+ * watch whose field selector requires one `metadata.name` is a request for
+ * that name, which lets RBAC `resourceNames` allow it.
+ */
+function requestAttributes(
+  method: string,
+  watch: boolean,
+  route: {
+    type: StoredType;
+    namespace: string | undefined;
+    name: string | undefined;
+    subresource: string | undefined;
+  },
+  query: Record<string, string>,
+): RequestAttributes {
+  const collection = method === 'GET' && !route.name;
+  const verb = collection
+    ? watch
+      ? 'watch'
+      : 'list'
+    : method === 'GET'
+      ? 'get'
+      : method.toLowerCase();
+  const selected = collection
+    ? /^metadata\.name==?([^,]+)$/.exec(query.fieldSelector ?? '')?.[1]
+    : undefined;
+  return {
+    verb,
+    group: route.type.group,
+    resource: route.subresource ? `${route.type.plural}/${route.subresource}` : route.type.plural,
+    namespace: route.namespace,
+    name: route.name ?? selected ?? '',
+  };
+}
+
 interface StoredType extends Required<ResourceType> {
   apiVersion: string;
 }
@@ -342,6 +389,8 @@ export class FakeKubeApi {
   readonly requests: RecordedRequest[] = [];
   /** Validating admission for PATCHes (e.g. `FakeKargoAdmission`); none by default. */
   admission: AdmissionHook | undefined;
+  /** RBAC for every request (e.g. `rbacAuthorizer` of fake-kargo-admission.ts); none: everything allowed. */
+  authorize: ((username: string, attributes: RequestAttributes) => boolean) | undefined;
   /** The user every request authenticates as (what admission webhooks see). */
   username = 'system:serviceaccount:kargo:receiver';
 
@@ -763,6 +812,13 @@ export class FakeKubeApi {
       return;
     }
     const { type, namespace, name, subresource } = route;
+    if (
+      this.authorize &&
+      !this.authorize(this.username, requestAttributes(method, watch, route, query))
+    ) {
+      this.sendStatus(res, 403, this.forbiddenMessage(method, url.pathname));
+      return;
+    }
     if (method === 'GET' && !name) {
       if (watch) this.serveWatch(req, res, type, namespace, query);
       else this.serveList(res, type, namespace, query);
