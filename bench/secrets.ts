@@ -10,6 +10,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { kubeGet } from '../lib/adapters/kubernetes/kube-http.js';
+import { azure, projectConfig, secret } from '../spec/kargo/helpers.js';
 import { TempKubeConfig } from '../spec/server/cli-harness.js';
 import { FakeKubeApi } from '../spec/support/fake-kube-api.js';
 import { putUnrelatedSecrets } from '../spec/support/unrelated-secrets.js';
@@ -44,20 +45,8 @@ function peakRss(pid: number): number {
 async function serveAgainst(unrelatedMB: number): Promise<SecretsRow> {
   const api = new FakeKubeApi();
   await api.start();
-  api.put({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { namespace: 'kargo-demo', name: 'azure-wh-secret' },
-    data: { secret: Buffer.from('bench-secret-value-0123456789').toString('base64') },
-  });
-  api.put({
-    apiVersion: 'kargo.akuity.io/v1alpha1',
-    kind: 'ProjectConfig',
-    metadata: { namespace: 'kargo-demo', name: 'kargo-demo' },
-    spec: {
-      webhookReceivers: [{ name: 'azure', azure: { secretRef: { name: 'azure-wh-secret' } } }],
-    },
-  });
+  api.put(secret('kargo-demo', 'azure-wh-secret', 'bench-secret-value-0123456789'));
+  api.put(projectConfig('kargo-demo', [azure('azure', 'azure-wh-secret')]));
   const bytesEach = 100_000;
   const count = Math.round((unrelatedMB * MB * 3) / 4 / bytesEach);
   if (count > 0)
