@@ -114,6 +114,29 @@ describe('listReceiverURLs (one-shot, fake Kubernetes API)', function () {
     );
   });
 
+  it('reads each Secret by name only, and skips a ProjectConfig not named after its namespace', async function () {
+    api.put(secret('proj-c', 'hook', 'list-secret-c-other'));
+    api.put({
+      ...projectConfig('proj-c', [azure('c', 'hook')]),
+      metadata: { namespace: 'proj-c', name: 'misnamed' },
+    });
+    const logger = new RecordingLogger();
+    const list = await listReceiverURLs({ kubeConfig: api.kubeConfig(), logger });
+    assert.deepEqual(
+      list.map((r) => r.project),
+      ['', 'proj-a', 'proj-b'],
+    );
+    assert.ok(
+      logger.lines.some(
+        (l) =>
+          l.msg ===
+          'ProjectConfig proj-c/misnamed ignored: its name "misnamed" differs from its namespace "proj-c"; Kargo reads only the ProjectConfig named after its project',
+      ),
+    );
+    for (const r of api.requests.filter((q) => q.path.includes('/secrets')))
+      assert.match(r.query.fieldSelector ?? '', /^metadata\.name=/, r.path);
+  });
+
   it('rejects on API errors with a message free of response bodies', async function () {
     api.fault({ method: 'GET', path: '/projectconfigs', status: 403 });
     await assert.rejects(listReceiverURLs({ kubeConfig: api.kubeConfig() }), {
