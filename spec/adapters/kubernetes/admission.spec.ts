@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import express from 'express';
+import request from 'supertest';
 import { parseAllDocuments } from 'yaml';
+import { azureReceiver } from '../../../lib/index.js';
 import {
   KubernetesAdapterError,
   kubernetesAdapter,
@@ -16,6 +19,7 @@ import {
   type RbacDocument,
 } from '../../support/fake-kargo-admission.js';
 import { FakeKubeApi } from '../../support/fake-kube-api.js';
+import { fixtureText } from '../../support/fixtures.js';
 import { RecordingLogger } from '../../support/recording-adapter.js';
 import {
   FakeSleep,
@@ -175,6 +179,53 @@ describe("Kargo's admission webhooks (fake API server emulating promotion/wareho
     await start().refresh(PROMOTION);
     assert.equal(patches(), 3);
     assert.ok(refreshed(PROMOTION));
+  });
+
+  describe('a merged pull request through azureReceiver (real devops-pr-merged.json payload)', function () {
+    const PR = 'https://dev.azure.com/fabrikam/Fabrikam/_git/Fabrikam/pullrequest/1';
+    const TOKEN = 'pull-request-admission-token';
+
+    async function post(documents: RbacDocument[]): Promise<request.Response> {
+      admit(documents);
+      api.put(promotionManifest('kargo-demo', 'waiting', { waitingOn: PR }));
+      adapter = kubernetesAdapter({
+        kubeConfig: api.kubeConfig(),
+        logger,
+        sleep: new FakeSleep().sleep,
+        random: () => 0.5,
+      });
+      await adapter.ready();
+      const app = express();
+      app.use(
+        '/azure',
+        azureReceiver({ token: TOKEN, lookup: adapter.lookup, refresh: adapter.refresh }),
+      );
+      return request(app)
+        .post(`/azure/${TOKEN}`)
+        .set('Content-Type', 'application/json')
+        .send(fixtureText('devops-pr-merged'));
+    }
+
+    it('with deploy/rbac.yaml: 200, the Promotion refreshed', async function () {
+      const res = await post(deployRbac('rbac.yaml'));
+      assert.deepEqual([res.status, res.body], [200, { msg: 'refreshed 1 promotion(s)' }]);
+      assert.ok(
+        api.get({ kind: 'Promotion', namespace: 'kargo-demo', name: 'waiting' })?.metadata
+          ?.annotations?.['kargo.akuity.io/refresh'],
+      );
+    });
+
+    it('without promote: 503 (Azure retries while RBAC is fixed), one PATCH, the refusal logged', async function () {
+      const res = await post(withoutPromote(deployRbac('rbac.yaml')));
+      assert.deepEqual(
+        [res.status, res.body],
+        [503, { error: 'failed to refresh 1 of 1 promotion(s)' }],
+      );
+      assert.equal(patches(), 1);
+      assert.ok(
+        logger.lines.some((l) => (l.obj as { webhook?: string }).webhook === PROMOTION_WEBHOOK),
+      );
+    });
   });
 
   describe('admissionRefusal', function () {
