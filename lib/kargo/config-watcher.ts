@@ -108,6 +108,8 @@ interface SecretWatch {
   /** Resolves after the first list, or the first failure (then its receivers are `secret-unreadable`). */
   settled: Promise<void>;
   settle: () => void;
+  /** Whether a list delivered the Secret (a list still in flight will serve new receivers too). */
+  listed: boolean;
 }
 
 function secretKey(namespace: string, name: string): string {
@@ -282,8 +284,8 @@ export class ConfigWatcher {
       const rk = receiverKey(spec);
       if (this.#derived.has(rk)) continue;
       if (!this.#watched(spec.secretNamespace)) this.#derived.set(rk, { problem: 'not-watched' });
-      // A new receiver of a Secret already watched: its bytes are gone, so list that Secret again.
-      else if (this.#secrets.has(secretKeyOf(spec))) restart.add(secretKeyOf(spec));
+      // A new receiver of a Secret already listed: its bytes are gone, so list that Secret again.
+      else if (this.#secrets.get(secretKeyOf(spec))?.listed) restart.add(secretKeyOf(spec));
     }
     this.#syncSecretWatches(restart);
     this.#schedule();
@@ -326,6 +328,7 @@ export class ConfigWatcher {
       },
       onResync: (objects) => {
         if (!current()) return;
+        entry.listed = true;
         if (!objects.some((o) => o.metadata?.name === name)) this.#applySecret(key, undefined);
         settle();
       },
@@ -346,7 +349,8 @@ export class ConfigWatcher {
         this.#schedule();
       },
     });
-    this.#secrets.set(key, { watcher, settled, settle });
+    const entry: SecretWatch = { watcher, settled, settle, listed: false };
+    this.#secrets.set(key, entry);
     watcher.start();
   }
 
