@@ -16,6 +16,7 @@ export {
   listReceiverURLs,
   receiverPath,
   DEFAULT_SYSTEM_NAMESPACE,
+  PREVIOUS_SECRET_KEY,
 } from './kargo/index.js';
 export {
   normalizeGitURL,
