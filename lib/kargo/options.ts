@@ -63,7 +63,7 @@ export interface KargoReceiversOptions {
   deadlineMs?: number;
   /** Finds and refreshes Warehouses. Default: `kubernetesAdapter({ kubeConfig, logger, namespace: namespaces })`, closed by `close()`. */
   adapter?: KargoAdapter;
-  /** Timeout of one-shot requests (Secret reads), in milliseconds. Default 30 000. */
+  /** Timeout of a Secret's list (each referenced Secret is listed, then watched, by name), in milliseconds. Default 30 000. */
   requestTimeoutMs?: number;
 }
 
