@@ -13,7 +13,7 @@ import {
   pickHandlerConfig,
   validate,
 } from '../options.js';
-import type { Logger, Lookup, Refresh } from '../types.js';
+import type { ExplainPush, Logger, Lookup, Refresh } from '../types.js';
 import { DEFAULT_SYSTEM_NAMESPACE } from './resources.js';
 import { baseURLSchema } from './urls.js';
 
@@ -23,8 +23,14 @@ export interface KargoAdapter {
   lookup: Lookup;
   /** Refreshes an object in any namespace. */
   refresh: Refresh;
-  /** The same, restricted to these namespaces: a project's receiver refreshes its project only. */
-  scoped(namespaces: readonly string[]): { lookup: Lookup; refresh: Refresh };
+  /** Explains pushes in every namespace, for hints and `explain` answers. Optional. */
+  explainPush?: ExplainPush;
+  /** The same, restricted to these namespaces: a project's receiver refreshes (and explains) its project only. */
+  scoped(namespaces: readonly string[]): {
+    lookup: Lookup;
+    refresh: Refresh;
+    explainPush?: ExplainPush;
+  };
   /** Awaited by `ready()` when present. */
   ready?(): Promise<void>;
   /** Consulted by `isReady()` when present. */
@@ -61,6 +67,12 @@ export interface KargoReceiversOptions {
   onWebhook?: (record: WebhookRecord) => void;
   /** A webhook is answered within this time at the latest (503 past it). Default 20000 ms. */
   deadlineMs?: number;
+  /**
+   * List in each push's answer the Warehouses of the receiver's project
+   * subscribed to the pushed repository, whether each was refreshed and why
+   * (not). Default false. See `azureReceiver`'s `explain`.
+   */
+  explain?: boolean;
   /** Finds and refreshes Warehouses. Default: `kubernetesAdapter({ kubeConfig, logger, namespace: namespaces })`, closed by `close()`. */
   adapter?: KargoAdapter;
   /** Timeout of one-shot requests (Secret reads), in milliseconds. Default 30 000. */
@@ -90,6 +102,7 @@ const schema = Joi.object({
     lookup: Joi.function().required(),
     refresh: Joi.function().required(),
     scoped: Joi.function().required(),
+    explainPush: Joi.function(),
     ready: Joi.function(),
     isReady: Joi.function(),
   })

@@ -93,6 +93,8 @@ function singleReceiver(
     token: config.tokens,
     lookup,
     refresh,
+    explainPush: adapter.explainPush,
+    explain: config.explain,
     maxBodyBytes: config.maxBodyBytes,
     logger: logger.child({ component: 'receiver' }),
     onWebhook,
@@ -128,12 +130,17 @@ async function projectConfigReceivers(
     writeStatus: config.writeStatus,
     systemNamespace: config.systemNamespace,
     maxBodyBytes: config.maxBodyBytes,
+    explain: config.explain,
     adapter: {
       lookup: timed.lookup,
       refresh: timed.refresh,
+      explainPush: adapter.explainPush,
       scoped: (namespaces) => {
         const scoped = adapter.scoped(namespaces);
-        return metrics ? metrics.instrument(scoped) : scoped;
+        return {
+          ...(metrics ? metrics.instrument(scoped) : scoped),
+          explainPush: scoped.explainPush,
+        };
       },
       ready: () => adapter.ready(),
       isReady: () => adapter.isReady(),

@@ -19,7 +19,10 @@ export function isAzureDevOpsPayload(body: JSONObject): boolean {
 // A ref deletion is reported with an all-zero new object id.
 const DELETED = /^0+$/;
 
-const repositorySchema = Joi.object({ remoteUrl: Joi.string().allow('') }).unknown(true);
+const repositorySchema = Joi.object({
+  remoteUrl: Joi.string().allow(''),
+  defaultBranch: Joi.string().allow(''),
+}).unknown(true);
 
 const pushSchema = Joi.object({
   resource: Joi.object({
@@ -45,7 +48,7 @@ const pullRequestSchema = Joi.object({
 }).unknown(true);
 
 type Resource = JSONObject & {
-  repository?: { remoteUrl?: string };
+  repository?: { remoteUrl?: string; defaultBranch?: string };
   refUpdates?: Array<{ name?: string; newObjectId?: string }>;
   pullRequestId?: number;
   status?: string;
@@ -83,6 +86,7 @@ function classifyPush(eventType: string, body: JSONObject): Classification {
   if (updates.length > 0 && live.length === 0) {
     return ignore(eventType, 'nothing refreshed: the push only deleted refs');
   }
+  const defaultBranch = branchName(resource.repository?.defaultBranch);
   return {
     action: 'refresh',
     source: 'azure-devops',
@@ -94,8 +98,21 @@ function classifyPush(eventType: string, body: JSONObject): Classification {
       repoURLs: [normalizeGitURL(remoteUrl)],
       kinds: ['git'],
       qualifiers: unique(live.map((u) => u.name as string)),
+      ...(defaultBranch ? { defaultBranch } : {}),
     },
   };
+}
+
+/**
+ * `resource.repository.defaultBranch` is a full ref (`refs/heads/main`, in
+ * both Microsoft's sample and the wizard's Test payload); a bare name is
+ * taken as it is. Empty or another kind of ref: undefined.
+ */
+function branchName(ref: string | undefined): string | undefined {
+  const value = (ref ?? '').trim();
+  if (value === '') return undefined;
+  if (value.startsWith('refs/heads/')) return value.slice('refs/heads/'.length) || undefined;
+  return value.startsWith('refs/') ? undefined : value;
 }
 
 /**

@@ -185,6 +185,7 @@ describe('kargo-azure-receiver command line', function () {
             captured = config;
           },
           urls: async () => undefined,
+          explain: async () => undefined,
         },
         '0.0.0',
       );
@@ -219,6 +220,7 @@ describe('kargo-azure-receiver command line', function () {
           headersTimeoutMs: 10_000,
           requestTimeoutMs: 30_000,
           keepAliveTimeoutMs: 65_000,
+          explain: false,
         },
       );
     });
@@ -233,6 +235,21 @@ describe('kargo-azure-receiver command line', function () {
         name: 'port and host from the environment',
         env: { KAR_PORT: '9000', KAR_HOST: '127.0.0.1' },
         expect: { port: 9000, host: '127.0.0.1' },
+      },
+      {
+        name: '--explain',
+        args: ['--explain'],
+        expect: { explain: true },
+      },
+      {
+        name: 'KAR_EXPLAIN=true',
+        env: { KAR_EXPLAIN: 'true' },
+        expect: { explain: true },
+      },
+      {
+        name: 'KAR_EXPLAIN=false is off',
+        env: { KAR_EXPLAIN: 'false' },
+        expect: { explain: false },
       },
       {
         name: 'a flag wins over its variable',
