@@ -228,11 +228,14 @@ const cases: Case[] = [
     adapters: true,
   },
   {
-    name: 'ACR push matching nothing',
+    name: 'ACR push matching nothing (an adapter without explainPush: a hint from the event alone)',
     body: acrPush,
     targets: 0,
     status: 200,
-    body_: { msg: 'refreshed 0 warehouse(s)' },
+    body_: {
+      msg: 'refreshed 0 warehouse(s)',
+      hint: 'no Warehouse of this receiver takes tag "v1" of image myregistry.azurecr.io/hello-world (the adapter cannot say why)',
+    },
     adapters: true,
   },
   {
@@ -547,6 +550,7 @@ describe('azureReceiver: events handed to lookup', () => {
       ],
       kinds: ['git'],
       qualifiers: ['refs/heads/master', 'refs/tags/v1.2.3'],
+      defaultBranch: 'main',
     });
   });
 
