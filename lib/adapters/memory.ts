@@ -6,13 +6,7 @@
  */
 import { PromotionIndex, WarehouseIndex } from '../matching/index.js';
 import { silentLogger } from '../logger.js';
-import type {
-  Logger,
-  PushEvent,
-  PushExplanation,
-  ReceiverEvent,
-  RefreshTarget,
-} from '../types.js';
+import type { Logger, PushEvent, PushExplanation, ReceiverEvent, RefreshTarget } from '../types.js';
 
 /** Options of {@link memoryAdapter}. */
 export interface MemoryAdapterOptions {

@@ -123,7 +123,9 @@ async function manifestSource(file: string, namespaces: string[], logger: Logger
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new CommandError(
-      code ? `cannot read ${file} (${code})` : `${file} is not valid YAML: ${(err as Error).message}`,
+      code
+        ? `cannot read ${file} (${code})`
+        : `${file} is not valid YAML: ${(err as Error).message}`,
     );
   }
   const wanted = manifests.filter((m) => {
@@ -135,7 +137,11 @@ async function manifestSource(file: string, namespaces: string[], logger: Logger
   return { lookup: adapter.lookup, explainPush: adapter.explainPush, close: async () => {} };
 }
 
-function clusterSource(kubeconfig: string | undefined, namespaces: string[], logger: Logger): Source {
+function clusterSource(
+  kubeconfig: string | undefined,
+  namespaces: string[],
+  logger: Logger,
+): Source {
   const kubeConfig = new KubeConfig();
   if (kubeconfig) kubeConfig.loadFromFile(kubeconfig);
   else kubeConfig.loadFromDefault();
@@ -247,8 +253,18 @@ export function formatReport(report: ExplainReport): string {
     lines.push(
       '',
       formatTable([
-        [report.rows[0]?.kind === 'Promotion' ? 'PROMOTION' : 'WAREHOUSE', 'SUBSCRIPTION', 'VERDICT', 'REASON'],
-        ...report.rows.map((r) => [`${r.namespace}/${r.name}`, r.subscription, r.verdict, r.reason]),
+        [
+          report.rows[0]?.kind === 'Promotion' ? 'PROMOTION' : 'WAREHOUSE',
+          'SUBSCRIPTION',
+          'VERDICT',
+          'REASON',
+        ],
+        ...report.rows.map((r) => [
+          `${r.namespace}/${r.name}`,
+          r.subscription,
+          r.verdict,
+          r.reason,
+        ]),
       ]),
     );
   }

@@ -68,7 +68,7 @@ table('compileGitRule', compileGitRule, [
     reason: 'branch "main" is not the default branch "develop" named by the push (no branch set)',
   },
   {
-    name: 'no branch, an empty default branch: Kargo\'s guess',
+    name: "no branch, an empty default branch: Kargo's guess",
     sub: {},
     qualifier: 'refs/heads/master',
     context: { defaultBranch: '' },

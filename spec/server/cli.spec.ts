@@ -9,38 +9,8 @@ import {
 } from '../../lib/server/config.js';
 import { redactPath } from '../../lib/server/logging.js';
 import { eventLabel } from '../../lib/server/metrics.js';
-import { main } from '../../lib/server/cli.js';
-import { commands } from '../../lib/server/commands.js';
 import { FakeKubeApi } from '../support/fake-kube-api.js';
-import { TempKubeConfig, runCli, type RunResult } from './cli-harness.js';
-
-/** Runs `main()` in this process, capturing what it writes. Only for arguments that fail before serving. */
-async function runInProcess(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  let stdout = '';
-  let stderr = '';
-  const write = { out: process.stdout.write, err: process.stderr.write };
-  process.stdout.write = ((chunk: string) => (
-    (stdout += chunk),
-    true
-  )) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => (
-    (stderr += chunk),
-    true
-  )) as typeof process.stderr.write;
-  try {
-    // The commands imported statically: main()'s default loads them lazily, which the child-process specs cover.
-    const code = await main(['node', 'kargo-azure-receiver', ...args], commands);
-    return { code, signal: null, stdout, stderr };
-  } finally {
-    process.stdout.write = write.out;
-    process.stderr.write = write.err;
-    for (const k of Object.keys(env))
-      if (saved[k] === undefined) Reflect.deleteProperty(process.env, k);
-      else process.env[k] = saved[k];
-  }
-}
+import { TempKubeConfig, runCli, runInProcess, type RunResult } from './cli-harness.js';
 
 describe('kargo-azure-receiver command line', function () {
   this.timeout(20_000);

@@ -54,7 +54,11 @@ export interface KubernetesAdapter {
   /** Whether the initial lists completed. */
   isReady(): boolean;
   /** The same caches, restricted to these namespaces (per-project receivers). `refresh` refuses targets outside. */
-  scoped(namespaces: readonly string[]): { lookup: Lookup; refresh: Refresh; explainPush: ExplainPush };
+  scoped(namespaces: readonly string[]): {
+    lookup: Lookup;
+    refresh: Refresh;
+    explainPush: ExplainPush;
+  };
   /** Counters. */
   stats(): KubernetesAdapterStats;
 }
@@ -207,7 +211,11 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     isReady,
     scoped(namespaces) {
       const copy = [...namespaces];
-      return { lookup: makeLookup(copy), refresh: makeRefresh(copy), explainPush: makeExplain(copy) };
+      return {
+        lookup: makeLookup(copy),
+        refresh: makeRefresh(copy),
+        explainPush: makeExplain(copy),
+      };
     },
     stats() {
       const sum = (pick: (s: ReturnType<ResourceWatcher['stats']>) => number): number =>
