@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import express from 'express';
 import request from 'supertest';
 import { azureReceiver, kubernetesAdapter, memoryAdapter } from '../lib/index.js';
-import { MAX_EXPLAINED } from '../lib/explanation.js';
+import { MAX_EXPLAINED, MAX_TEXT, bounded, explainedFields, pushHint } from '../lib/explanation.js';
 import type { PushEvent, PushExplanation, RefreshTarget } from '../lib/types.js';
 import { until } from './adapters/kubernetes/helpers.js';
 import { FakeKubeApi } from './support/fake-kube-api.js';
@@ -511,5 +511,71 @@ describe('explanations through kubernetesAdapter and the fake API server: the re
     } finally {
       await adapter.close();
     }
+  });
+});
+
+describe('pushHint and the answer fields', () => {
+  function event(overrides: Partial<PushEvent>): PushEvent {
+    return {
+      type: 'push',
+      source: 'acr',
+      eventType: 'push',
+      repoURLs: [HELLO],
+      kinds: ['image'],
+      qualifiers: ['v1'],
+      ...overrides,
+    };
+  }
+
+  it('names what each kind of push carries: chart versions, several refs, no qualifier', () => {
+    const none: PushExplanation = {
+      warehouses: [{ namespace: 'p', name: 'w', refreshed: false, subscription: 's', reason: 'r' }],
+      nearMisses: [],
+    };
+    assert.equal(
+      pushHint(event({ kinds: ['chart'], qualifiers: ['1.2.3'] }), none),
+      `1 Warehouse subscribes to chart ${HELLO}; none takes version "1.2.3": p/w: r`,
+    );
+    assert.equal(
+      pushHint(
+        event({
+          kinds: ['git'],
+          repoURLs: [FABRIKAM],
+          qualifiers: ['refs/heads/a', 'refs/tags/v1'],
+        }),
+        none,
+      ),
+      `1 Warehouse subscribes to Git repository ${FABRIKAM}; none takes refs/heads/a or refs/tags/v1: p/w: r`,
+    );
+    assert.equal(
+      pushHint(event({ kinds: ['image', 'chart'], qualifiers: [] }), undefined),
+      `no Warehouse of this receiver takes the push of image or chart ${HELLO} (the adapter cannot say why)`,
+    );
+  });
+
+  it(`cuts a long reason to ${MAX_TEXT} characters`, () => {
+    const long = 'x'.repeat(1000);
+    const hint = pushHint(event({}), {
+      warehouses: [
+        { namespace: 'p', name: 'w', refreshed: false, subscription: 's', reason: long },
+      ],
+      nearMisses: [],
+    });
+    assert.equal(hint.length, MAX_TEXT);
+    assert.ok(hint.endsWith('…'));
+    assert.equal(bounded('short'), 'short');
+  });
+
+  it(`lists at most ${MAX_EXPLAINED} near misses, the rest counted`, () => {
+    const nearMisses = Array.from({ length: MAX_EXPLAINED + 2 }, (_, i) => ({
+      namespace: 'p',
+      name: `w${String(i)}`,
+      subscription: 'image x/hello-world',
+      difference: 'd',
+    }));
+    const fields = explainedFields({ warehouses: [], nearMisses }, []);
+    assert.equal(fields.nearMisses?.length, MAX_EXPLAINED);
+    assert.equal(fields.nearMissesOmitted, 2);
+    assert.deepEqual(fields.warehouses, []);
   });
 });
