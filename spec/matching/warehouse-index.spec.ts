@@ -538,3 +538,89 @@ describe('WarehouseIndex.explain', () => {
     assert.deepEqual(fleet().explain(push(['https://dev.azure.com/x/y/_git/z'], ['git'], [])), []);
   });
 });
+
+describe('WarehouseIndex.nearMisses and explainPush', () => {
+  const PUSHED = 'myacr.azurecr.io/app';
+
+  function nearFleet(): WarehouseIndex {
+    const index = new WarehouseIndex();
+    index.upsert(
+      warehouseManifest('exact', [{ image: { repoURL: PUSHED, semverConstraint: '^2' } }]),
+    );
+    index.upsert(warehouseManifest('geo', [{ image: { repoURL: 'myacr-eu.azurecr.io/app' } }]));
+    index.upsert(warehouseManifest('team', [{ image: { repoURL: 'myacr.azurecr.io/team/app' } }]));
+    index.upsert(
+      warehouseManifest(
+        'geo',
+        [{ image: { repoURL: 'myacr-eu.azurecr.io/app' } }],
+        'another-project',
+      ),
+    );
+    index.upsert(
+      warehouseManifest('git-app', [{ git: { repoURL: 'https://example.com/org/app' } }]),
+    );
+    index.upsert(warehouseManifest('other-name', [{ image: { repoURL: 'myacr.azurecr.io/api' } }]));
+    return index;
+  }
+
+  it('finds subscriptions of the same repository name, of a kind the push can be, in scope', () => {
+    const event = push([PUSHED], ['image'], ['1.0.0']);
+    assert.deepEqual(nearFleet().nearMisses(event, { namespaces: ['kargo-demo'] }), [
+      {
+        namespace: 'kargo-demo',
+        name: 'geo',
+        subscription: 'image myacr-eu.azurecr.io/app',
+        difference:
+          'another registry host or login server: myacr-eu.azurecr.io instead of myacr.azurecr.io',
+      },
+      {
+        namespace: 'kargo-demo',
+        name: 'team',
+        subscription: 'image myacr.azurecr.io/team/app',
+        difference: 'another path prefix: team/app instead of app',
+      },
+    ]);
+    assert.equal(nearFleet().nearMisses(event).length, 3);
+  });
+
+  it('explainPush: near misses only when nothing takes the push', () => {
+    const index = nearFleet();
+    const missed = index.explainPush(push([PUSHED], ['image'], ['1.0.0']), {
+      namespaces: ['kargo-demo'],
+    });
+    assert.deepEqual(
+      missed.warehouses.map((w) => [w.name, w.refreshed]),
+      [['exact', false]],
+    );
+    assert.deepEqual(
+      missed.nearMisses.map((m) => m.name),
+      ['geo', 'team'],
+    );
+    const taken = index.explainPush(push([PUSHED], ['image'], ['2.0.0']));
+    assert.deepEqual(
+      taken.warehouses.map((w) => [w.name, w.refreshed]),
+      [['exact', true]],
+    );
+    assert.deepEqual(taken.nearMisses, []);
+  });
+
+  it('forgets near misses with their Warehouses: replaced, deleted, cleared', () => {
+    const index = nearFleet();
+    const event = push([PUSHED], ['image'], []);
+    index.upsert(warehouseManifest('geo', [{ image: { repoURL: 'myacr.azurecr.io/other' } }]));
+    index.delete('kargo-demo', 'team');
+    assert.deepEqual(
+      index.nearMisses(event).map((m) => `${m.namespace}/${m.name}`),
+      ['another-project/geo'],
+    );
+    index.delete('another-project', 'geo');
+    assert.deepEqual(index.nearMisses(event), []);
+    const again = nearFleet();
+    again.clear();
+    again.upsert(warehouseManifest('geo', [{ image: { repoURL: 'myacr-eu.azurecr.io/app' } }]));
+    assert.deepEqual(
+      again.nearMisses(event).map((m) => m.name),
+      ['geo'],
+    );
+  });
+});
