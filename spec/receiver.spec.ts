@@ -554,6 +554,24 @@ describe('azureReceiver: events handed to lookup', () => {
     });
   });
 
+  const defaultBranches: Array<[unknown, string | undefined]> = [
+    ['refs/heads/develop', 'develop'],
+    ['release/1.x', 'release/1.x'],
+    ['refs/tags/v1', undefined],
+    ['', undefined],
+    [null, undefined],
+    [42, undefined],
+  ];
+  for (const [given, expected] of defaultBranches) {
+    it(`git.push with defaultBranch ${JSON.stringify(given)}: ${expected ?? 'none'} (never a rejected push)`, async () => {
+      const body = fixture('devops-git-push');
+      body.resource.repository.defaultBranch = given;
+      const event = (await lookupOf(body)) as { defaultBranch?: string };
+      assert.equal(event.defaultBranch, expected);
+      assert.equal('defaultBranch' in event, expected !== undefined);
+    });
+  }
+
   it('PR merged: the web URL, normalized (no #view=discussion)', async () => {
     assert.deepEqual(await lookupOf(fixtureText('devops-pr-merged')), {
       type: 'pull-request',

@@ -19,10 +19,7 @@ export function isAzureDevOpsPayload(body: JSONObject): boolean {
 // A ref deletion is reported with an all-zero new object id.
 const DELETED = /^0+$/;
 
-const repositorySchema = Joi.object({
-  remoteUrl: Joi.string().allow(''),
-  defaultBranch: Joi.string().allow(''),
-}).unknown(true);
+const repositorySchema = Joi.object({ remoteUrl: Joi.string().allow('') }).unknown(true);
 
 const pushSchema = Joi.object({
   resource: Joi.object({
@@ -48,7 +45,7 @@ const pullRequestSchema = Joi.object({
 }).unknown(true);
 
 type Resource = JSONObject & {
-  repository?: { remoteUrl?: string; defaultBranch?: string };
+  repository?: { remoteUrl?: string; defaultBranch?: unknown };
   refUpdates?: Array<{ name?: string; newObjectId?: string }>;
   pullRequestId?: number;
   status?: string;
@@ -106,10 +103,13 @@ function classifyPush(eventType: string, body: JSONObject): Classification {
 /**
  * `resource.repository.defaultBranch` is a full ref (`refs/heads/main`, in
  * both Microsoft's sample and the wizard's Test payload); a bare name is
- * taken as it is. Empty or another kind of ref: undefined.
+ * taken as it is. Absent, empty, null (a repository without commits), not a
+ * string or another kind of ref: undefined, and Kargo's guess applies. It is
+ * not validated: an informational field must never cost the push its refresh.
  */
-function branchName(ref: string | undefined): string | undefined {
-  const value = (ref ?? '').trim();
+function branchName(ref: unknown): string | undefined {
+  if (typeof ref !== 'string') return undefined;
+  const value = ref.trim();
   if (value === '') return undefined;
   if (value.startsWith('refs/heads/')) return value.slice('refs/heads/'.length) || undefined;
   return value.startsWith('refs/') ? undefined : value;
