@@ -344,6 +344,9 @@ Examples:
   $ pbpaste | kargo-azure-receiver explain - --namespace kargo-demo --json
 `;
 
+/** A namespace name: an RFC 1123 label, as the API server validates it. */
+const NAMESPACE_NAME = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
 /** Raw option values of `explain`. */
 interface ExplainFlags {
   manifests?: string;
@@ -593,7 +596,13 @@ Get started:
       ).env('KAR_KUBECONFIG'),
     )
     .addHelpText('after', EXPLAIN_EXAMPLES)
-    .action(async (payload: string, flags: ExplainFlags) => {
+    .action(async (payload: string, flags: ExplainFlags, command: Command) => {
+      const bad = (flags.namespace ?? []).find((ns) => !NAMESPACE_NAME.test(ns));
+      if (bad !== undefined)
+        command.error(
+          `error: --namespace ${JSON.stringify(bad)} is not a Kubernetes namespace name.`,
+          { exitCode: 2, code: 'kar.usage' },
+        );
       await actions.explain({
         payload,
         manifests: flags.manifests,

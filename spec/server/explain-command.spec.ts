@@ -215,6 +215,19 @@ describe('kargo-azure-receiver explain', function () {
         code: 1,
       },
       {
+        name: 'a --namespace that is no namespace name',
+        args: [
+          'explain',
+          `${FIXTURES}/acr-push.json`,
+          '--manifests',
+          MANIFESTS,
+          '-n',
+          'Kargo_Demo',
+        ],
+        stderr: /^error: --namespace "Kargo_Demo" is not a Kubernetes namespace name\.\n$/,
+        code: 2,
+      },
+      {
         name: 'no payload argument',
         args: ['explain'],
         stderr: /^error: missing required argument 'payload'\n$/,
