@@ -7,10 +7,14 @@
  * built from repository URLs, tags, refs and object names only.
  * @module
  */
+import { errorDetail } from './errors.js';
 import type {
+  ExplainPush,
+  Logger,
   NearMiss,
   PushEvent,
   PushExplanation,
+  ReceiverEvent,
   RefreshTarget,
   WarehouseExplanation,
 } from './types.js';
@@ -136,4 +140,87 @@ export function explainedFields(
     if (missed > 0) fields.nearMissesOmitted = missed;
   }
   return fields;
+}
+
+/** pino's `isLevelEnabled('debug')`; false for loggers that cannot tell, so the hot path stays cheap. */
+function debugEnabled(logger: Logger): boolean {
+  try {
+    return logger.isLevelEnabled?.('debug') === true;
+  } catch {
+    return false;
+  }
+}
+
+/** What an explainer needs of the endpoint that took the request. */
+export interface ExplainingEndpoint {
+  explainPush?: ExplainPush;
+  labels?: Record<string, string>;
+}
+
+/**
+ * Runs `explaining` within what is left of the request's deadline; resolves
+ * to a symbol when time ran out.
+ */
+export type WithinDeadline = (
+  explaining: Promise<PushExplanation>,
+) => Promise<PushExplanation | symbol>;
+
+/**
+ * Builds the step of the request pipeline that adds `hint` and, with
+ * `explain`, the subscribed Warehouses to a 200 answer. The adapter's
+ * `explainPush` runs only when nothing matched, `explain` is on, or debug
+ * logs are enabled: the hot path stays a lookup. It never fails the
+ * request: an adapter without `explainPush`, or one that fails or runs out of
+ * time, leaves the hint to what the event says.
+ */
+export function createExplainer(config: { logger: Logger; explain: boolean }) {
+  const { logger, explain } = config;
+
+  async function explainSafely(
+    endpoint: ExplainingEndpoint,
+    event: PushEvent,
+    within: WithinDeadline,
+  ): Promise<PushExplanation | undefined> {
+    const explainPush = endpoint.explainPush;
+    if (explainPush === undefined) return undefined;
+    try {
+      const result = await within(Promise.resolve().then(() => explainPush(event)));
+      if (typeof result !== 'symbol') return result;
+      logger.warn({ ...endpoint.labels }, 'explanation did not finish in time');
+    } catch (err) {
+      logger.warn({ ...endpoint.labels, ...errorDetail(err) }, 'explanation failed');
+    }
+    return undefined;
+  }
+
+  return async function explainAnswer(
+    endpoint: ExplainingEndpoint,
+    event: ReceiverEvent,
+    targets: readonly RefreshTarget[],
+    within: WithinDeadline,
+  ): Promise<ExplanationFields> {
+    if (event.type !== 'push') {
+      return targets.length === 0 ? { hint: pullRequestHint(event.prURL) } : {};
+    }
+    if (targets.length > 0 && !explain && !debugEnabled(logger)) return {};
+    const explanation = await explainSafely(endpoint, event, within);
+    if (explanation !== undefined) {
+      logger.debug(
+        {
+          ...endpoint.labels,
+          repoURLs: event.repoURLs,
+          qualifiers: event.qualifiers,
+          defaultBranch: event.defaultBranch,
+          warehouses: explanation.warehouses.slice(0, MAX_EXPLAINED),
+          nearMisses: explanation.nearMisses.slice(0, MAX_EXPLAINED),
+        },
+        'push explained',
+      );
+    }
+    const fields: ExplanationFields = {};
+    if (targets.length === 0) fields.hint = pushHint(event, explanation);
+    if (explain && explanation !== undefined)
+      Object.assign(fields, explainedFields(explanation, targets));
+    return fields;
+  };
 }

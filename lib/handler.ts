@@ -6,27 +6,12 @@
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import pLimit from 'p-limit';
 import getRawBody from 'raw-body';
-import { ReceiverError } from './errors.js';
-import {
-  MAX_EXPLAINED,
-  explainedFields,
-  pullRequestHint,
-  pushHint,
-  type ExplanationFields,
-} from './explanation.js';
+import { ReceiverError, errorDetail } from './errors.js';
+import { createExplainer, type ExplanationFields } from './explanation.js';
 import type { HandlerConfig, WebhookRecord } from './options.js';
 import { classify } from './sources/index.js';
 import { isObject, type Classification } from './sources/result.js';
-import type {
-  ExplainPush,
-  Logger,
-  Lookup,
-  PushEvent,
-  PushExplanation,
-  ReceiverEvent,
-  Refresh,
-  RefreshTarget,
-} from './types.js';
+import type { ExplainPush, Lookup, ReceiverEvent, Refresh, RefreshTarget } from './types.js';
 
 /** What a token resolves to: the adapters that serve it, and labels for logs. */
 export interface Endpoint {
@@ -172,25 +157,6 @@ function dedupe(targets: RefreshTarget[]): RefreshTarget[] {
   return [...seen.values()];
 }
 
-/** pino's `isLevelEnabled('debug')`; false for loggers that cannot tell, so the hot path stays cheap. */
-function debugEnabled(logger: Logger): boolean {
-  try {
-    return logger.isLevelEnabled?.('debug') === true;
-  } catch {
-    return false;
-  }
-}
-
-/** Safe detail of an adapter error for logs: its code and status, never its message. */
-function errorDetail(err: unknown): Record<string, unknown> {
-  if (!isObject(err)) return { error: typeof err };
-  const detail: Record<string, unknown> = {};
-  if (typeof err.name === 'string') detail.errorName = err.name;
-  if (typeof err.code === 'string' || typeof err.code === 'number') detail.errorCode = err.code;
-  if (typeof err.status === 'number') detail.errorStatus = err.status;
-  return detail;
-}
-
 /**
  * Builds the Express handler for a route with a `:token` parameter, and the
  * error handler for paths Express cannot decode.
@@ -198,7 +164,8 @@ function errorDetail(err: unknown): Record<string, unknown> {
  * adapters never called.
  */
 export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToken) {
-  const { logger, maxBodyBytes, concurrency, onWebhook, deadlineMs, explain } = config;
+  const { logger, maxBodyBytes, concurrency, onWebhook, deadlineMs } = config;
+  const explainAnswer = createExplainer(config);
 
   async function handle(
     endpoint: Endpoint,
@@ -303,69 +270,14 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
       };
     }
     record.outcome = 'refreshed';
-    const fields = await explanationFields(endpoint, event, targets, started);
+    const fields = await explainAnswer(endpoint, event, targets, (explaining) =>
+      withDeadline(explaining, remaining(started)),
+    );
     if (fields.hint !== undefined) record.hint = fields.hint;
     return {
       status: 200,
       body: { msg: `refreshed ${targets.length} ${plural(kind)}`, ...fields },
     };
-  }
-
-  /**
-   * The `hint` when nothing was refreshed and, with `explain`, the subscribed
-   * Warehouses. The adapter's `explainPush` runs only when nothing matched,
-   * `explain` is on, or debug logs are enabled: the hot path stays a lookup.
-   */
-  async function explanationFields(
-    endpoint: Endpoint,
-    event: ReceiverEvent,
-    targets: RefreshTarget[],
-    started: bigint,
-  ): Promise<ExplanationFields> {
-    if (event.type !== 'push') {
-      return targets.length === 0 ? { hint: pullRequestHint(event.prURL) } : {};
-    }
-    if (targets.length > 0 && !explain && !debugEnabled(logger)) return {};
-    const explanation = await explainSafely(endpoint, event, started);
-    if (explanation !== undefined) {
-      logger.debug(
-        {
-          ...endpoint.labels,
-          repoURLs: event.repoURLs,
-          qualifiers: event.qualifiers,
-          defaultBranch: event.defaultBranch,
-          warehouses: explanation.warehouses.slice(0, MAX_EXPLAINED),
-          nearMisses: explanation.nearMisses.slice(0, MAX_EXPLAINED),
-        },
-        'push explained',
-      );
-    }
-    const fields: ExplanationFields = {};
-    if (targets.length === 0) fields.hint = pushHint(event, explanation);
-    if (explain && explanation !== undefined)
-      Object.assign(fields, explainedFields(explanation, targets));
-    return fields;
-  }
-
-  /** The adapter's explanation, or undefined when it has none, fails or runs out of time: never fails the request. */
-  async function explainSafely(
-    endpoint: Endpoint,
-    event: PushEvent,
-    started: bigint,
-  ): Promise<PushExplanation | undefined> {
-    const explainPush = endpoint.explainPush;
-    if (explainPush === undefined) return undefined;
-    try {
-      const result = await withDeadline(
-        Promise.resolve().then(() => explainPush(event)),
-        remaining(started),
-      );
-      if (result !== TIMED_OUT) return result;
-      logger.warn({ ...endpoint.labels, deadlineMs }, 'explanation did not finish in time');
-    } catch (err) {
-      logger.warn({ ...endpoint.labels, ...errorDetail(err) }, 'explanation failed');
-    }
-    return undefined;
   }
 
   /**
