@@ -154,6 +154,8 @@ function debugEnabled(logger: Logger): boolean {
 /** What an explainer needs of the endpoint that took the request. */
 export interface ExplainingEndpoint {
   explainPush?: ExplainPush;
+  /** Overrides the configured `explain` for this endpoint. */
+  explain?: boolean;
   labels?: Record<string, string>;
 }
 
@@ -202,7 +204,8 @@ export function createExplainer(config: { logger: Logger; explain: boolean }) {
     if (event.type !== 'push') {
       return targets.length === 0 ? { hint: pullRequestHint(event.prURL) } : {};
     }
-    if (targets.length > 0 && !explain && !debugEnabled(logger)) return {};
+    const listed = endpoint.explain ?? explain;
+    if (targets.length > 0 && !listed && !debugEnabled(logger)) return {};
     const explanation = await explainSafely(endpoint, event, within);
     if (explanation !== undefined) {
       logger.debug(
@@ -219,7 +222,7 @@ export function createExplainer(config: { logger: Logger; explain: boolean }) {
     }
     const fields: ExplanationFields = {};
     if (targets.length === 0) fields.hint = pushHint(event, explanation);
-    if (explain && explanation !== undefined)
+    if (listed && explanation !== undefined)
       Object.assign(fields, explainedFields(explanation, targets));
     return fields;
   };

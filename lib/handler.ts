@@ -19,6 +19,8 @@ export interface Endpoint {
   refresh: Refresh;
   /** Explains pushes for hints and `explain` answers, when the adapter can. */
   explainPush?: ExplainPush;
+  /** Overrides the router's `explain` for this endpoint (a project's receiver). */
+  explain?: boolean;
   /** Token-free labels added to log lines and records (project, receiver). */
   labels?: Record<string, string>;
 }

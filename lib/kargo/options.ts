@@ -70,9 +70,10 @@ export interface KargoReceiversOptions {
   /**
    * List in each push's answer the Warehouses of the receiver's project
    * subscribed to the pushed repository, whether each was refreshed and why
-   * (not). Default false. See `azureReceiver`'s `explain`.
+   * (not). `true`: every receiver; a list of projects: the receivers of those
+   * projects only. Default false. See `azureReceiver`'s `explain`.
    */
-  explain?: boolean;
+  explain?: boolean | string[];
   /** Finds and refreshes Warehouses. Default: `kubernetesAdapter({ kubeConfig, logger, namespace: namespaces })`, closed by `close()`. */
   adapter?: KargoAdapter;
   /** Timeout of one-shot requests (Secret reads), in milliseconds. Default 30 000. */
@@ -88,6 +89,8 @@ export interface KargoReceiversConfig extends HandlerConfig {
   namespaces: string[] | undefined;
   adapter: KargoAdapter | undefined;
   requestTimeoutMs: number;
+  /** Projects whose receivers explain, when `explain` is a list. */
+  explainProjects: string[] | undefined;
 }
 
 const schema = Joi.object({
@@ -113,6 +116,9 @@ const schema = Joi.object({
     }),
   requestTimeoutMs: Joi.number().integer().min(1).default(30_000),
   ...handlerSchema,
+  explain: Joi.alternatives()
+    .try(Joi.boolean(), Joi.array().items(namespaceSchema).unique())
+    .default(false),
 });
 
 /** Validates `kargoReceivers` options and fills in the defaults. */
@@ -125,6 +131,7 @@ export function kargoReceiversConfig(
     schema,
     options ?? {},
   );
+  const explain = (valid as { explain: boolean | string[] }).explain;
   return {
     kubeConfig: valid.kubeConfig,
     baseURL: valid.baseURL,
@@ -134,5 +141,8 @@ export function kargoReceiversConfig(
     adapter: valid.adapter,
     requestTimeoutMs: valid.requestTimeoutMs,
     ...pickHandlerConfig(valid),
+    // A list of projects: off by default, on for their receivers (see `explainProjects`).
+    explain: explain === true,
+    explainProjects: Array.isArray(explain) ? explain : undefined,
   };
 }

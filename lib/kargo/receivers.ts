@@ -80,6 +80,7 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
       lookup: pair.lookup,
       refresh: pair.refresh,
       ...(pair.explainPush ? { explainPush: pair.explainPush } : {}),
+      ...(config.explainProjects ? { explain: config.explainProjects.includes(project) } : {}),
       labels: { project, receiver },
     };
   }

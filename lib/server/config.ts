@@ -66,8 +66,12 @@ export interface ServerConfig {
    * the server is closing (a 502 for Azure).
    */
   keepAliveTimeoutMs: number;
-  /** List the subscribed Warehouses, and why each was (not) refreshed, in every push's answer. */
-  explain: boolean;
+  /**
+   * List the subscribed Warehouses, and why each was (not) refreshed, in
+   * push answers: `true` for every receiver, a list for the ProjectConfig
+   * receivers of these projects (single-receiver mode: any list turns it on).
+   */
+  explain: boolean | string[];
 }
 
 /** A usage error: one line on stderr, exit code 2. */
@@ -144,7 +148,7 @@ export interface ServeFlags {
   tlsCert?: string;
   tlsKey?: string;
   writeStatus?: boolean;
-  explain?: boolean;
+  explain?: boolean | string[];
   token?: string[];
   secret?: string;
   project?: string;
@@ -168,6 +172,19 @@ function envBoolean(command: Command, key: string, variable: string): boolean | 
   return !/^(|0|false|no|off)$/i.test((process.env[variable] ?? '').trim());
 }
 
+/**
+ * `--explain` alone or `KAR_EXPLAIN=true`: every receiver; `--explain a,b` or
+ * `KAR_EXPLAIN=a,b`: the receivers of projects a and b; `KAR_EXPLAIN=false`: off.
+ */
+function explainSetting(value: boolean | string | string[]): boolean | string[] {
+  if (typeof value === 'boolean') return value;
+  const list = typeof value === 'string' ? collectList(value, undefined) : value;
+  if (list.length === 1 && /^(0|false|no|off)$/i.test(list[0] ?? '')) return false;
+  if (list.length === 0) return typeof value === 'string' ? false : true;
+  if (list.length === 1 && /^(1|true|yes|on)$/i.test(list[0] ?? '')) return true;
+  return [...new Set(list)];
+}
+
 /** Checks the combination of `serve` flags and builds the config; throws {@link UsageError}. */
 export function serveConfig(flags: ServeFlags, command?: Command): ServerConfig {
   const writeStatus =
@@ -176,8 +193,11 @@ export function serveConfig(flags: ServeFlags, command?: Command): ServerConfig 
     false;
   const metricsOn =
     (command && envBoolean(command, 'metrics', 'KAR_METRICS')) ?? flags.metrics ?? false;
-  const explain =
-    (command && envBoolean(command, 'explain', 'KAR_EXPLAIN')) ?? flags.explain ?? false;
+  const explain = explainSetting(
+    command?.getOptionValueSource('explain') === 'env'
+      ? (process.env.KAR_EXPLAIN ?? '')
+      : (flags.explain ?? false),
+  );
 
   if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) {
     throw new UsageError(
@@ -484,9 +504,11 @@ Get started:
     )
     .addOption(
       new Option(
-        '--explain',
-        "list in every push's answer the subscribed Warehouses and why each was (not) refreshed (every receiver, ProjectConfig ones included)",
-      ).env('KAR_EXPLAIN'),
+        '--explain [projects]',
+        'list in push answers the subscribed Warehouses and why each was (not) refreshed: every receiver, or the ProjectConfig receivers of these projects (comma-separated)',
+      )
+        .env('KAR_EXPLAIN')
+        .argParser(collectList),
     )
     .addOption(
       new Option(

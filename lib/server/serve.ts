@@ -94,7 +94,8 @@ function singleReceiver(
     lookup,
     refresh,
     explainPush: adapter.explainPush,
-    explain: config.explain,
+    // One receiver: a project list turns explanations on too.
+    explain: config.explain !== false,
     maxBodyBytes: config.maxBodyBytes,
     logger: logger.child({ component: 'receiver' }),
     onWebhook,

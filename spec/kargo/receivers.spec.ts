@@ -149,6 +149,25 @@ describe('kargoReceivers (fake Kubernetes API, real client-node)', function () {
     });
   });
 
+  it('explain: a list of projects turns it on for their receivers only', async function () {
+    const r = start({ explain: ['proj-b'] });
+    await r.ready();
+    const a = await push(app, kargoPath('proj-a', RECEIVER, SECRET_A));
+    assert.deepEqual(a.body, { msg: 'refreshed 1 warehouse(s)' });
+    const b = await push(app, kargoPath('proj-b', RECEIVER, SECRET_B));
+    assert.deepEqual(b.body, {
+      msg: 'refreshed 1 warehouse(s)',
+      warehouses: [
+        {
+          namespace: 'proj-b',
+          name: 'images',
+          refreshed: true,
+          reason: 'spec.subscriptions[0] takes tag "v1"',
+        },
+      ],
+    });
+  });
+
   it('computes the path as Kargo does for known inputs (a literal digest)', async function () {
     api.put(secret('kargo-demo', 'azure-wh-secret', 'demo-secret-1234567890'));
     api.put(projectConfig('kargo-demo', [azure('azure-wh-receiver', 'azure-wh-secret')]));
@@ -415,6 +434,11 @@ describe('kargoReceivers options', function () {
       options: { systemNamespace: 'Not_A_Namespace' },
       message:
         '[kargo-azure-receiver] options.systemNamespace must be a Kubernetes namespace name (RFC 1123 label)',
+    },
+    {
+      options: { explain: ['Not_A_Project'] },
+      message:
+        '[kargo-azure-receiver] options.explain[0] must be a Kubernetes namespace name (RFC 1123 label)',
     },
     {
       options: { writeStatus: 'yes' },

@@ -222,6 +222,16 @@ describe('kargo-azure-receiver command line', function () {
         expect: { explain: false },
       },
       {
+        name: '--explain with projects: their ProjectConfig receivers only',
+        args: ['--explain', 'kargo-demo,other', '--explain', 'kargo-demo'],
+        expect: { explain: ['kargo-demo', 'other'] },
+      },
+      {
+        name: 'KAR_EXPLAIN with a project',
+        env: { KAR_EXPLAIN: 'kargo-demo' },
+        expect: { explain: ['kargo-demo'] },
+      },
+      {
         name: 'a flag wins over its variable',
         args: ['--port', '9001'],
         env: { KAR_PORT: '9000' },
