@@ -110,10 +110,16 @@ export class WarehouseIndex {
   /** `${kind}|${repoURL}` → Warehouse key → that Warehouse's subscriptions to it. */
   readonly #buckets = new Map<string, Map<string, CompiledSubscription[]>>();
   /**
-   * Repository name (last path segment) → bucket keys, for near misses: one
-   * entry per distinct subscribed repository, kept as buckets come and go.
+   * kind → repository name (last path segment) → the subscribed repoURLs of
+   * that name, for near misses: one entry per distinct subscribed
+   * repository (the subscription's own string, no key built), kept as
+   * buckets come and go.
    */
-  readonly #byName = new Map<string, Set<string>>();
+  readonly #byName: Record<ArtifactKind, Map<string, Set<string>>> = {
+    git: new Map(),
+    image: new Map(),
+    chart: new Map(),
+  };
 
   /** Creates an empty index. */
   constructor(options: WarehouseIndexOptions = {}) {
@@ -172,7 +178,7 @@ export class WarehouseIndex {
       if (bucket === undefined) {
         bucket = new Map();
         this.#buckets.set(bk, bucket);
-        this.#nameBucket(sub.repoURL, bk, true);
+        this.#nameRepository(sub.kind, sub.repoURL, true);
       }
       const subs = bucket.get(key);
       if (subs === undefined) bucket.set(key, [sub]);
@@ -192,32 +198,33 @@ export class WarehouseIndex {
       bucket?.delete(key);
       if (bucket?.size === 0) {
         this.#buckets.delete(bk);
-        this.#nameBucket(sub.repoURL, bk, false);
+        this.#nameRepository(sub.kind, sub.repoURL, false);
       }
     }
   }
 
-  /** Adds or removes a bucket in {@link #byName}. */
-  #nameBucket(repoURL: string, bk: string, add: boolean): void {
+  /** Adds or removes a subscribed repository in {@link #byName}. */
+  #nameRepository(kind: ArtifactKind, repoURL: string, add: boolean): void {
+    const byName = this.#byName[kind];
     const name = repositoryName(repoURL);
-    let keys = this.#byName.get(name);
+    let urls = byName.get(name);
     if (add) {
-      if (keys === undefined) {
-        keys = new Set();
-        this.#byName.set(name, keys);
+      if (urls === undefined) {
+        urls = new Set();
+        byName.set(name, urls);
       }
-      keys.add(bk);
+      urls.add(repoURL);
       return;
     }
-    keys?.delete(bk);
-    if (keys?.size === 0) this.#byName.delete(name);
+    urls?.delete(repoURL);
+    if (urls?.size === 0) byName.delete(name);
   }
 
   /** Removes every Warehouse. */
   clear(): void {
     this.#warehouses.clear();
     this.#buckets.clear();
-    this.#byName.clear();
+    for (const kind of ALL_KINDS) this.#byName[kind].clear();
   }
 
   /**
@@ -309,26 +316,24 @@ export class WarehouseIndex {
   nearMisses(event: PushEvent, options: MatchOptions = {}): NearMiss[] {
     const inScope = namespaceFilter(options.namespaces);
     const pushed = new Set(event.repoURLs);
-    const kinds = new Set(event.kinds);
     const found = new Map<string, NearMiss>();
     for (const repoURL of pushed) {
-      for (const bk of this.#byName.get(repositoryName(repoURL)) ?? []) {
-        const bar = bk.indexOf('|');
-        const kind = bk.slice(0, bar) as ArtifactKind;
-        const subscribedURL = bk.slice(bar + 1);
-        if (!kinds.has(kind) || pushed.has(subscribedURL)) continue;
-        const difference = describeDifference(repoURL, subscribedURL, kind);
-        if (difference === undefined) continue;
-        for (const key of this.#buckets.get(bk)?.keys() ?? []) {
-          const entry = this.#warehouses.get(key);
-          if (entry === undefined || !inScope(entry.namespace)) continue;
+      for (const kind of new Set(event.kinds)) {
+        for (const subscribedURL of this.#byName[kind].get(repositoryName(repoURL)) ?? []) {
+          if (pushed.has(subscribedURL)) continue;
+          const difference = describeDifference(repoURL, subscribedURL, kind);
+          if (difference === undefined) continue;
           const subscription = `${kind} ${subscribedURL}`;
-          found.set(`${key}|${subscription}`, {
-            namespace: entry.namespace,
-            name: entry.name,
-            subscription,
-            difference,
-          });
+          for (const key of this.#buckets.get(bucketKey(kind, subscribedURL))?.keys() ?? []) {
+            const entry = this.#warehouses.get(key);
+            if (entry === undefined || !inScope(entry.namespace)) continue;
+            found.set(`${key}|${subscription}`, {
+              namespace: entry.namespace,
+              name: entry.name,
+              subscription,
+              difference,
+            });
+          }
         }
       }
     }
