@@ -48,11 +48,16 @@ export type {
   Adapter,
   ArtifactKind,
   EventSource,
+  ExplainPush,
   Logger,
   Lookup,
+  NearMiss,
   PullRequestEvent,
   PushEvent,
+  PushExplanation,
   ReceiverEvent,
   Refresh,
   RefreshTarget,
+  WarehouseExplanation,
 } from './types.js';
+export type { AnsweredWarehouse, ExplanationFields } from './explanation.js';

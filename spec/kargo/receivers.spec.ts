@@ -112,6 +112,62 @@ describe('kargoReceivers (fake Kubernetes API, real client-node)', function () {
     assert.deepEqual(warehousePatches(api), ['proj-a/images', 'proj-b/images']);
   });
 
+  it("explain: true lists the project's own subscribed Warehouses, never another project's", async function () {
+    api.put(warehouse('proj-a', 'eu', 'myregistry-eu.azurecr.io/hello-world'));
+    api.put(warehouse('proj-b', 'eu', 'myregistry-eu.azurecr.io/hello-world'));
+    // proj-b has no Warehouse on the pushed repository: its answer gets the hint and the near miss.
+    api.remove({ kind: 'Warehouse', namespace: 'proj-b', name: 'images' });
+    const r = start({ explain: true });
+    await r.ready();
+    const res = await push(app, kargoPath('proj-a', RECEIVER, SECRET_A));
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, {
+      msg: 'refreshed 1 warehouse(s)',
+      warehouses: [
+        {
+          namespace: 'proj-a',
+          name: 'images',
+          refreshed: true,
+          reason: 'spec.subscriptions[0] takes tag "v1"',
+        },
+      ],
+    });
+    const missed = await push(app, kargoPath('proj-b', RECEIVER, SECRET_B));
+    assert.deepEqual(missed.body, {
+      msg: 'refreshed 0 warehouse(s)',
+      hint: 'no Warehouse subscribes to image myregistry.azurecr.io/hello-world; Warehouse proj-b/eu subscribes to image myregistry-eu.azurecr.io/hello-world (another registry host or login server: myregistry-eu.azurecr.io instead of myregistry.azurecr.io)',
+      warehouses: [],
+      nearMisses: [
+        {
+          namespace: 'proj-b',
+          name: 'eu',
+          subscription: 'image myregistry-eu.azurecr.io/hello-world',
+          difference:
+            'another registry host or login server: myregistry-eu.azurecr.io instead of myregistry.azurecr.io',
+        },
+      ],
+    });
+  });
+
+  it('explain: a list of projects turns it on for their receivers only', async function () {
+    const r = start({ explain: ['proj-b'] });
+    await r.ready();
+    const a = await push(app, kargoPath('proj-a', RECEIVER, SECRET_A));
+    assert.deepEqual(a.body, { msg: 'refreshed 1 warehouse(s)' });
+    const b = await push(app, kargoPath('proj-b', RECEIVER, SECRET_B));
+    assert.deepEqual(b.body, {
+      msg: 'refreshed 1 warehouse(s)',
+      warehouses: [
+        {
+          namespace: 'proj-b',
+          name: 'images',
+          refreshed: true,
+          reason: 'spec.subscriptions[0] takes tag "v1"',
+        },
+      ],
+    });
+  });
+
   it('computes the path as Kargo does for known inputs (a literal digest)', async function () {
     api.put(secret('kargo-demo', 'azure-wh-secret', 'demo-secret-1234567890'));
     api.put(projectConfig('kargo-demo', [azure('azure-wh-receiver', 'azure-wh-secret')]));
@@ -399,6 +455,11 @@ describe('kargoReceivers options', function () {
       options: { systemNamespace: 'Not_A_Namespace' },
       message:
         '[kargo-azure-receiver] options.systemNamespace must be a Kubernetes namespace name (RFC 1123 label)',
+    },
+    {
+      options: { explain: ['Not_A_Project'] },
+      message:
+        '[kargo-azure-receiver] options.explain[0] must be a Kubernetes namespace name (RFC 1123 label)',
     },
     {
       options: { writeStatus: 'yes' },
