@@ -11,7 +11,7 @@ import {
 } from './auth/second-factor.js';
 import { optionsError } from './errors.js';
 import { silentLogger } from './logger.js';
-import type { Logger, Lookup, Refresh } from './types.js';
+import type { ExplainPush, Logger, Lookup, Refresh } from './types.js';
 
 /** Azure DevOps refuses payloads over 2 MB, so no legitimate body is larger. */
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -50,6 +50,8 @@ export interface WebhookRecord {
   failed: number;
   /** Time from the request's arrival to the answer, in milliseconds. */
   durationMs: number;
+  /** Why a push (or pull request event) refreshed nothing, as the answer's `hint` says it. */
+  hint?: string;
   /** Labels of the endpoint that took the request (project and receiver for `kargoReceivers`). */
   labels?: Record<string, string>;
 }
@@ -94,6 +96,16 @@ export interface AzureReceiverOptions {
    * required; several values allow rotation. Otherwise as `basicAuth`.
    */
   headers?: Record<string, string | string[]>;
+  /**
+   * List in each push's answer the Warehouses subscribed to the pushed
+   * repository, with whether each was refreshed and why (not), and near
+   * misses when nothing matched. Needs an adapter with `explainPush`
+   * (`memoryAdapter`, `kubernetesAdapter`). Default false: answers carry only
+   * `msg`, and a `hint` when nothing was refreshed.
+   */
+  explain?: boolean;
+  /** Finds the Warehouses a push concerns and why (spread from the adapter). Optional. */
+  explainPush?: ExplainPush;
   /** Extra fields, such as the rest of an adapter spread into the options, are ignored. */
   [extra: string]: unknown;
 }
@@ -105,6 +117,8 @@ export interface HandlerConfig {
   concurrency: number;
   logger: Logger;
   onWebhook: ((record: WebhookRecord) => void) | undefined;
+  /** Add the subscribed Warehouses to push answers. */
+  explain: boolean;
 }
 
 /** What `azureReceiver` runs on after validation. */
@@ -114,6 +128,7 @@ export interface ReceiverConfig extends HandlerConfig {
   refresh: Refresh;
   /** Compiled from `basicAuth` and `headers`; undefined when neither is given. */
   secondFactor: SecondFactor | undefined;
+  explainPush: ExplainPush | undefined;
 }
 
 /** Types only: the values are checked by `secondFactor()`, whose messages never echo a value. */
@@ -174,6 +189,7 @@ export const handlerSchema = {
   logger: loggerSchema.default(silentLogger),
   onWebhook: Joi.function(),
   deadlineMs: Joi.number().integer().min(1).max(600_000).default(DEFAULT_DEADLINE_MS),
+  explain: Joi.boolean().default(false),
 };
 
 const schema = Joi.object({
@@ -192,6 +208,7 @@ const schema = Joi.object({
     'any.required':
       '{{#label}} is required: spread an adapter into the options, such as memoryAdapter() or kubernetesAdapter()',
   }),
+  explainPush: Joi.function(),
   ...handlerSchema,
   ...secondFactorSchema,
 })
@@ -223,6 +240,7 @@ export function pickHandlerConfig(valid: HandlerConfig): HandlerConfig {
     logger: valid.logger,
     onWebhook: valid.onWebhook,
     deadlineMs: valid.deadlineMs,
+    explain: valid.explain,
   };
 }
 
@@ -242,6 +260,7 @@ export function receiverConfig(options: AzureReceiverOptions): ReceiverConfig {
     tokens: typeof valid.token === 'string' ? [valid.token] : valid.token,
     lookup: valid.lookup,
     refresh: valid.refresh,
+    explainPush: valid.explainPush,
     ...pickHandlerConfig(valid),
   };
 }

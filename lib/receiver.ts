@@ -23,6 +23,7 @@ export function azureReceiver(options: AzureReceiverOptions): Router {
     lookup: config.lookup,
     refresh: config.refresh,
     secondFactor: config.secondFactor,
+    ...(config.explainPush ? { explainPush: config.explainPush } : {}),
   };
   const tokens = new TokenRegistry<Endpoint>();
   for (const token of config.tokens) tokens.set(token, endpoint);

@@ -9,7 +9,7 @@ import { kubernetesAdapter } from '../adapters/kubernetes/index.js';
 import type { SecondFactor } from '../auth/second-factor.js';
 import { type Endpoint, mountWebhookRoute } from '../handler.js';
 import { TokenRegistry } from '../token.js';
-import type { Lookup, Refresh } from '../types.js';
+import type { ExplainPush, Lookup, Refresh } from '../types.js';
 import { type ConfigSnapshot, ConfigWatcher } from './config-watcher.js';
 import { type KargoAdapter, type KargoReceiversOptions, kargoReceiversConfig } from './options.js';
 import { RECEIVER_TYPE } from './resources.js';
@@ -57,7 +57,10 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
         ...(config.namespaces ? { namespace: config.namespaces } : {}),
       });
   const adapter: KargoAdapter = config.adapter ?? (ownedAdapter as KargoAdapter);
-  const scopedByProject = new Map<string, { lookup: Lookup; refresh: Refresh }>();
+  const scopedByProject = new Map<
+    string,
+    { lookup: Lookup; refresh: Refresh; explainPush?: ExplainPush }
+  >();
   const statusWriter = config.writeStatus
     ? new StatusWriter({ kubeConfig, logger, baseURL: config.baseURL })
     : undefined;
@@ -70,9 +73,9 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
     receiver: string,
     secondFactor: SecondFactor | undefined,
   ): Endpoint {
-    let pair: { lookup: Lookup; refresh: Refresh } | undefined =
+    let pair: { lookup: Lookup; refresh: Refresh; explainPush?: ExplainPush } | undefined =
       project === ''
-        ? { lookup: adapter.lookup, refresh: adapter.refresh }
+        ? { lookup: adapter.lookup, refresh: adapter.refresh, explainPush: adapter.explainPush }
         : scopedByProject.get(project);
     if (!pair) {
       pair = adapter.scoped([project]);
@@ -81,6 +84,8 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
     return {
       lookup: pair.lookup,
       refresh: pair.refresh,
+      ...(pair.explainPush ? { explainPush: pair.explainPush } : {}),
+      ...(config.explainProjects ? { explain: config.explainProjects.includes(project) } : {}),
       labels: { project, receiver },
       secondFactor,
     };
@@ -93,7 +98,10 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
     const projects = new Set<string>();
     for (const state of snapshot.receivers) {
       if (!state.token) continue;
-      next.set(state.token, endpointFor(state.spec.project, state.spec.name, state.secondFactor));
+      const endpoint = endpointFor(state.spec.project, state.spec.name, state.secondFactor);
+      next.set(state.token, endpoint);
+      // During a rotation the URL still registered in Azure keeps working (data.previousSecret).
+      if (state.previousToken) next.set(state.previousToken, endpoint);
       infos.push(receiverInfo(state.spec, state.token, config.baseURL));
       projects.add(state.spec.project);
     }
