@@ -4,7 +4,7 @@
  * @module
  */
 import type { ArtifactKind, Logger, PushEvent, RefreshTarget } from '../types.js';
-import { compareKeys, keyOf, namespaceFilter, readIdentity, silentLogger } from './identity.js';
+import { compareKeys, namespaceFilter, readIdentity, silentLogger } from './identity.js';
 import { asRecord, compileSubscription, type CompiledSubscription } from './subscriptions.js';
 
 /** What the index keeps of a Warehouse: never the manifest itself. */
@@ -38,8 +38,19 @@ export interface MatchOptions {
 
 const ALL_KINDS: readonly ArtifactKind[] = ['git', 'image', 'chart'];
 
-function bucketKey(kind: ArtifactKind, repoURL: string): string {
-  return `${kind}|${repoURL}`;
+/** The Warehouses subscribed to one repository: one entry (the common case) or a set. */
+type Bucket = WarehouseEntry | Set<WarehouseEntry>;
+
+function* entriesOf(bucket: Bucket | undefined): Iterable<WarehouseEntry> {
+  if (bucket === undefined) return;
+  if (bucket instanceof Set) yield* bucket;
+  else yield bucket;
+}
+
+/** The Warehouses of one namespace; `namespace` is the one string every entry of it shares. */
+interface NamespaceEntries {
+  namespace: string;
+  byName: Map<string, WarehouseEntry>;
 }
 
 /**
@@ -66,14 +77,26 @@ function describe(sub: CompiledSubscription): string {
 }
 
 /**
- * Warehouses by `${kind}|${normalized repoURL}` of their subscriptions, with
+ * Warehouses by kind and normalized repoURL of their subscriptions, with
  * each subscription's qualifier rule compiled once at {@link upsert}.
+ *
+ * Memory (100 000 Warehouses is a large installation; see `npm run bench`):
+ * an entry keeps namespace (one shared string per namespace), name and the
+ * compiled subscriptions in an exact-size array; a repository's bucket is
+ * the entry itself until a second Warehouse subscribes to it, and is keyed
+ * by the subscription's own `repoURL` string, so no key string is built.
  */
 export class WarehouseIndex {
   readonly #logger: Logger;
-  readonly #warehouses = new Map<string, WarehouseEntry>();
-  /** `${kind}|${repoURL}` → Warehouse key → that Warehouse's subscriptions to it. */
-  readonly #buckets = new Map<string, Map<string, CompiledSubscription[]>>();
+  /** namespace → name → entry. */
+  readonly #namespaces = new Map<string, NamespaceEntries>();
+  /** kind → normalized repoURL → the Warehouses subscribed to it. */
+  readonly #buckets: Record<ArtifactKind, Map<string, Bucket>> = {
+    git: new Map(),
+    image: new Map(),
+    chart: new Map(),
+  };
+  #size = 0;
 
   /** Creates an empty index. */
   constructor(options: WarehouseIndexOptions = {}) {
@@ -82,7 +105,7 @@ export class WarehouseIndex {
 
   /** Number of Warehouses held. */
   get size(): number {
-    return this.#warehouses.size;
+    return this.#size;
   }
 
   /**
@@ -96,12 +119,15 @@ export class WarehouseIndex {
   upsert(manifest: unknown): void {
     const id = readIdentity(manifest, 'Warehouse', this.#logger);
     if (id === undefined) return;
-    const { namespace, name } = id;
+    const { name } = id;
     const spec = asRecord(asRecord(manifest)?.['spec']);
     const raw = spec?.['subscriptions'];
     const list: unknown[] = Array.isArray(raw) ? raw : [];
     if (!Array.isArray(raw)) {
-      this.#logger.warn({ namespace, name }, 'Warehouse has no spec.subscriptions list');
+      this.#logger.warn(
+        { namespace: id.namespace, name },
+        'Warehouse has no spec.subscriptions list',
+      );
     }
     const subscriptions: CompiledSubscription[] = [];
     list.forEach((entry, index) => {
@@ -109,7 +135,7 @@ export class WarehouseIndex {
         const compiled = compileSubscription(entry, index);
         if (compiled === undefined) {
           this.#logger.debug(
-            { namespace, name, subscription: index },
+            { namespace: id.namespace, name, subscription: index },
             'skipping a subscription of an unsupported kind',
           );
         } else {
@@ -118,45 +144,58 @@ export class WarehouseIndex {
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
         this.#logger.warn(
-          { namespace, name, subscription: index, reason },
+          { namespace: id.namespace, name, subscription: index, reason },
           'skipping a broken Warehouse subscription',
         );
       }
     });
-    this.delete(namespace, name);
-    const key = keyOf(namespace, name);
-    this.#warehouses.set(key, { namespace, name, subscriptions });
-    for (const sub of subscriptions) {
-      const bk = bucketKey(sub.kind, sub.repoURL);
-      let bucket = this.#buckets.get(bk);
-      if (bucket === undefined) {
-        bucket = new Map();
-        this.#buckets.set(bk, bucket);
-      }
-      const subs = bucket.get(key);
-      if (subs === undefined) bucket.set(key, [sub]);
-      else subs.push(sub);
+    this.delete(id.namespace, name);
+    let scope = this.#namespaces.get(id.namespace);
+    if (scope === undefined) {
+      scope = { namespace: id.namespace, byName: new Map() };
+      this.#namespaces.set(id.namespace, scope);
+    }
+    // slice(): an exact-size copy, without the spare capacity push() leaves.
+    const entry: WarehouseEntry = {
+      namespace: scope.namespace,
+      name,
+      subscriptions: subscriptions.slice(),
+    };
+    scope.byName.set(name, entry);
+    this.#size += 1;
+    for (const sub of entry.subscriptions) {
+      const buckets = this.#buckets[sub.kind];
+      const bucket = buckets.get(sub.repoURL);
+      if (bucket === undefined) buckets.set(sub.repoURL, entry);
+      else if (bucket instanceof Set) bucket.add(entry);
+      else if (bucket !== entry) buckets.set(sub.repoURL, new Set([bucket, entry]));
     }
   }
 
   /** Removes a Warehouse; nothing happens when it is not held. */
   delete(namespace: string, name: string): void {
-    const key = keyOf(namespace, name);
-    const entry = this.#warehouses.get(key);
-    if (entry === undefined) return;
-    this.#warehouses.delete(key);
+    const scope = this.#namespaces.get(namespace);
+    const entry = scope?.byName.get(name);
+    if (scope === undefined || entry === undefined) return;
+    scope.byName.delete(name);
+    if (scope.byName.size === 0) this.#namespaces.delete(namespace);
+    this.#size -= 1;
     for (const sub of entry.subscriptions) {
-      const bk = bucketKey(sub.kind, sub.repoURL);
-      const bucket = this.#buckets.get(bk);
-      bucket?.delete(key);
-      if (bucket?.size === 0) this.#buckets.delete(bk);
+      const buckets = this.#buckets[sub.kind];
+      const bucket = buckets.get(sub.repoURL);
+      if (bucket === entry) buckets.delete(sub.repoURL);
+      else if (bucket instanceof Set) {
+        bucket.delete(entry);
+        if (bucket.size === 1) for (const only of bucket) buckets.set(sub.repoURL, only);
+      }
     }
   }
 
   /** Removes every Warehouse. */
   clear(): void {
-    this.#warehouses.clear();
-    this.#buckets.clear();
+    this.#namespaces.clear();
+    for (const kind of ALL_KINDS) this.#buckets[kind].clear();
+    this.#size = 0;
   }
 
   /**
@@ -167,20 +206,22 @@ export class WarehouseIndex {
    */
   match(event: PushEvent, options: MatchOptions = {}): RefreshTarget[] {
     const inScope = namespaceFilter(options.namespaces);
-    const found = new Map<string, WarehouseEntry>();
+    const found = new Set<WarehouseEntry>();
     for (const repoURL of new Set(event.repoURLs)) {
       for (const kind of new Set(event.kinds)) {
-        const bucket = this.#buckets.get(bucketKey(kind, repoURL));
-        if (bucket === undefined) continue;
-        for (const [key, subs] of bucket) {
-          const entry = this.#warehouses.get(key);
-          if (entry === undefined || found.has(key) || !inScope(entry.namespace)) continue;
-          if (subs.some((sub) => checkQualifiers(sub, event.qualifiers) === undefined))
-            found.set(key, entry);
+        for (const entry of entriesOf(this.#buckets[kind].get(repoURL))) {
+          if (found.has(entry) || !inScope(entry.namespace)) continue;
+          const takes = entry.subscriptions.some(
+            (sub) =>
+              sub.kind === kind &&
+              sub.repoURL === repoURL &&
+              checkQualifiers(sub, event.qualifiers) === undefined,
+          );
+          if (takes) found.add(entry);
         }
       }
     }
-    return [...found.values()]
+    return [...found]
       .sort(compareKeys)
       .map(({ namespace, name }) => ({ kind: 'Warehouse', namespace, name }));
   }
@@ -193,20 +234,22 @@ export class WarehouseIndex {
   explain(event: PushEvent, options: MatchOptions = {}): WarehouseExplanation[] {
     const inScope = namespaceFilter(options.namespaces);
     const kinds = new Set(event.kinds);
-    const subscribed = new Map<string, CompiledSubscription[]>();
-    for (const repoURL of new Set(event.repoURLs)) {
+    const urls = new Set(event.repoURLs);
+    const subscribed = new Map<WarehouseEntry, CompiledSubscription[]>();
+    for (const repoURL of urls) {
       for (const kind of ALL_KINDS) {
-        for (const [key, subs] of this.#buckets.get(bucketKey(kind, repoURL)) ?? []) {
-          const list = subscribed.get(key);
-          if (list === undefined) subscribed.set(key, [...subs]);
-          else list.push(...subs);
+        for (const entry of entriesOf(this.#buckets[kind].get(repoURL))) {
+          if (!subscribed.has(entry))
+            subscribed.set(
+              entry,
+              entry.subscriptions.filter((sub) => urls.has(sub.repoURL)),
+            );
         }
       }
     }
     const result: WarehouseExplanation[] = [];
-    for (const [key, subs] of subscribed) {
-      const entry = this.#warehouses.get(key);
-      if (entry === undefined || !inScope(entry.namespace)) continue;
+    for (const [entry, subs] of subscribed) {
+      if (!inScope(entry.namespace)) continue;
       subs.sort((a, b) => a.index - b.index);
       const reasons: string[] = [];
       let matched: string | undefined;
