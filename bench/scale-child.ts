@@ -4,6 +4,7 @@
  *   manifests <n>      bytes per Warehouse of keeping the parsed manifests (the baseline)
  *   sync <url> <token> kubernetesAdapter syncing every Warehouse of the fake API server
  *   unpaged <url> <token> one unpaged list through client-node, indexed (the baseline)
+ *   idle               the imports alone (the fixed cost)
  * Prints one JSON line.
  */
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
@@ -52,6 +53,7 @@ async function main(): Promise<unknown> {
     if (index.size + kept.length !== n) throw new Error('lost Warehouses');
     return { bytesPerWarehouse: Math.round(bytes / n) };
   }
+  if (mode === 'idle') return { peakRssMiB: peakRssMiB() };
   const started = process.hrtime.bigint();
   if (mode === 'sync') {
     const adapter = kubernetesAdapter({ kubeConfig: kubeConfig(a, b), promotions: false });
