@@ -44,7 +44,7 @@ async function child(args: string[]): Promise<Record<string, number>> {
     const { stdout } = await run(process.execPath, [SHIPPED_HEAP, '--expose-gc', CHILD, ...args], {
       maxBuffer: 1024 * 1024,
     });
-    return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+    return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, number>;
   } catch (err) {
     // The baseline may not fit the shipped heap: report it rather than fail the bench.
     const stderr = String((err as { stderr?: unknown }).stderr ?? '');
@@ -75,7 +75,7 @@ export async function benchSync(sizes: number[]): Promise<SyncRow[]> {
         name: 'baseline: the same child process, idle (imports only)',
         warehouses: n,
         syncMs: 0,
-        peakRssMiB: idle.peakRssMiB!,
+        peakRssMiB: idle.peakRssMiB ?? NaN,
       });
       for (const [name, r] of [
         ['kubernetesAdapter (paged lists, 500 per page)', paged],
@@ -91,7 +91,12 @@ export async function benchSync(sizes: number[]): Promise<SyncRow[]> {
           continue;
         }
         if (r.warehouses !== n) throw new Error(`${name}: ${r.warehouses} of ${n} Warehouses`);
-        rows.push({ name, warehouses: n, syncMs: r.syncMs!, peakRssMiB: r.peakRssMiB! });
+        rows.push({
+          name,
+          warehouses: n,
+          syncMs: r.syncMs ?? NaN,
+          peakRssMiB: r.peakRssMiB ?? NaN,
+        });
       }
     } finally {
       await api.close();
@@ -110,11 +115,11 @@ export async function benchIndexMemory(n: number): Promise<IndexMemoryRow[]> {
   const index = await child(['index', String(n)]);
   const manifests = await child(['manifests', String(n)]);
   return [
-    { name: 'WarehouseIndex', warehouses: n, bytesPerWarehouse: index.bytesPerWarehouse! },
+    { name: 'WarehouseIndex', warehouses: n, bytesPerWarehouse: index.bytesPerWarehouse ?? NaN },
     {
       name: 'baseline: the parsed manifests',
       warehouses: n,
-      bytesPerWarehouse: manifests.bytesPerWarehouse!,
+      bytesPerWarehouse: manifests.bytesPerWarehouse ?? NaN,
     },
   ];
 }
