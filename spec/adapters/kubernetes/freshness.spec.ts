@@ -8,6 +8,8 @@ import {
   KubernetesAdapterError,
   type KubernetesAdapter,
 } from '../../../lib/index.js';
+import { healthRouter } from '../../../lib/server/health.js';
+import { ServerMetrics } from '../../../lib/server/metrics.js';
 import { FakeKubeApi } from '../../support/fake-kube-api.js';
 import { fixtureText } from '../../support/fixtures.js';
 import { FakeSleep, pushOf, rejectionOf, until, warehouseManifest } from './helpers.js';
@@ -41,6 +43,8 @@ describe('kubernetesAdapter freshness: never answer from a cache out of sync for
       maxStalenessMs: 30_000,
     });
     app = express();
+    // As `serve` wires them: /readyz and the metrics read the adapter's readiness.
+    app.use(healthRouter(() => (adapter.isReady() ? undefined : 'Kubernetes caches not synced')));
     app.use('/azure', azureReceiver({ token, lookup: adapter.lookup, refresh: adapter.refresh }));
     await adapter.ready();
     await until(() => api.openWatches === 1, 'the watch');
@@ -89,6 +93,15 @@ describe('kubernetesAdapter freshness: never answer from a cache out of sync for
     const res = await push();
     assert.equal(res.status, 503);
     assert.deepEqual(res.body, { error: 'failed to look up subscribed warehouses' });
+    const readyz = await request(app).get('/readyz');
+    assert.equal(readyz.status, 503);
+    assert.deepEqual(readyz.body, { error: 'not ready: Kubernetes caches not synced' });
+    const metrics = new ServerMetrics({ defaultMetrics: false });
+    metrics.addAdapterStats(() => adapter.stats());
+    metrics.setStatus({ ready: () => adapter.isReady(), receivers: () => 1 });
+    const text = await metrics.registry.metrics();
+    assert.ok(text.includes('\nkargo_azure_receiver_ready 0\n'), text);
+    assert.ok(text.includes('\nkargo_azure_receiver_cache_out_of_sync_seconds 30.001\n'), text);
 
     api.put(
       warehouseManifest('a', 'during', {
@@ -99,6 +112,7 @@ describe('kubernetesAdapter freshness: never answer from a cache out of sync for
     sleep.release();
     await until(() => adapter.isReady(), 'in sync again');
     assert.equal(adapter.stats().outOfSyncMs, 0);
+    assert.equal((await request(app).get('/readyz')).status, 200);
     await until(() => adapter.stats().warehouses === 2, 'the Warehouse created meanwhile');
     const after = await push();
     assert.equal(after.status, 200);
