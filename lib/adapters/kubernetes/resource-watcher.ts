@@ -126,6 +126,9 @@ class Expired extends Error {}
 /** Objects per list page, as client-go's `tools/pager` (`defaultPageSize = 500`). */
 export const DEFAULT_PAGE_SIZE = 500;
 
+/** Lists restarted at once after an expired continue token, before backing off. */
+const MAX_LIST_RESTARTS = 3;
+
 /** Retries of one list page the server asked to retry (`Retry-After`), as client-go's `rest` client (`maxRetries = 10`). */
 const PAGE_RETRIES = 10;
 
@@ -337,12 +340,13 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
    * (`relistResourceVersion` returns "") after a 410.
    */
   async #list(): Promise<void> {
-    for (;;) {
+    for (let restarts = 0; ; restarts++) {
       try {
         await this.#listPages();
         return;
       } catch (err) {
-        if (!(err instanceof Expired) || this.#closed) throw err;
+        // Past a few restarts in a row, the run loop's backoff takes over (no hot loop).
+        if (!(err instanceof Expired) || this.#closed || restarts >= MAX_LIST_RESTARTS) throw err;
         // The continue token outlived etcd's compaction (410 Expired): start the list over.
         this.#stats.listRestarts += 1;
         this.#logger.info({ ...this.#describe }, 'list continue token expired, listing again');

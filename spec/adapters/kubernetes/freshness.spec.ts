@@ -8,6 +8,7 @@ import {
   KubernetesAdapterError,
   type KubernetesAdapter,
 } from '../../../lib/index.js';
+import { resolveOptions } from '../../../lib/adapters/kubernetes/options.js';
 import { healthRouter } from '../../../lib/server/health.js';
 import { ServerMetrics } from '../../../lib/server/metrics.js';
 import { FakeKubeApi } from '../../support/fake-kube-api.js';
@@ -62,6 +63,18 @@ describe('kubernetesAdapter freshness: never answer from a cache out of sync for
       .set('Content-Type', 'application/json')
       .send(fixtureText('acr-push'));
   }
+
+  it('defaults: 30 s freshness bound, a silent watch replaced within 90 s, pages of 500, close() within 5 s', function () {
+    const config = resolveOptions({ kubeConfig: api.kubeConfig() });
+    assert.deepEqual(
+      [config.maxStalenessMs, config.watchIdleTimeoutMs, config.pageSize, config.closeTimeoutMs],
+      [30_000, 90_000, 500, 5000],
+    );
+    assert.throws(
+      () => resolveOptions({ maxStalenessMs: 0 }),
+      /^TypeError: \[kargo-azure-receiver\] options\.maxStalenessMs must be greater than or equal to 1$/,
+    );
+  });
 
   it('answers from the cache while the watch is open, however long', async function () {
     now += 3_600_000;
