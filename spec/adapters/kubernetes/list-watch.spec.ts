@@ -107,20 +107,23 @@ describe('ResourceWatcher against a real-like API server', function () {
     assert.ok(logger.text().includes('list continue token expired'));
   });
 
-  it('honours a continue token TTL the way etcd compaction does', async function () {
+  it('restarts a list whose continue tokens keep expiring (TTL) a few times at once, then backs off', async function () {
     await startApi({ continueTtlMs: 0 }, 600);
-    let waited = false;
+    let count = 0;
     watch({
-      pageSize: 500,
       onUpsert: () => {
-        if (!waited) {
-          waited = true;
-          const until = Date.now() + 5;
-          while (Date.now() < until); // the token is older than 0 ms by the next page
+        // Each first page takes a little while: its token is older than the TTL by the next page.
+        if (count++ % 500 === 0) {
+          const until = Date.now() + 2;
+          while (Date.now() < until);
         }
       },
     });
-    await until(() => watcher!.stats().listRestarts >= 1, 'a restart');
+    await until(() => sleep.delays.length >= 1, 'a backoff');
+    const { listRestarts, expired } = watcher!.stats();
+    assert.ok(listRestarts >= 6, `restarts: ${listRestarts}`);
+    assert.ok(expired >= 2, `expired: ${expired}`);
+    assert.equal(sleep.delays[0], 1000);
   });
 
   it('retries a list page refused with 429 Retry-After after that wait, with the same continue token', async function () {
