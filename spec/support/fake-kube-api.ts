@@ -10,6 +10,16 @@
  *   resource versions, bookmarks, 410 Gone)
  * - kube-apiserver `handlers/patch.go` (which patch types apply where and the
  *   status codes of a rejected patch)
+ * - Real-server modes, each citing its source where it is built (see
+ *   {@link FakeKubeApiOptions} and the methods below): paged lists with
+ *   expiring continue tokens (`storage/etcd3/store.go`, client-go
+ *   `tools/pager/pager.go`), `resourceVersion=0` served whole by the watch
+ *   cache (`storage/cacher`), bookmarks every N ms (`cacher.go`
+ *   `defaultBookmarkFrequency`), a watch that goes silent without closing
+ *   (client-go `tools/cache/reflector.go` has no idle timeout of its own),
+ *   `Retry-After` on any list or watch (`fault()`; client-go
+ *   `rest/with_retry.go` `checkWait`), an API server down for a while
+ *   (`down()` / `up()`).
  * @module
  */
 import http from 'node:http';
