@@ -146,4 +146,41 @@ describe('kubernetesAdapter freshness: never answer from a cache out of sync for
     assert.equal((err as KubernetesAdapterError).code, 'KUBE_STALE');
     api.clearFaults();
   });
+
+  it('per namespace: only lookups that need the stale namespace fail', async function () {
+    await adapter.close();
+    api.put(
+      warehouseManifest('b', 'in-b', {
+        image: { repoURL: PUSHED, imageSelectionStrategy: 'Lexical' },
+      }),
+    );
+    adapter = kubernetesAdapter({
+      kubeConfig: api.kubeConfig(),
+      namespace: ['a', 'b'],
+      promotions: false,
+      sleep: sleep.sleep,
+      random: () => 0.5,
+      clock: () => now,
+    });
+    await adapter.ready();
+    await until(() => api.openWatches === 2, 'both watches');
+    sleep.gate();
+    api.dropWatches();
+    await until(() => sleep.waiting === 2, 'both backoffs');
+    api.fault({ path: '/namespaces/b/warehouses', watch: true, status: 403, times: 1000 });
+    sleep.release();
+    sleep.gate();
+    await until(() => api.openWatches === 1 && sleep.waiting === 1, 'a back, b refused');
+    now += 30_001;
+    const inA = adapter.scoped(['a']);
+    assert.deepEqual(await inA.lookup(pushOf(PUSHED)), [
+      { kind: 'Warehouse', namespace: 'a', name: 'before' },
+    ]);
+    const err = await rejectionOf(adapter.scoped(['b']).lookup(pushOf(PUSHED)));
+    assert.equal((err as KubernetesAdapterError).code, 'KUBE_STALE');
+    const all = await rejectionOf(adapter.lookup(pushOf(PUSHED)));
+    assert.equal((all as KubernetesAdapterError).code, 'KUBE_STALE');
+    assert.equal(adapter.isReady(), false);
+    api.clearFaults();
+  });
 });
