@@ -619,6 +619,18 @@ export class FakeKubeApi {
   }
 
   /**
+   * Ends every open watch with an ERROR event carrying this Status, as the
+   * API server reports a failure inside a 200 stream (apiserver
+   * `endpoints/handlers/watch.go` sends `watch.Error` events with a Status).
+   */
+  failWatches(status: KubeObject): void {
+    for (const w of this.watches) {
+      this.writeEvent(w, { type: 'ERROR', object: status });
+      this.endWatch(w, false);
+    }
+  }
+
+  /**
    * Every continue token handed out so far answers 410 `Expired` from now on,
    * as after an etcd compaction past the list's revision.
    */

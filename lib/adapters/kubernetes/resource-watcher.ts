@@ -498,12 +498,18 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
       }
       case 'BOOKMARK':
         break;
-      case 'ERROR':
+      case 'ERROR': {
         if (object.code === 410) throw new Expired();
+        // A Status may ask to retry later, e.g. "Too large resource version" (504, retryAfterSeconds 1:
+        // apimachinery api/errors NewTooLargeResourceVersionError).
+        const details = (object as { details?: { retryAfterSeconds?: unknown } }).details;
+        const retryAfter = details?.retryAfterSeconds;
         throw new KubeHttpError(
           typeof object.code === 'number' ? object.code : undefined,
           safeReason(object.reason),
+          typeof retryAfter === 'number' && retryAfter > 0 ? retryAfter * 1000 : undefined,
         );
+      }
       default:
         return false;
     }

@@ -8,6 +8,7 @@ import { ResourceWatcher } from '../../../lib/adapters/kubernetes/index.js';
 import { USER_AGENT } from '../../../lib/adapters/kubernetes/kube-http.js';
 import {
   FakeKubeApi,
+  statusObject,
   type FakeKubeApiOptions,
   type KubeObject,
 } from '../../support/fake-kube-api.js';
@@ -154,6 +155,22 @@ describe('ResourceWatcher against a real-like API server', function () {
     await watcher!.ready;
     await until(() => api.openWatches === 1, 'the third watch');
     assert.deepEqual(sleep.delays, [7000, 60_000]);
+  });
+
+  it('honours retryAfterSeconds of an ERROR Status inside a 200 watch stream', async function () {
+    await startApi({}, 1);
+    watch();
+    await watcher!.ready;
+    await until(() => api.openWatches === 1, 'the watch');
+    api.failWatches(
+      statusObject(504, 'Too large resource version: 200, current: 101', {
+        causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+        retryAfterSeconds: 4,
+      }),
+    );
+    await until(() => sleep.delays.length === 1, 'the wait');
+    assert.deepEqual(sleep.delays, [4000]);
+    assert.equal(watcher!.stats().lists, 1, 'not a 410: no re-list');
   });
 
   it('a quiet watch kept alive by bookmarks is not replaced; a silent one is, within its idle timeout', async function () {
