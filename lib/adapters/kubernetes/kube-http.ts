@@ -126,6 +126,11 @@ const TLS_KEYS = [
   'servername',
 ] as const;
 
+/** Equal TLS settings: client-node reads `caFile` (the in-cluster CA) into a new Buffer per request. */
+function sameSetting(a: unknown, b: unknown): boolean {
+  return Buffer.isBuffer(a) && Buffer.isBuffer(b) ? a.equals(b) : a === b;
+}
+
 /**
  * One connection pool to the API server: a keep-alive agent shared by every
  * request of its owner (the watches of an adapter, its lists), so a re-list
@@ -156,7 +161,7 @@ export class KubeClient {
   agentFor(url: URL, options: https.RequestOptions): http.Agent | undefined {
     if (this.kubeConfig.getCurrentCluster()?.proxyUrl) return ownAgent(options);
     const tls = TLS_KEYS.map((key) => options[key]);
-    if (!this.#agent || tls.some((value, i) => value !== this.#tls[i])) {
+    if (!this.#agent || tls.some((value, i) => !sameSetting(value, this.#tls[i]))) {
       this.#agent?.destroy();
       this.#tls = tls;
       const settings = Object.fromEntries(TLS_KEYS.map((key, i) => [key, tls[i]]));

@@ -4,6 +4,7 @@
  * watches, Retry-After, an outage), through the real client code.
  */
 import assert from 'node:assert/strict';
+import { KubeConfig } from '@kubernetes/client-node';
 import { ResourceWatcher } from '../../../lib/adapters/kubernetes/index.js';
 import { USER_AGENT } from '../../../lib/adapters/kubernetes/kube-http.js';
 import {
@@ -228,5 +229,29 @@ describe('ResourceWatcher against a real-like API server', function () {
     assert.equal(api.connectionsAccepted, 1);
     await watcher!.close();
     await until(() => api.openConnections === 0, 'close() closes the pool');
+  });
+
+  it('keeps its pool when the KubeConfig rebuilds equal TLS settings per request (CA data read each time)', async function () {
+    await startApi({}, 1);
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromOptions({
+      clusters: [
+        {
+          name: 'fake',
+          server: api.url,
+          skipTLSVerify: true,
+          caData: Buffer.from('not used over http').toString('base64'),
+        },
+      ],
+      users: [{ name: 'fake', token: api.bearerToken }],
+      contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
+      currentContext: 'fake',
+    });
+    watch({ kubeConfig });
+    await watcher!.ready;
+    await until(() => api.openWatches === 1, 'the watch');
+    api.dropWatches({ graceful: true });
+    await until(() => api.requests.filter((r) => r.watch).length === 2, 'the second watch');
+    assert.equal(api.connectionsAccepted, 1);
   });
 });
