@@ -134,6 +134,78 @@ export interface FakeKubeApiOptions {
   pageCachedLists?: boolean;
 }
 
+/**
+ * What a validating admission webhook is sent for an UPDATE (admission/v1
+ * `AdmissionRequest`: operation, resource, user, old and new object).
+ */
+export interface AdmissionRequest {
+  operation: 'UPDATE';
+  group: string;
+  plural: string;
+  kind: string;
+  namespace: string | undefined;
+  name: string;
+  subresource: string | undefined;
+  userInfo: { username: string };
+  oldObject: KubeObject;
+  object: KubeObject;
+}
+
+/**
+ * A validating admission webhook: returns undefined to admit, or the
+ * `metav1.Status` the API server answers with (its `code` is the HTTP status).
+ * kube-apiserver runs validating webhooks after the patch is applied and
+ * before the object is stored (`staging/src/k8s.io/apiserver/pkg/admission/plugin/webhook/validating`).
+ */
+export type AdmissionHook = (request: AdmissionRequest) => KubeObject | undefined;
+
+/** What the authorizer is asked (`authorizer.Attributes` of a resource request). */
+export interface RequestAttributes {
+  verb: string;
+  group: string;
+  resource: string;
+  namespace: string | undefined;
+  name: string;
+}
+
+/**
+ * The verb and name of a request as kube-apiserver's `RequestInfoFactory`
+ * derives them (`staging/src/k8s.io/apiserver/pkg/endpoints/request/requestinfo.go`):
+ * a GET of a collection is `list`, or `watch` with `watch=true`; a list or
+ * watch whose field selector requires one `metadata.name` is a request for
+ * that name, which lets RBAC `resourceNames` allow it.
+ */
+function requestAttributes(
+  method: string,
+  watch: boolean,
+  route: {
+    type: StoredType;
+    namespace: string | undefined;
+    name: string | undefined;
+    subresource: string | undefined;
+  },
+  query: Record<string, string>,
+): RequestAttributes {
+  const collection = method === 'GET' && !route.name;
+  const verb = collection
+    ? watch
+      ? 'watch'
+      : 'list'
+    : method === 'GET'
+      ? 'get'
+      : method.toLowerCase();
+  const selected = collection
+    ? /^metadata\.name==?([^,]+)$/.exec(query.fieldSelector ?? '')?.[1]
+    : undefined;
+  return {
+    verb,
+    group: route.type.group,
+    resource: route.subresource ? `${route.type.plural}/${route.subresource}` : route.type.plural,
+    namespace: route.namespace,
+    name: route.name ?? selected ?? '',
+  };
+}
+
 interface StoredType extends Required<ResourceType> {
   apiVersion: string;
 }
@@ -393,6 +465,12 @@ function decodeContinue(token: string): { id: number; offset: number } | undefin
 export class FakeKubeApi {
   /** Every request received, in order. */
   readonly requests: RecordedRequest[] = [];
+  /** Validating admission for PATCHes (e.g. `FakeKargoAdmission`); none by default. */
+  admission: AdmissionHook | undefined;
+  /** RBAC for every request (e.g. `rbacAuthorizer` of fake-kargo-admission.ts); none: everything allowed. */
+  authorize: ((username: string, attributes: RequestAttributes) => boolean) | undefined;
+  /** The user every request authenticates as (what admission webhooks see). */
+  username = 'system:serviceaccount:kargo:receiver';
 
   private readonly types = new Map<string, StoredType>(); // key: `${group}/${plural}`
   private readonly store = new Map<string, Map<string, KubeObject>>(); // type key → `${ns}/${name}` → object
@@ -400,6 +478,7 @@ export class FakeKubeApi {
   private readonly watches = new Set<OpenWatch>();
   private readonly sockets = new Set<Socket>();
   private faults: (Fault & { remaining: number })[] = [];
+  private closedBytesSent = 0;
   private server: http.Server | undefined;
   private rv = 100;
   /** Events with a resourceVersion ≤ this were compacted away: watching from before it answers 410. */
@@ -453,7 +532,10 @@ export class FakeKubeApi {
       }
       this.sockets.add(socket);
       this.connectionCount += 1;
-      socket.on('close', () => this.sockets.delete(socket));
+      socket.on('close', () => {
+        this.sockets.delete(socket);
+        this.closedBytesSent += socket.bytesWritten;
+      });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     this.server = server;
@@ -506,6 +588,13 @@ export class FakeKubeApi {
   /** How many TCP connections were accepted since the start. */
   get connectionsAccepted(): number {
     return this.connectionCount;
+  }
+
+  /** Bytes written to clients so far, on every connection (headers included). */
+  get bytesSent(): number {
+    let open = 0;
+    for (const s of this.sockets) open += s.bytesWritten;
+    return this.closedBytesSent + open;
   }
 
   /** How many TCP connections are open. */
@@ -865,6 +954,13 @@ export class FakeKubeApi {
       return;
     }
     const { type, namespace, name, subresource } = route;
+    if (
+      this.authorize &&
+      !this.authorize(this.username, requestAttributes(method, watch, route, query))
+    ) {
+      this.sendStatus(res, 403, this.forbiddenMessage(method, url.pathname));
+      return;
+    }
     if (method === 'GET' && !name) {
       if (watch) this.serveWatch(req, res, type, namespace, query);
       else this.serveList(res, type, namespace, query);
@@ -1220,6 +1316,22 @@ export class FakeKubeApi {
       }
       if (current.status === undefined) delete next.status;
       else next.status = clone(current.status);
+    }
+    const refusal = this.admission?.({
+      operation: 'UPDATE',
+      group: type.group,
+      plural: type.plural,
+      kind: type.kind,
+      namespace,
+      name,
+      subresource,
+      userInfo: { username: this.username },
+      oldObject: clone(current),
+      object: clone(next),
+    });
+    if (refusal) {
+      this.sendJSON(res, typeof refusal.code === 'number' ? refusal.code : 500, refusal);
+      return;
     }
     this.sendJSON(res, 200, this.commit(type, key, next, 'MODIFIED'));
   }

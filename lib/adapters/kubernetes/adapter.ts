@@ -9,7 +9,15 @@
  * @module
  */
 import { PromotionIndex, WarehouseIndex } from '../../matching/index.js';
-import type { Lookup, ReceiverEvent, Refresh, RefreshTarget } from '../../types.js';
+import type {
+  ExplainPush,
+  Lookup,
+  PushEvent,
+  PushExplanation,
+  ReceiverEvent,
+  Refresh,
+  RefreshTarget,
+} from '../../types.js';
 import { KubernetesAdapterError } from './errors.js';
 import { type KubernetesAdapterOptions, resolveOptions } from './options.js';
 import { KubeClient } from './kube-http.js';
@@ -48,6 +56,8 @@ export interface KubernetesAdapter {
   lookup: Lookup;
   /** Refreshes one Warehouse or Promotion. */
   refresh: Refresh;
+  /** Why a push refreshes what it refreshes, from the same cache and rules as `lookup`. */
+  explainPush: ExplainPush;
   /** Stops every watch and pending retry; lookups and refreshes reject afterwards. */
   close(): Promise<void>;
   /** Resolves after the initial lists (rejects if closed before). */
@@ -55,7 +65,11 @@ export interface KubernetesAdapter {
   /** Whether the initial lists completed and no cache is out of sync for longer than `maxStalenessMs`. */
   isReady(): boolean;
   /** The same caches, restricted to these namespaces (per-project receivers). `refresh` refuses targets outside. */
-  scoped(namespaces: readonly string[]): { lookup: Lookup; refresh: Refresh };
+  scoped(namespaces: readonly string[]): {
+    lookup: Lookup;
+    refresh: Refresh;
+    explainPush: ExplainPush;
+  };
   /** Counters. */
   stats(): KubernetesAdapterStats;
 }
@@ -211,6 +225,13 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     };
   }
 
+  function makeExplain(namespaces: readonly string[] | undefined): ExplainPush {
+    return async function kubernetesExplain(event: PushEvent): Promise<PushExplanation> {
+      await whenSynced();
+      return warehouses.explainPush(event, namespaces ? { namespaces } : {});
+    };
+  }
+
   function makeRefresh(namespaces: readonly string[] | undefined): Refresh {
     return async function kubernetesRefresh(target: RefreshTarget): Promise<void> {
       if (closed) throw new KubernetesAdapterError('KUBE_CLOSED');
@@ -231,6 +252,7 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
   return {
     lookup: makeLookup(undefined),
     refresh: makeRefresh(undefined),
+    explainPush: makeExplain(undefined),
     async close() {
       closed = true;
       closing.abort();
@@ -249,7 +271,11 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     isReady,
     scoped(namespaces) {
       const copy = [...namespaces];
-      return { lookup: makeLookup(copy), refresh: makeRefresh(copy) };
+      return {
+        lookup: makeLookup(copy),
+        refresh: makeRefresh(copy),
+        explainPush: makeExplain(copy),
+      };
     },
     stats() {
       const sum = (pick: (s: ReturnType<ResourceWatcher['stats']>) => number): number =>
