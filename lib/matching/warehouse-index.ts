@@ -49,6 +49,11 @@ function* entriesOf(bucket: Bucket | undefined): Iterable<WarehouseEntry> {
   else yield bucket;
 }
 
+/** The URLs of a {@link WarehouseIndex} name entry. */
+function urlsOf(urls: string | Set<string> | undefined): Iterable<string> {
+  return urls === undefined ? [] : typeof urls === 'string' ? [urls] : urls;
+}
+
 /** The Warehouses of one namespace; `namespace` is the one string every entry of it shares. */
 interface NamespaceEntries {
   namespace: string;
@@ -138,7 +143,7 @@ export class WarehouseIndex {
    * repository (the subscription's own string, no key built), kept as
    * buckets come and go.
    */
-  readonly #byName: Record<ArtifactKind, Map<string, Set<string>>> = {
+  readonly #byName: Record<ArtifactKind, Map<string, string | Set<string>>> = {
     git: new Map(),
     image: new Map(),
     chart: new Map(),
@@ -238,21 +243,22 @@ export class WarehouseIndex {
     }
   }
 
-  /** Adds or removes a subscribed repository in {@link #byName}. */
+  /** Adds or removes a subscribed repository in {@link #byName} (one URL as is, several in a set). */
   #nameRepository(kind: ArtifactKind, repoURL: string, add: boolean): void {
     const byName = this.#byName[kind];
     const name = repositoryName(repoURL);
-    let urls = byName.get(name);
+    const urls = byName.get(name);
     if (add) {
-      if (urls === undefined) {
-        urls = new Set();
-        byName.set(name, urls);
-      }
-      urls.add(repoURL);
+      if (urls === undefined) byName.set(name, repoURL);
+      else if (urls instanceof Set) urls.add(repoURL);
+      else if (urls !== repoURL) byName.set(name, new Set([urls, repoURL]));
       return;
     }
-    urls?.delete(repoURL);
-    if (urls?.size === 0) byName.delete(name);
+    if (urls === repoURL) byName.delete(name);
+    else if (urls instanceof Set) {
+      urls.delete(repoURL);
+      if (urls.size === 1) for (const only of urls) byName.set(name, only);
+    }
   }
 
   /** Removes every Warehouse. */
@@ -361,7 +367,7 @@ export class WarehouseIndex {
     const found = new Map<string, NearMiss>();
     for (const repoURL of pushed) {
       for (const kind of new Set(event.kinds)) {
-        for (const subscribedURL of this.#byName[kind].get(repositoryName(repoURL)) ?? []) {
+        for (const subscribedURL of urlsOf(this.#byName[kind].get(repositoryName(repoURL)))) {
           if (pushed.has(subscribedURL)) continue;
           const difference = describeDifference(repoURL, subscribedURL, kind);
           if (difference === undefined) continue;
