@@ -2,13 +2,16 @@
  * `npm run bench`: every figure is compared with a baseline measured in the
  * same run on the same machine, never with a number from elsewhere.
  *   BENCH_SECONDS (default 5): duration of each HTTP run.
+ *   BENCH_SCALE (default 10000,100000): Warehouse counts of the sync runs.
  */
 import { benchHttp } from './http.js';
 import { benchKubernetes } from './kubernetes.js';
 import { benchMatching } from './matching.js';
+import { benchIndexMemory, benchSync } from './scale.js';
 import { benchSecrets, deploymentMemory } from './secrets.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const scale = (process.env.BENCH_SCALE ?? '10000,100000').split(',').map(Number);
 
 console.log(`# kargo-azure-receiver benchmark (node ${process.version})\n`);
 
@@ -52,6 +55,29 @@ if (cached && listing) {
   console.log(
     `  watch-backed index: ${(cached.reqPerSec / listing.reqPerSec).toFixed(1)}x the throughput; list calls during the runs: ${cached.listCalls} vs ${listing.listCalls}`,
   );
+}
+
+console.log('\n## Index memory: bytes per Warehouse (two subscriptions each), 100 000 Warehouses');
+const memory = await benchIndexMemory(100_000);
+console.table(memory);
+const [kept, parsed] = memory;
+if (kept && parsed) {
+  console.log(
+    `  the index keeps ${kept.bytesPerWarehouse} bytes per Warehouse, ${((kept.bytesPerWarehouse / parsed.bytesPerWarehouse) * 100).toFixed(0)}% of the parsed manifest`,
+  );
+}
+
+console.log(
+  '\n## Sync through the fake Kubernetes API server, child process with the shipped heap bound (--max-old-space-size=192)',
+);
+const sync = await benchSync(scale);
+console.table(sync);
+for (const n of scale) {
+  const [idle, paged, unpaged] = sync.filter((r) => r.warehouses === n);
+  if (idle && paged && unpaged)
+    console.log(
+      `  ${n} Warehouses: peak RSS ${paged.peakRssMiB} MiB (idle ${idle.peakRssMiB}, unpaged ${unpaged.peakRssMiB}), synced in ${(paged.syncMs / 1000).toFixed(1)} s (unpaged ${(unpaged.syncMs / 1000).toFixed(1)} s)`,
+    );
 }
 
 console.log(

@@ -32,6 +32,27 @@ const COMPILE: Record<ArtifactKind, (sub: Record<string, unknown>) => Rule> = {
   chart: compileChartRule,
 };
 
+/**
+ * Compiled rules by kind and configuration (the subscription without its
+ * `repoURL`): thousands of Warehouses share a handful of configurations
+ * (`semverConstraint: ^1.0.0`, `branch: main`), so they share one rule
+ * instead of a closure each. A rule depends on nothing else. Bounded: past
+ * {@link MAX_SHARED_RULES} configurations, new ones are compiled unshared.
+ */
+const sharedRules = new Map<string, Rule>();
+const MAX_SHARED_RULES = 10_000;
+
+function ruleFor(kind: ArtifactKind, sub: Record<string, unknown>): Rule {
+  const { repoURL: _repoURL, ...config } = sub;
+  const key = `${kind} ${JSON.stringify(config)}`;
+  let rule = sharedRules.get(key);
+  if (rule === undefined) {
+    rule = COMPILE[kind](sub);
+    if (sharedRules.size < MAX_SHARED_RULES) sharedRules.set(key, rule);
+  }
+  return rule;
+}
+
 /** A plain object (as parsed from JSON or YAML), or undefined. */
 export function asRecord(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -56,5 +77,5 @@ export function compileSubscription(raw: unknown, index: number): CompiledSubscr
   const repoURL = sub['repoURL'];
   if (typeof repoURL !== 'string' || repoURL.trim() === '')
     throw new Error(`${kind}.repoURL is missing`);
-  return { index, kind, repoURL: NORMALIZE[kind](repoURL), rule: COMPILE[kind](sub) };
+  return { index, kind, repoURL: NORMALIZE[kind](repoURL), rule: ruleFor(kind, sub) };
 }

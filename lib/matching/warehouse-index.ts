@@ -12,7 +12,7 @@ import type {
   RefreshTarget,
   WarehouseExplanation,
 } from '../types.js';
-import { compareKeys, keyOf, namespaceFilter, readIdentity, silentLogger } from './identity.js';
+import { compareKeys, namespaceFilter, readIdentity, silentLogger } from './identity.js';
 import { describeDifference, repositoryName } from './near-miss.js';
 import type { RuleContext } from './qualifiers.js';
 import { asRecord, compileSubscription, type CompiledSubscription } from './subscriptions.js';
@@ -40,8 +40,24 @@ export interface MatchOptions {
 
 const ALL_KINDS: readonly ArtifactKind[] = ['git', 'image', 'chart'];
 
-function bucketKey(kind: ArtifactKind, repoURL: string): string {
-  return `${kind}|${repoURL}`;
+/** The Warehouses subscribed to one repository: one entry (the common case) or a set. */
+type Bucket = WarehouseEntry | Set<WarehouseEntry>;
+
+function* entriesOf(bucket: Bucket | undefined): Iterable<WarehouseEntry> {
+  if (bucket === undefined) return;
+  if (bucket instanceof Set) yield* bucket;
+  else yield bucket;
+}
+
+/** The URLs of a {@link WarehouseIndex} name entry. */
+function urlsOf(urls: string | Set<string> | undefined): Iterable<string> {
+  return urls === undefined ? [] : typeof urls === 'string' ? [urls] : urls;
+}
+
+/** The Warehouses of one namespace; `namespace` is the one string every entry of it shares. */
+interface NamespaceEntries {
+  namespace: string;
+  byName: Map<string, WarehouseEntry>;
 }
 
 /**
@@ -101,21 +117,33 @@ function kindsPhrase(kinds: readonly ArtifactKind[]): string {
 }
 
 /**
- * Warehouses by `${kind}|${normalized repoURL}` of their subscriptions, with
+ * Warehouses by kind and normalized repoURL of their subscriptions, with
  * each subscription's qualifier rule compiled once at {@link upsert}.
+ *
+ * Memory (100 000 Warehouses is a large installation; see `npm run bench`):
+ * an entry keeps namespace (one shared string per namespace), name and the
+ * compiled subscriptions in an exact-size array; a repository's bucket is
+ * the entry itself until a second Warehouse subscribes to it, and is keyed
+ * by the subscription's own `repoURL` string, so no key string is built.
  */
 export class WarehouseIndex {
   readonly #logger: Logger;
-  readonly #warehouses = new Map<string, WarehouseEntry>();
-  /** `${kind}|${repoURL}` → Warehouse key → that Warehouse's subscriptions to it. */
-  readonly #buckets = new Map<string, Map<string, CompiledSubscription[]>>();
+  /** namespace → name → entry. */
+  readonly #namespaces = new Map<string, NamespaceEntries>();
+  /** kind → normalized repoURL → the Warehouses subscribed to it. */
+  readonly #buckets: Record<ArtifactKind, Map<string, Bucket>> = {
+    git: new Map(),
+    image: new Map(),
+    chart: new Map(),
+  };
+  #size = 0;
   /**
    * kind → repository name (last path segment) → the subscribed repoURLs of
    * that name, for near misses: one entry per distinct subscribed
    * repository (the subscription's own string, no key built), kept as
    * buckets come and go.
    */
-  readonly #byName: Record<ArtifactKind, Map<string, Set<string>>> = {
+  readonly #byName: Record<ArtifactKind, Map<string, string | Set<string>>> = {
     git: new Map(),
     image: new Map(),
     chart: new Map(),
@@ -128,7 +156,7 @@ export class WarehouseIndex {
 
   /** Number of Warehouses held. */
   get size(): number {
-    return this.#warehouses.size;
+    return this.#size;
   }
 
   /**
@@ -170,61 +198,77 @@ export class WarehouseIndex {
       }
     });
     this.delete(namespace, name);
-    const key = keyOf(namespace, name);
-    this.#warehouses.set(key, { namespace, name, subscriptions });
-    for (const sub of subscriptions) {
-      const bk = bucketKey(sub.kind, sub.repoURL);
-      let bucket = this.#buckets.get(bk);
+    let scope = this.#namespaces.get(namespace);
+    if (scope === undefined) {
+      scope = { namespace, byName: new Map() };
+      this.#namespaces.set(namespace, scope);
+    }
+    // slice(): an exact-size copy, without the spare capacity push() leaves.
+    const entry: WarehouseEntry = {
+      namespace: scope.namespace,
+      name,
+      subscriptions: subscriptions.slice(),
+    };
+    scope.byName.set(name, entry);
+    this.#size += 1;
+    for (const sub of entry.subscriptions) {
+      const buckets = this.#buckets[sub.kind];
+      const bucket = buckets.get(sub.repoURL);
       if (bucket === undefined) {
-        bucket = new Map();
-        this.#buckets.set(bk, bucket);
+        buckets.set(sub.repoURL, entry);
         this.#nameRepository(sub.kind, sub.repoURL, true);
-      }
-      const subs = bucket.get(key);
-      if (subs === undefined) bucket.set(key, [sub]);
-      else subs.push(sub);
+      } else if (bucket instanceof Set) bucket.add(entry);
+      else if (bucket !== entry) buckets.set(sub.repoURL, new Set([bucket, entry]));
     }
   }
 
   /** Removes a Warehouse; nothing happens when it is not held. */
   delete(namespace: string, name: string): void {
-    const key = keyOf(namespace, name);
-    const entry = this.#warehouses.get(key);
-    if (entry === undefined) return;
-    this.#warehouses.delete(key);
+    const scope = this.#namespaces.get(namespace);
+    const entry = scope?.byName.get(name);
+    if (scope === undefined || entry === undefined) return;
+    scope.byName.delete(name);
+    if (scope.byName.size === 0) this.#namespaces.delete(namespace);
+    this.#size -= 1;
     for (const sub of entry.subscriptions) {
-      const bk = bucketKey(sub.kind, sub.repoURL);
-      const bucket = this.#buckets.get(bk);
-      bucket?.delete(key);
-      if (bucket?.size === 0) {
-        this.#buckets.delete(bk);
+      const buckets = this.#buckets[sub.kind];
+      const bucket = buckets.get(sub.repoURL);
+      if (bucket === entry) {
+        buckets.delete(sub.repoURL);
         this.#nameRepository(sub.kind, sub.repoURL, false);
+      } else if (bucket instanceof Set) {
+        bucket.delete(entry);
+        if (bucket.size === 1) for (const only of bucket) buckets.set(sub.repoURL, only);
       }
     }
   }
 
-  /** Adds or removes a subscribed repository in {@link #byName}. */
+  /** Adds or removes a subscribed repository in {@link #byName} (one URL as is, several in a set). */
   #nameRepository(kind: ArtifactKind, repoURL: string, add: boolean): void {
     const byName = this.#byName[kind];
     const name = repositoryName(repoURL);
-    let urls = byName.get(name);
+    const urls = byName.get(name);
     if (add) {
-      if (urls === undefined) {
-        urls = new Set();
-        byName.set(name, urls);
-      }
-      urls.add(repoURL);
+      if (urls === undefined) byName.set(name, repoURL);
+      else if (urls instanceof Set) urls.add(repoURL);
+      else if (urls !== repoURL) byName.set(name, new Set([urls, repoURL]));
       return;
     }
-    urls?.delete(repoURL);
-    if (urls?.size === 0) byName.delete(name);
+    if (urls === repoURL) byName.delete(name);
+    else if (urls instanceof Set) {
+      urls.delete(repoURL);
+      if (urls.size === 1) for (const only of urls) byName.set(name, only);
+    }
   }
 
   /** Removes every Warehouse. */
   clear(): void {
-    this.#warehouses.clear();
-    this.#buckets.clear();
-    for (const kind of ALL_KINDS) this.#byName[kind].clear();
+    this.#namespaces.clear();
+    for (const kind of ALL_KINDS) {
+      this.#buckets[kind].clear();
+      this.#byName[kind].clear();
+    }
+    this.#size = 0;
   }
 
   /**
@@ -235,20 +279,22 @@ export class WarehouseIndex {
    */
   match(event: PushEvent, options: MatchOptions = {}): RefreshTarget[] {
     const inScope = namespaceFilter(options.namespaces);
-    const found = new Map<string, WarehouseEntry>();
+    const found = new Set<WarehouseEntry>();
     for (const repoURL of new Set(event.repoURLs)) {
       for (const kind of new Set(event.kinds)) {
-        const bucket = this.#buckets.get(bucketKey(kind, repoURL));
-        if (bucket === undefined) continue;
-        for (const [key, subs] of bucket) {
-          const entry = this.#warehouses.get(key);
-          if (entry === undefined || found.has(key) || !inScope(entry.namespace)) continue;
-          if (subs.some((sub) => checkQualifiers(sub, event.qualifiers, event) === undefined))
-            found.set(key, entry);
+        for (const entry of entriesOf(this.#buckets[kind].get(repoURL))) {
+          if (found.has(entry) || !inScope(entry.namespace)) continue;
+          const takes = entry.subscriptions.some(
+            (sub) =>
+              sub.kind === kind &&
+              sub.repoURL === repoURL &&
+              checkQualifiers(sub, event.qualifiers, event) === undefined,
+          );
+          if (takes) found.add(entry);
         }
       }
     }
-    return [...found.values()]
+    return [...found]
       .sort(compareKeys)
       .map(({ namespace, name }) => ({ kind: 'Warehouse', namespace, name }));
   }
@@ -262,20 +308,22 @@ export class WarehouseIndex {
   explain(event: PushEvent, options: MatchOptions = {}): WarehouseExplanation[] {
     const inScope = namespaceFilter(options.namespaces);
     const kinds = new Set(event.kinds);
-    const subscribed = new Map<string, CompiledSubscription[]>();
-    for (const repoURL of new Set(event.repoURLs)) {
+    const urls = new Set(event.repoURLs);
+    const subscribed = new Map<WarehouseEntry, CompiledSubscription[]>();
+    for (const repoURL of urls) {
       for (const kind of ALL_KINDS) {
-        for (const [key, subs] of this.#buckets.get(bucketKey(kind, repoURL)) ?? []) {
-          const list = subscribed.get(key);
-          if (list === undefined) subscribed.set(key, [...subs]);
-          else list.push(...subs);
+        for (const entry of entriesOf(this.#buckets[kind].get(repoURL))) {
+          if (!subscribed.has(entry))
+            subscribed.set(
+              entry,
+              entry.subscriptions.filter((sub) => urls.has(sub.repoURL)),
+            );
         }
       }
     }
     const result: WarehouseExplanation[] = [];
-    for (const [key, subs] of subscribed) {
-      const entry = this.#warehouses.get(key);
-      if (entry === undefined || !inScope(entry.namespace)) continue;
+    for (const [entry, subs] of subscribed) {
+      if (!inScope(entry.namespace)) continue;
       subs.sort((a, b) => a.index - b.index);
       const reasons: string[] = [];
       let matched: CompiledSubscription | undefined;
@@ -319,15 +367,14 @@ export class WarehouseIndex {
     const found = new Map<string, NearMiss>();
     for (const repoURL of pushed) {
       for (const kind of new Set(event.kinds)) {
-        for (const subscribedURL of this.#byName[kind].get(repositoryName(repoURL)) ?? []) {
+        for (const subscribedURL of urlsOf(this.#byName[kind].get(repositoryName(repoURL)))) {
           if (pushed.has(subscribedURL)) continue;
           const difference = describeDifference(repoURL, subscribedURL, kind);
           if (difference === undefined) continue;
           const subscription = `${kind} ${subscribedURL}`;
-          for (const key of this.#buckets.get(bucketKey(kind, subscribedURL))?.keys() ?? []) {
-            const entry = this.#warehouses.get(key);
-            if (entry === undefined || !inScope(entry.namespace)) continue;
-            found.set(`${key}|${subscription}`, {
+          for (const entry of entriesOf(this.#buckets[kind].get(subscribedURL))) {
+            if (!inScope(entry.namespace)) continue;
+            found.set(`${entry.namespace}/${entry.name}|${subscription}`, {
               namespace: entry.namespace,
               name: entry.name,
               subscription,

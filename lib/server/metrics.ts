@@ -20,6 +20,8 @@ export interface AdapterStatsLike {
   watchRestarts: number;
   watchErrors: number;
   expired: number;
+  /** How long the stalest cache has been out of sync, in ms (absent: unknown). */
+  outOfSyncMs?: number;
   refreshes: { patches: number; retries: number; coalesced: number };
 }
 
@@ -111,6 +113,7 @@ export class ServerMetrics {
       this.#refreshes.inc({ result }, 0);
     }
     const isReady = (): boolean => this.#ready();
+    const statsSources = this.#statsSources;
     const receivers = (): number => (this.#receivers ? this.#receivers() : 0);
     const sum = (pick: (s: AdapterStatsLike) => number): number =>
       this.#statsSources.reduce((total, get) => {
@@ -179,8 +182,17 @@ export class ServerMetrics {
       },
     });
     new Gauge({
+      name: `${PREFIX}cache_out_of_sync_seconds`,
+      help: 'How long the stalest Kubernetes cache has been without an open watch (0 while in sync).',
+      registers,
+      collect() {
+        const worst = Math.max(0, ...statsSources.map((get) => get()?.outOfSyncMs ?? 0));
+        this.set(worst / 1000);
+      },
+    });
+    new Gauge({
       name: `${PREFIX}ready`,
-      help: '1 once the caches are synced and the configuration loaded, else 0.',
+      help: '1 once the caches are synced (and none is out of sync for longer than its bound) and the configuration loaded, else 0.',
       registers,
       collect() {
         this.set(isReady() ? 1 : 0);

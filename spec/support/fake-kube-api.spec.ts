@@ -193,6 +193,7 @@ describe('FakeKubeApi (through the real client-node)', function () {
         method: 'GET',
         path: '/apis/kargo.akuity.io/v1alpha1/namespaces/a/warehouses',
         query: { labelSelector: 'team=x' },
+        userAgent: 'node-fetch/1.0 (+https://github.com/bitinn/node-fetch)',
         contentType: undefined,
         body: undefined,
         watch: false,

@@ -10,6 +10,16 @@
  *   resource versions, bookmarks, 410 Gone)
  * - kube-apiserver `handlers/patch.go` (which patch types apply where and the
  *   status codes of a rejected patch)
+ * - Real-server modes, each citing its source where it is built (see
+ *   {@link FakeKubeApiOptions} and the methods below): paged lists with
+ *   expiring continue tokens (`storage/etcd3/store.go`, client-go
+ *   `tools/pager/pager.go`), `resourceVersion=0` served whole by the watch
+ *   cache (`storage/cacher`), bookmarks every N ms (`cacher.go`
+ *   `defaultBookmarkFrequency`), a watch that goes silent without closing
+ *   (client-go `tools/cache/reflector.go` has no idle timeout of its own),
+ *   `Retry-After` on any list or watch (`fault()`; client-go
+ *   `rest/with_retry.go` `checkWait`), an API server down for a while
+ *   (`down()` / `up()`).
  * @module
  */
 import http from 'node:http';
@@ -63,6 +73,8 @@ export interface RecordedRequest {
   body: unknown;
   /** Whether it was a watch request. */
   watch: boolean;
+  /** The `User-Agent` header. */
+  userAgent: string | undefined;
 }
 
 /** A fault: how to answer the next `times` requests matching `method` and `path`. */
@@ -83,6 +95,43 @@ export interface Fault {
   delayMs?: number;
   /** Destroy the socket without an answer (a network error for the client). */
   destroy?: boolean;
+}
+
+/**
+ * Options of {@link FakeKubeApi}. Each mode copies a behaviour of the real
+ * API server; the comment on each names the source.
+ */
+export interface FakeKubeApiOptions {
+  /** How many events the watch history keeps (older resourceVersions get 410). Default 1000. */
+  historyLimit?: number;
+  /** The bearer token to accept. */
+  token?: string;
+  /** The resource types to serve (default: `KARGO_TYPES`). */
+  types?: readonly ResourceType[];
+  /** How long a "second" of `timeoutSeconds` lasts, so tests need not wait. Default 1000. */
+  msPerSecond?: number;
+  /**
+   * How long a list's continue token stays valid, in ms. The real token
+   * names an etcd revision; once etcd compacted it (every 5 minutes by
+   * default), continuing answers 410 `Expired` (apiserver
+   * `storage/etcd3/store.go`, `GetList`, and `storage/errors.go`
+   * `NewResourceExpired`). Default: until `expireContinueTokens()`.
+   */
+  continueTtlMs?: number;
+  /**
+   * Send a BOOKMARK on every watch that allowed them, this often (ms). The
+   * watch cache sends one about every minute (`defaultBookmarkFrequency =
+   * time.Minute` in apiserver `storage/cacher/cacher.go`). Default: only on
+   * `sendBookmarks()`.
+   */
+  bookmarkIntervalMs?: number;
+  /**
+   * Whether a list with `resourceVersion=0` honours `limit`. The watch cache
+   * serves `resourceVersion=0` lists whole and ignores `limit` (apiserver
+   * `storage/cacher`, `shouldDelegateList`, before KEP-4988). Default false,
+   * as that cache.
+   */
+  pageCachedLists?: boolean;
 }
 
 /**
@@ -176,6 +225,17 @@ interface OpenWatch {
   socket: Socket;
   bookmarks: boolean;
   timer: NodeJS.Timeout | undefined;
+  /** Periodic bookmarks (`bookmarkIntervalMs`). */
+  bookmarkTimer: NodeJS.Timeout | undefined;
+  /** A half-open connection: nothing reaches the client any more, and nothing ends it. */
+  silent: boolean;
+}
+
+/** A list snapshot a continue token points into (etcd serves every page at the first page's revision). */
+interface ListSnapshot {
+  items: KubeObject[];
+  resourceVersion: string;
+  createdAt: number;
 }
 
 /** The Kargo resources and core Secrets, predefined. */
@@ -380,6 +440,24 @@ function getField(obj: KubeObject, path: string): string | undefined {
   return typeof cur === 'string' ? cur : cur === undefined ? undefined : String(cur);
 }
 
+/** A continue token: opaque base64 JSON, as the real one (which holds a key and an etcd revision). */
+function encodeContinue(position: { id: number; offset: number }): string {
+  return Buffer.from(JSON.stringify({ v: 'fake/v1', ...position })).toString('base64url');
+}
+
+function decodeContinue(token: string): { id: number; offset: number } | undefined {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown;
+    if (!isPlainObject(parsed)) return undefined;
+    const { id, offset } = parsed;
+    return Number.isInteger(id) && Number.isInteger(offset)
+      ? { id: id as number, offset: offset as number }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The fake API server. Register more types with `register()`; Warehouses,
  * Promotions, ProjectConfigs, ClusterConfigs and Secrets are predefined.
@@ -411,20 +489,15 @@ export class FakeKubeApi {
 
   private readonly msPerSecond: number;
 
-  /**
-   * @param options.historyLimit how many events the watch history keeps (older resourceVersions get 410)
-   * @param options.token the bearer token to accept
-   * @param options.types the resource types to serve (default: `KARGO_TYPES`)
-   * @param options.msPerSecond how long a "second" of `timeoutSeconds` lasts, so tests need not wait (default 1000)
-   */
-  constructor(
-    options: {
-      historyLimit?: number;
-      token?: string;
-      types?: readonly ResourceType[];
-      msPerSecond?: number;
-    } = {},
-  ) {
+  private readonly options: FakeKubeApiOptions;
+  private readonly snapshots = new Map<number, ListSnapshot>();
+  private snapshotCounter = 0;
+  private isDown = false;
+  private connectionCount = 0;
+
+  /** @param options see {@link FakeKubeApiOptions} */
+  constructor(options: FakeKubeApiOptions = {}) {
+    this.options = options;
     this.historyLimit = options.historyLimit ?? 1000;
     this.msPerSecond = options.msPerSecond ?? 1000;
     this.token = options.token ?? TOKEN;
@@ -453,7 +526,12 @@ export class FakeKubeApi {
       });
     });
     server.on('connection', (socket) => {
+      if (this.isDown) {
+        socket.destroy();
+        return;
+      }
       this.sockets.add(socket);
+      this.connectionCount += 1;
       socket.on('close', () => {
         this.sockets.delete(socket);
         this.closedBytesSent += socket.bytesWritten;
@@ -505,6 +583,11 @@ export class FakeKubeApi {
   /** How many watch connections are open. */
   get openWatches(): number {
     return this.watches.size;
+  }
+
+  /** How many TCP connections were accepted since the start. */
+  get connectionsAccepted(): number {
+    return this.connectionCount;
   }
 
   /** Bytes written to clients so far, on every connection (headers included). */
@@ -621,18 +704,57 @@ export class FakeKubeApi {
 
   /** Sends a BOOKMARK with the current resourceVersion to every watch that allowed bookmarks. */
   sendBookmarks(): void {
+    for (const w of this.watches) if (w.bookmarks) this.bookmark(w);
+  }
+
+  /**
+   * Ends every open watch with an ERROR event carrying this Status, as the
+   * API server reports a failure inside a 200 stream (apiserver
+   * `endpoints/handlers/watch.go` sends `watch.Error` events with a Status).
+   */
+  failWatches(status: KubeObject): void {
     for (const w of this.watches) {
-      if (w.bookmarks) {
-        this.writeEvent(w, {
-          type: 'BOOKMARK',
-          object: {
-            kind: w.type.kind,
-            apiVersion: w.type.apiVersion,
-            metadata: { resourceVersion: String(this.rv) },
-          },
-        });
-      }
+      this.writeEvent(w, { type: 'ERROR', object: status });
+      this.endWatch(w, false);
     }
+  }
+
+  /**
+   * Every continue token handed out so far answers 410 `Expired` from now on,
+   * as after an etcd compaction past the list's revision.
+   */
+  expireContinueTokens(): void {
+    this.snapshots.clear();
+  }
+
+  /**
+   * Every open watch goes silent without closing, as a half-open connection
+   * (a node or load balancer gone): no event, no bookmark, no end at
+   * `timeoutSeconds`. Only the client can notice, by its own idle timeout
+   * (client-go has none and relies on the server's bookmarks and
+   * `timeoutSeconds`: tools/cache/reflector.go `watchHandler`).
+   */
+  silenceWatches(): void {
+    for (const w of this.watches) {
+      w.silent = true;
+      if (w.timer) clearTimeout(w.timer);
+      if (w.bookmarkTimer) clearInterval(w.bookmarkTimer);
+    }
+  }
+
+  /**
+   * The API server goes down: every connection is cut (open watches
+   * included) and new ones are reset at once, until `up()`.
+   */
+  down(): void {
+    this.isDown = true;
+    for (const w of this.watches) this.endWatch(w, true);
+    for (const s of this.sockets) s.destroy();
+  }
+
+  /** The API server is back (see `down()`). */
+  up(): void {
+    this.isDown = false;
   }
 
   // ---------------------------------------------------------------------------
@@ -695,11 +817,23 @@ export class FakeKubeApi {
   }
 
   private writeEvent(w: OpenWatch, event: { type: string; object: unknown }): void {
-    if (!w.res.writableEnded) w.res.write(`${JSON.stringify(event)}\n`);
+    if (!w.silent && !w.res.writableEnded) w.res.write(`${JSON.stringify(event)}\n`);
+  }
+
+  private bookmark(w: OpenWatch): void {
+    this.writeEvent(w, {
+      type: 'BOOKMARK',
+      object: {
+        kind: w.type.kind,
+        apiVersion: w.type.apiVersion,
+        metadata: { resourceVersion: String(this.rv) },
+      },
+    });
   }
 
   private endWatch(w: OpenWatch, abrupt: boolean): void {
     if (w.timer) clearTimeout(w.timer);
+    if (w.bookmarkTimer) clearInterval(w.bookmarkTimer);
     this.watches.delete(w);
     if (abrupt) w.socket.destroy();
     else w.res.end();
@@ -766,7 +900,15 @@ export class FakeKubeApi {
     const method = req.method ?? 'GET';
     const watch = query.watch === 'true' || query.watch === '1';
     const contentType = req.headers['content-type']?.split(';')[0]?.trim();
-    this.requests.push({ method, path: url.pathname, query, contentType, body, watch });
+    this.requests.push({
+      method,
+      path: url.pathname,
+      query,
+      contentType,
+      body,
+      watch,
+      userAgent: req.headers['user-agent'],
+    });
 
     const fault = this.takeFault(method, url.pathname, watch);
     if (fault?.delayMs) {
@@ -933,11 +1075,86 @@ export class FakeKubeApi {
       this.sendStatus(res, 400, String(err));
       return;
     }
+    const limit = Number(query.limit);
+    const cached = query.resourceVersion === '0' && !this.options.pageCachedLists;
+    if (!(limit > 0) || cached) {
+      // No limit, or a list the watch cache serves whole (see `pageCachedLists`).
+      this.sendJSON(res, 200, {
+        apiVersion: type.apiVersion,
+        kind: `${type.kind}List`,
+        metadata: { resourceVersion: String(this.rv) },
+        items: this.matching(type, namespace, filter),
+      });
+      return;
+    }
+    this.servePage(res, type, namespace, filter, limit, query.continue);
+  }
+
+  /**
+   * One page of a paged list: `limit` items, then `metadata.continue` and
+   * `remainingItemCount` while more remain; every page at the revision of the
+   * first (apiserver `storage/etcd3/store.go` `GetList`; client-go
+   * `tools/pager/pager.go` follows `continue` until it is empty). A token
+   * that expired answers 410 `Expired`, whose message is the real one.
+   */
+  private servePage(
+    res: http.ServerResponse,
+    type: StoredType,
+    namespace: string | undefined,
+    filter: (obj: KubeObject) => boolean,
+    limit: number,
+    token: string | undefined,
+  ): void {
+    let id: number;
+    let offset: number;
+    if (token) {
+      const decoded = decodeContinue(token);
+      if (!decoded) {
+        // apiserver storage/etcd3 `decodeContinue`: a token that does not parse is a bad request.
+        this.sendStatus(
+          res,
+          400,
+          'continue key is not valid: incorrect encoded start resourceVersion',
+        );
+        return;
+      }
+      const snapshot = this.snapshots.get(decoded.id);
+      const ttl = this.options.continueTtlMs;
+      if (!snapshot || (ttl !== undefined && Date.now() - snapshot.createdAt > ttl)) {
+        this.snapshots.delete(decoded.id);
+        this.sendStatus(
+          res,
+          410,
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+        );
+        return;
+      }
+      id = decoded.id;
+      offset = decoded.offset;
+    } else {
+      id = ++this.snapshotCounter;
+      offset = 0;
+      this.snapshots.set(id, {
+        items: this.matching(type, namespace, filter),
+        resourceVersion: String(this.rv),
+        createdAt: Date.now(),
+      });
+    }
+    const snapshot = this.snapshots.get(id)!;
+    const items = snapshot.items.slice(offset, offset + limit);
+    const next = offset + items.length;
+    const remaining = snapshot.items.length - next;
+    if (remaining <= 0) this.snapshots.delete(id);
     this.sendJSON(res, 200, {
       apiVersion: type.apiVersion,
       kind: `${type.kind}List`,
-      metadata: { resourceVersion: String(this.rv) },
-      items: this.matching(type, namespace, filter),
+      metadata: {
+        resourceVersion: snapshot.resourceVersion,
+        ...(remaining > 0
+          ? { continue: encodeContinue({ id, offset: next }), remainingItemCount: remaining }
+          : {}),
+      },
+      items,
     });
   }
 
@@ -965,6 +1182,8 @@ export class FakeKubeApi {
       socket: req.socket,
       bookmarks: query.allowWatchBookmarks === 'true',
       timer: undefined,
+      bookmarkTimer: undefined,
+      silent: false,
     };
     const requested = query.resourceVersion;
     if (!requested || requested === '0') {
@@ -989,8 +1208,12 @@ export class FakeKubeApi {
     const timeoutSeconds = Number(query.timeoutSeconds);
     if (timeoutSeconds > 0)
       w.timer = setTimeout(() => this.endWatch(w, false), timeoutSeconds * this.msPerSecond);
+    const every = this.options.bookmarkIntervalMs;
+    if (w.bookmarks && every !== undefined && every > 0)
+      w.bookmarkTimer = setInterval(() => this.bookmark(w), every);
     res.on('close', () => {
       if (w.timer) clearTimeout(w.timer);
+      if (w.bookmarkTimer) clearInterval(w.bookmarkTimer);
       this.watches.delete(w);
     });
   }

@@ -2,6 +2,10 @@
  * `kubernetesAdapter()`: Warehouses (and Promotions) from a watch-backed
  * cache, refreshed by a merge patch. A webhook costs O(matching objects): the
  * lookup reads in-memory indexes, never lists.
+ *
+ * A lookup never answers from a cache that has been out of sync for longer
+ * than `maxStalenessMs`: an empty answer from a stale cache would become a
+ * 200 for a push nobody acted on, which Azure never retries.
  * @module
  */
 import { PromotionIndex, WarehouseIndex } from '../../matching/index.js';
@@ -16,6 +20,7 @@ import type {
 } from '../../types.js';
 import { KubernetesAdapterError } from './errors.js';
 import { type KubernetesAdapterOptions, resolveOptions } from './options.js';
+import { KubeClient } from './kube-http.js';
 import { type RefreshStats, Refresher } from './refresher.js';
 import { ResourceWatcher } from './resource-watcher.js';
 
@@ -35,6 +40,12 @@ export interface KubernetesAdapterStats {
   expired: number;
   /** Failed list/watch requests. */
   watchErrors: number;
+  /** List pages received. */
+  listPages: number;
+  /** Lists restarted because their continue token expired. */
+  listRestarts: number;
+  /** How long the stalest cache has been out of sync, in ms (0 while every watch is open). */
+  outOfSyncMs: number;
   /** Refresh counters. */
   refreshes: RefreshStats;
 }
@@ -51,7 +62,7 @@ export interface KubernetesAdapter {
   close(): Promise<void>;
   /** Resolves after the initial lists (rejects if closed before). */
   ready(): Promise<void>;
-  /** Whether the initial lists completed. */
+  /** Whether the initial lists completed and no cache is out of sync for longer than `maxStalenessMs`. */
   isReady(): boolean;
   /** The same caches, restricted to these namespaces (per-project receivers). `refresh` refuses targets outside. */
   scoped(namespaces: readonly string[]): {
@@ -64,6 +75,12 @@ export interface KubernetesAdapter {
 }
 
 const KARGO = { group: 'kargo.akuity.io', version: 'v1alpha1' };
+
+/** A watcher and the namespace it covers (undefined: every namespace). */
+interface Scoped {
+  namespace: string | undefined;
+  watcher: ResourceWatcher;
+}
 
 /** The Kubernetes adapter: list + watch Warehouses and Promotions, refresh with a merge patch. */
 export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): KubernetesAdapter {
@@ -84,39 +101,47 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     random: config.random,
   });
 
+  // One keep-alive pool for every list and watch of this adapter.
+  const client = new KubeClient(config.kubeConfig);
   const watchers: ResourceWatcher[] = [];
+  /** The watchers a lookup of each kind needs, with the namespace each covers (undefined: all). */
+  const needed = { push: [] as Scoped[], 'pull-request': [] as Scoped[] };
   const scopes: readonly (string | undefined)[] = config.namespaces ?? [undefined];
   const common = {
     kubeConfig: config.kubeConfig,
+    client,
     logger,
     backoff: config.watchBackoff,
     listTimeoutMs: config.requestTimeoutMs,
+    pageSize: config.pageSize,
     watchTimeoutSeconds: config.watchTimeoutSeconds,
+    watchIdleTimeoutMs: config.watchIdleTimeoutMs,
     sleep: config.sleep,
     random: config.random,
+    now: config.clock,
   };
   for (const namespace of scopes) {
-    watchers.push(
-      new ResourceWatcher({
-        ...common,
-        resource: { ...KARGO, plural: 'warehouses' },
-        namespace,
-        // The index keeps a projection (namespace, name, compiled subscriptions), not the object.
-        onUpsert: (obj) => warehouses.upsert(obj),
-        onDelete: (ref) => warehouses.delete(ref.namespace ?? '', ref.name),
-      }),
-    );
+    const warehouseWatcher = new ResourceWatcher({
+      ...common,
+      resource: { ...KARGO, plural: 'warehouses' },
+      namespace,
+      // The index keeps a projection (namespace, name, compiled subscriptions), not the object.
+      onUpsert: (obj) => warehouses.upsert(obj),
+      onDelete: (ref) => warehouses.delete(ref.namespace ?? '', ref.name),
+    });
+    watchers.push(warehouseWatcher);
+    needed.push.push({ namespace, watcher: warehouseWatcher });
     if (config.promotions) {
-      watchers.push(
-        new ResourceWatcher({
-          ...common,
-          resource: { ...KARGO, plural: 'promotions' },
-          namespace,
-          // upsert drops a Promotion that is no longer Running or waiting on a PR.
-          onUpsert: (obj) => promotions.upsert(obj),
-          onDelete: (ref) => promotions.delete(ref.namespace ?? '', ref.name),
-        }),
-      );
+      const promotionWatcher = new ResourceWatcher({
+        ...common,
+        resource: { ...KARGO, plural: 'promotions' },
+        namespace,
+        // upsert drops a Promotion that is no longer Running or waiting on a PR.
+        onUpsert: (obj) => promotions.upsert(obj),
+        onDelete: (ref) => promotions.delete(ref.namespace ?? '', ref.name),
+      });
+      watchers.push(promotionWatcher);
+      needed['pull-request'].push({ namespace, watcher: promotionWatcher });
     }
   }
   for (const watcher of watchers) watcher.start();
@@ -134,8 +159,32 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
   });
   allReady.catch(() => undefined);
 
+  /** Whether a watcher has been out of sync for longer than the bound. */
+  const stale = (w: ResourceWatcher): boolean => w.outOfSyncMs() > config.maxStalenessMs;
+
   function isReady(): boolean {
-    return watchers.every((w) => w.isReady());
+    return watchers.every((w) => w.isReady() && !stale(w));
+  }
+
+  /** Rejects when a cache this lookup needs is too far out of sync. */
+  function checkFresh(
+    kind: ReceiverEvent['type'],
+    namespaces: readonly string[] | undefined,
+  ): void {
+    for (const { namespace, watcher } of needed[kind]) {
+      if (namespace !== undefined && namespaces && !namespaces.includes(namespace)) continue;
+      if (!stale(watcher)) continue;
+      logger.warn(
+        {
+          resource: kind === 'push' ? 'warehouses' : 'promotions',
+          namespace: namespace ?? '*',
+          outOfSyncMs: watcher.outOfSyncMs(),
+          maxStalenessMs: config.maxStalenessMs,
+        },
+        'refusing a lookup: the Kubernetes cache is out of sync for too long',
+      );
+      throw new KubernetesAdapterError('KUBE_STALE');
+    }
   }
 
   async function whenSynced(): Promise<void> {
@@ -167,6 +216,8 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
   function makeLookup(namespaces: readonly string[] | undefined): Lookup {
     return async function kubernetesLookup(event: ReceiverEvent): Promise<RefreshTarget[]> {
       await whenSynced();
+      if (event.type === 'pull-request' && !config.promotions) return [];
+      checkFresh(event.type, namespaces);
       const scope = namespaces ? { namespaces } : {};
       if (event.type === 'push') return warehouses.match(event, scope);
       if (!config.promotions) return [];
@@ -205,7 +256,16 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     async close() {
       closed = true;
       closing.abort();
-      await Promise.all(watchers.map((w) => w.close()));
+      // Every request has its own deadline; this bounds close() even if one were stuck.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(watchers.map((w) => w.close())),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, config.closeTimeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      client.destroy();
     },
     ready: () => allReady,
     isReady,
@@ -228,6 +288,9 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
         lists: sum((s) => s.lists),
         expired: sum((s) => s.expired),
         watchErrors: sum((s) => s.errors),
+        listPages: sum((s) => s.pages),
+        listRestarts: sum((s) => s.listRestarts),
+        outOfSyncMs: Math.max(0, ...watchers.map((w) => w.outOfSyncMs())),
         refreshes: refresher.stats(),
       };
     },

@@ -8,6 +8,7 @@
 /** Stable codes of {@link KubernetesAdapterError}. */
 export type KubernetesErrorCode =
   | 'KUBE_NOT_SYNCED'
+  | 'KUBE_STALE'
   | 'KUBE_UNAVAILABLE'
   | 'KUBE_FORBIDDEN'
   | 'KUBE_UNAUTHORIZED'
@@ -18,6 +19,7 @@ export type KubernetesErrorCode =
 
 const MESSAGES: Record<KubernetesErrorCode, string> = {
   KUBE_NOT_SYNCED: 'the Kubernetes cache is not synced yet',
+  KUBE_STALE: 'the Kubernetes cache is out of sync with the API server',
   KUBE_UNAVAILABLE: 'the Kubernetes API is unavailable',
   KUBE_FORBIDDEN: 'the Kubernetes API refused the request: missing RBAC permission',
   KUBE_UNAUTHORIZED: 'the Kubernetes API did not accept the credentials',
@@ -30,6 +32,7 @@ const MESSAGES: Record<KubernetesErrorCode, string> = {
 /** The HTTP status a receiver should answer with: 503 when retrying later can help, 500 otherwise. */
 const STATUSES: Record<KubernetesErrorCode, number> = {
   KUBE_NOT_SYNCED: 503,
+  KUBE_STALE: 503,
   KUBE_UNAVAILABLE: 503,
   KUBE_FORBIDDEN: 500,
   KUBE_UNAUTHORIZED: 500,

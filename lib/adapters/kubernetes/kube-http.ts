@@ -14,6 +14,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 /** A resource type: `group` is `''` for the core group. */
@@ -43,8 +44,10 @@ export class KubeHttpError extends Error {
   readonly statusCode: number | undefined;
   /** The `reason` of the Kubernetes Status (`Forbidden`, `Expired`, …), or a network error code. */
   readonly reason: string | undefined;
+  /** The `Retry-After` of a 429 or 5xx answer, in milliseconds. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(statusCode: number | undefined, reason: string | undefined) {
+  constructor(statusCode: number | undefined, reason: string | undefined, retryAfterMs?: number) {
     super(
       statusCode
         ? `Kubernetes API answered ${statusCode}${reason ? ` ${reason}` : ''}`
@@ -53,6 +56,7 @@ export class KubeHttpError extends Error {
     this.name = 'KubeHttpError';
     this.statusCode = statusCode;
     this.reason = reason;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -96,12 +100,105 @@ interface Opened {
   req: http.ClientRequest;
 }
 
+/** `kargo-azure-receiver/<version>`, read once from the package's own package.json. */
+export const USER_AGENT = `kargo-azure-receiver/${packageVersion()}`;
+
+function packageVersion(): string {
+  try {
+    // lib/adapters/kubernetes/ and dist/adapters/kubernetes/ are both three levels below the package root.
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+    ) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** The TLS settings of an agent: when the KubeConfig's change (rotated client certificate), a new agent is built. */
+const TLS_KEYS = [
+  'ca',
+  'cert',
+  'key',
+  'pfx',
+  'passphrase',
+  'rejectUnauthorized',
+  'servername',
+] as const;
+
+/** Equal TLS settings: client-node reads `caFile` (the in-cluster CA) into a new Buffer per request. */
+function sameSetting(a: unknown, b: unknown): boolean {
+  return Buffer.isBuffer(a) && Buffer.isBuffer(b) ? a.equals(b) : a === b;
+}
+
+/**
+ * One connection pool to the API server: a keep-alive agent shared by every
+ * request of its owner (the watches of an adapter, its lists), so a re-list
+ * or a new watch reuses an idle connection instead of a new TCP and TLS
+ * handshake. `applyToHTTPSOptions` of client-node builds a new agent per call
+ * (so a new connection per request); here it still supplies the credentials
+ * of each request (tokens and exec plugins may rotate) and the TLS settings,
+ * but the agent is ours. Behind a proxy (`proxy-url`) client-node's proxy
+ * agent is used as is. `destroy()` closes every socket.
+ */
+export class KubeClient {
+  /** The KubeConfig requests authenticate with. */
+  readonly kubeConfig: KubeConfig;
+  #agent: http.Agent | undefined;
+  #tls: unknown[] = [];
+  #destroyed = false;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.kubeConfig = kubeConfig;
+  }
+
+  /** Whether {@link destroy} was called. */
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** The agent for one request. */
+  agentFor(url: URL, options: https.RequestOptions): http.Agent | undefined {
+    if (this.kubeConfig.getCurrentCluster()?.proxyUrl) return ownAgent(options);
+    const tls = TLS_KEYS.map((key) => options[key]);
+    if (!this.#agent || tls.some((value, i) => !sameSetting(value, this.#tls[i]))) {
+      this.#agent?.destroy();
+      this.#tls = tls;
+      const settings = Object.fromEntries(TLS_KEYS.map((key, i) => [key, tls[i]]));
+      // One socket per watch plus a few for lists; keep-alive for the idle ones.
+      this.#agent =
+        url.protocol === 'https:'
+          ? new https.Agent({ ...settings, keepAlive: true, keepAliveMsecs: 30_000 })
+          : new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000 });
+    }
+    return this.#agent;
+  }
+
+  /** Closes every connection; later requests fail with reason `Closed`. */
+  destroy(): void {
+    this.#destroyed = true;
+    this.#agent?.destroy();
+    this.#agent = undefined;
+  }
+}
+
+/** The agent client-node built for a request (its proxy agent, or a one-off agent with the TLS settings). */
+function ownAgent(options: https.RequestOptions): http.Agent | undefined {
+  return options.agent instanceof http.Agent ? options.agent : undefined;
+}
+
+/** A KubeConfig (a fresh connection per request) or a {@link KubeClient} (a shared keep-alive pool). */
+export type KubeTarget = KubeConfig | KubeClient;
+
 async function open(
-  kubeConfig: KubeConfig,
+  target: KubeTarget,
   path: string,
   query: Record<string, string | undefined>,
   signal: AbortSignal,
 ): Promise<Opened> {
+  const client = target instanceof KubeClient ? target : undefined;
+  const kubeConfig = client ? client.kubeConfig : (target as KubeConfig);
+  if (client?.destroyed) throw new KubeHttpError(undefined, 'Closed');
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new KubeHttpError(undefined, 'NoCluster');
   const url = new URL(cluster.server.replace(/\/+$/, '') + path);
@@ -109,13 +206,14 @@ async function open(
     if (value !== undefined) url.searchParams.set(key, value);
   const options: https.RequestOptions = {};
   await kubeConfig.applyToHTTPSOptions(options);
+  const agent = client ? client.agentFor(url, options) : ownAgent(options);
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise<Opened>((resolve, reject) => {
     const req = transport.request(url, {
       method: 'GET',
-      agent: options.agent,
+      agent,
       auth: options.auth,
-      headers: { ...options.headers, Accept: 'application/json' },
+      headers: { ...options.headers, Accept: 'application/json', 'User-Agent': USER_AGENT },
       signal,
     });
     req.once('response', (res) => resolve({ res, req }));
@@ -143,9 +241,33 @@ function withTimeout(signal: AbortSignal | undefined): {
   return { controller, dispose: () => signal?.removeEventListener('abort', forward) };
 }
 
+/**
+ * `Retry-After` in milliseconds (delta-seconds or an HTTP date), for the 429
+ * and 5xx answers the API server sends it with (its priority-and-fairness
+ * filter and `--max-requests-inflight` answer 429 with `Retry-After: 1`;
+ * client-go's `checkWait` in rest/request.go honours it).
+ */
+export function retryAfterMs(
+  header: string | string[] | undefined,
+  now = Date.now(),
+): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || value.trim() === '') return undefined;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+async function failure(res: http.IncomingMessage): Promise<KubeHttpError> {
+  const status = res.statusCode ?? 0;
+  const retryAfter =
+    status === 429 || status >= 500 ? retryAfterMs(res.headers['retry-after']) : undefined;
+  return new KubeHttpError(status, await readStatusReason(res), retryAfter);
+}
+
 /** GET a JSON document. Rejects with {@link KubeHttpError} on any non-2xx answer or failure. */
 export async function kubeGet(
-  kubeConfig: KubeConfig,
+  target: KubeTarget,
   path: string,
   query: Record<string, string | undefined>,
   options: RequestOptions,
@@ -157,9 +279,9 @@ export async function kubeGet(
     controller.abort();
   }, options.timeoutMs);
   try {
-    const { res } = await open(kubeConfig, path, query, controller.signal);
+    const { res } = await open(target, path, query, controller.signal);
     const status = res.statusCode ?? 0;
-    if (status < 200 || status >= 300) throw new KubeHttpError(status, await readStatusReason(res));
+    if (status < 200 || status >= 300) throw await failure(res);
     const chunks: Buffer[] = [];
     for await (const chunk of res) chunks.push(chunk as Buffer);
     try {
@@ -182,35 +304,50 @@ export interface WatchEvent {
   object: unknown;
 }
 
+/** Options of {@link kubeWatch}. */
+export interface WatchOptions extends RequestOptions {
+  /** Called per event line. */
+  onEvent: (event: WatchEvent) => void;
+  /** Called once the server accepted the watch (HTTP 200). */
+  onOpen?: () => void;
+  /** The longest the whole watch may last, however busy; then it ends with reason `Timeout`. Default: no bound beyond `timeoutMs` of silence. */
+  deadlineMs?: number;
+}
+
 /**
  * Streams a watch (`watch=true` is added). Calls `onEvent` per line;
  * resolves when the server ends the stream, rejects with
  * {@link KubeHttpError} on a non-200 answer, a broken connection, silence
- * longer than `timeoutMs`, or the error `onEvent` throws (which also stops
- * the stream).
+ * longer than `timeoutMs` (a half-open connection sends nothing, not even
+ * the bookmarks a live API server sends every minute), a watch outliving
+ * `deadlineMs`, or the error `onEvent` throws (which also stops the stream).
  */
 export async function kubeWatch(
-  kubeConfig: KubeConfig,
+  target: KubeTarget,
   path: string,
   query: Record<string, string | undefined>,
-  options: RequestOptions & { onEvent: (event: WatchEvent) => void },
+  options: WatchOptions,
 ): Promise<void> {
   const { controller, dispose } = withTimeout(options.signal);
   let timedOut = false;
+  const expire = (): void => {
+    timedOut = true;
+    controller.abort();
+  };
   let timer: NodeJS.Timeout | undefined;
   const arm = (): void => {
     clearTimeout(timer);
-    timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, options.timeoutMs);
+    timer = setTimeout(expire, options.timeoutMs);
   };
   arm();
+  const deadline =
+    options.deadlineMs === undefined ? undefined : setTimeout(expire, options.deadlineMs);
   let handlerError: unknown;
   try {
-    const { res } = await open(kubeConfig, path, { ...query, watch: 'true' }, controller.signal);
+    const { res } = await open(target, path, { ...query, watch: 'true' }, controller.signal);
     const status = res.statusCode ?? 0;
-    if (status !== 200) throw new KubeHttpError(status, await readStatusReason(res));
+    if (status !== 200) throw await failure(res);
+    options.onOpen?.();
     let buffered = '';
     res.setEncoding('utf8');
     for await (const chunk of res) {
@@ -243,6 +380,7 @@ export async function kubeWatch(
     throw networkError(err, options.signal, timedOut);
   } finally {
     clearTimeout(timer);
+    clearTimeout(deadline);
     controller.abort(); // releases the socket whatever happened
     dispose();
   }

@@ -23,10 +23,25 @@ export interface KubernetesAdapterOptions {
   syncTimeoutMs?: number;
   /** Also watch Promotions, for pull-request events. Default true. */
   promotions?: boolean;
-  /** Timeout of each list and PATCH request. Default 30 000 ms. */
+  /**
+   * The longest a cache may be out of sync with the API server (no open
+   * watch: API server down, watch refused, re-list running) before lookups
+   * that need it reject with `KUBE_STALE` (the receiver answers 503, which
+   * Azure retries) and `isReady()` turns false. Default 30 000 ms.
+   */
+  maxStalenessMs?: number;
+  /** Timeout of each list page and PATCH request. Default 30 000 ms. */
   requestTimeoutMs?: number;
+  /** Objects per list page (`limit`). Default 500, as client-go. */
+  pageSize?: number;
   /** `timeoutSeconds` asked for each watch (spread up to twice that). Default 300. */
   watchTimeoutSeconds?: number;
+  /** A watch that delivers nothing, not even a bookmark, this long is replaced. Default 90 000 ms. */
+  watchIdleTimeoutMs?: number;
+  /** The longest `close()` waits for watches and requests to end. Default 5 000 ms. */
+  closeTimeoutMs?: number;
+  /** The clock of freshness checks, in ms (tests). Default `Date.now`. */
+  clock?: () => number;
   /** Backoff between failed list/watch attempts. Default 1 s doubling to 30 s, ±20 %. */
   watchBackoff?: BackoffOptions;
   /** Retries of refresh patches. Default 4 attempts, 250 ms doubling to 5 s, Retry-After honoured up to 30 s. */
@@ -47,9 +62,14 @@ export interface KubernetesAdapterConfig {
   namespaces: readonly string[] | undefined;
   logger: Logger;
   syncTimeoutMs: number;
+  maxStalenessMs: number;
   promotions: boolean;
   requestTimeoutMs: number;
+  pageSize: number;
   watchTimeoutSeconds: number;
+  watchIdleTimeoutMs: number;
+  closeTimeoutMs: number;
+  clock: () => number;
   watchBackoff: Required<BackoffOptions>;
   refreshRetry: Required<RefreshRetryOptions>;
   concurrency: number;
@@ -68,9 +88,14 @@ const schema = Joi.object({
   ),
   logger: loggerSchema,
   syncTimeoutMs: positive,
+  maxStalenessMs: positive,
   promotions: Joi.boolean(),
   requestTimeoutMs: positive,
+  pageSize: positive,
   watchTimeoutSeconds: positive,
+  watchIdleTimeoutMs: positive,
+  closeTimeoutMs: positive,
+  clock: Joi.function(),
   watchBackoff: Joi.object({
     initialMs: positive,
     maxMs: positive,
@@ -109,9 +134,14 @@ export function resolveOptions(options: KubernetesAdapterOptions): KubernetesAda
           : [...namespace],
     logger: options.logger ?? silentLogger,
     syncTimeoutMs: options.syncTimeoutMs ?? 10_000,
+    maxStalenessMs: options.maxStalenessMs ?? 30_000,
     promotions: options.promotions ?? true,
     requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    pageSize: options.pageSize ?? 500,
     watchTimeoutSeconds: options.watchTimeoutSeconds ?? 300,
+    watchIdleTimeoutMs: options.watchIdleTimeoutMs ?? 90_000,
+    closeTimeoutMs: options.closeTimeoutMs ?? 5000,
+    clock: options.clock ?? Date.now,
     watchBackoff: {
       initialMs: 1000,
       maxMs: 30_000,

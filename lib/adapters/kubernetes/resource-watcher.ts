@@ -12,6 +12,15 @@
  * jittered backoff. client-node 1.x's informer does not restart after an
  * error (kubernetes-client/javascript#2385 and friends), hence this loop.
  *
+ * Lists are paged (`limit`/`continue`, {@link DEFAULT_PAGE_SIZE} per page as
+ * client-go's pager) so no more than one page of raw JSON is held at once;
+ * each page's objects go to the handlers and are dropped. A continue token
+ * that expired meanwhile (410) restarts the list.
+ *
+ * Freshness: the watcher tracks since when it is out of sync (no open watch:
+ * the API server is down, the watch is refused, a re-list is running), so a
+ * caller can refuse to answer from a cache that is too old.
+ *
  * Memory: the watcher keeps only key → resourceVersion, enough to tell what
  * changed or vanished across a re-list. The objects go to the handlers.
  * @module
@@ -21,6 +30,7 @@ import type { Logger } from '../../types.js';
 import { silentLogger } from '../../logger.js';
 import { type BackoffOptions, type Sleep, backoffDelay, realSleep } from './backoff.js';
 import {
+  KubeClient,
   KubeHttpError,
   type ResourceType,
   type WatchEvent,
@@ -46,6 +56,8 @@ export interface ObjectRef {
 export interface ResourceWatcherOptions<T extends KubeObjectLike = KubeObjectLike> {
   /** Where and who to connect as. */
   kubeConfig: KubeConfig;
+  /** The connection pool to use (shared by the watchers of one adapter). Default: one of the watcher's own, closed by `close()`. */
+  client?: KubeClient;
   /** What to watch: `{ group: 'kargo.akuity.io', version: 'v1alpha1', plural: 'warehouses' }`; `group: ''` for core. */
   resource: ResourceType;
   /** One namespace; omitted: all namespaces (or a cluster-scoped resource). */
@@ -58,7 +70,7 @@ export interface ResourceWatcherOptions<T extends KubeObjectLike = KubeObjectLik
   onUpsert: (object: T) => void;
   /** An object was deleted (also for each object a re-list no longer returns; then `object` is undefined). */
   onDelete: (ref: ObjectRef, object?: T) => void;
-  /** After each (re)list, once the deltas above were delivered: every object of the list. */
+  /** After each (re)list, once the deltas above were delivered: every object of the list (then the watcher holds a whole list at once: leave it out for large collections). */
   onResync?: (objects: readonly T[]) => void;
   /** A list or watch failed (it is retried after a backoff); for callers that must not wait for ever on `ready`. */
   onError?: (error: Error) => void;
@@ -66,12 +78,23 @@ export interface ResourceWatcherOptions<T extends KubeObjectLike = KubeObjectLik
   logger?: Logger;
   /** Backoff between failed attempts. Default: 1 s doubling to 30 s, ±20 %. */
   backoff?: BackoffOptions;
-  /** Timeout of a list request. Default 60 000 ms. */
+  /** Timeout of each list request (one page). Default 60 000 ms. */
   listTimeoutMs?: number;
+  /** Objects per list page (`limit`). Default 500, as client-go's pager. */
+  pageSize?: number;
   /** `timeoutSeconds` asked of the server for each watch; the actual value is spread up to twice that, as client-go does. Default 300. */
   watchTimeoutSeconds?: number;
-  /** A watch silent for `watchTimeoutSeconds` plus this long is considered dead. Default 30 000 ms. */
-  watchIdleGraceMs?: number;
+  /**
+   * A watch that delivers nothing (no event, no bookmark) this long is
+   * considered dead and replaced: the API server sends a bookmark about every
+   * minute (apiserver `cacher.go`, `defaultBookmarkFrequency`), a half-open
+   * connection sends nothing. Default 90 000 ms.
+   */
+  watchIdleTimeoutMs?: number;
+  /** The longest wait a `Retry-After` may impose. Default 60 000 ms. */
+  maxRetryAfterMs?: number;
+  /** Injectable clock in milliseconds, for freshness (tests). Default `Date.now`. */
+  now?: () => number;
   /** Injectable delay (tests). */
   sleep?: Sleep;
   /** Injectable randomness in [0, 1) for jitter (tests). */
@@ -92,9 +115,24 @@ export interface ResourceWatcherStats {
   expired: number;
   /** Failed requests (lists and watches). */
   errors: number;
+  /** List pages received. */
+  pages: number;
+  /** Lists restarted because their continue token expired (410). */
+  listRestarts: number;
+  /** Milliseconds since the cache is out of sync (no open watch), 0 while in sync. */
+  outOfSyncMs: number;
 }
 
 class Expired extends Error {}
+
+/** Objects per list page, as client-go's `tools/pager` (`defaultPageSize = 500`). */
+export const DEFAULT_PAGE_SIZE = 500;
+
+/** Lists restarted at once after an expired continue token, before backing off. */
+const MAX_LIST_RESTARTS = 3;
+
+/** Retries of one list page the server asked to retry (`Retry-After`), as client-go's `rest` client (`maxRetries = 10`). */
+const PAGE_RETRIES = 10;
 
 const HEALTHY_WATCH_MS = 10_000;
 
@@ -104,6 +142,12 @@ const DEFAULT_BACKOFF: Required<BackoffOptions> = {
   factor: 2,
   jitter: 0.2,
 };
+
+/** One page of a list, as the API server sends it. */
+interface ListPage<T> {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items?: T[];
+}
 
 function keyOf(namespace: string | undefined, name: string): string {
   return `${namespace ?? ''}/${name}`;
@@ -127,7 +171,16 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     watchRestarts: 0,
     expired: 0,
     errors: 0,
+    pages: 0,
+    listRestarts: 0,
+    outOfSyncMs: 0,
   };
+  readonly #client: KubeClient;
+  readonly #ownClient: boolean;
+  readonly #now: () => number;
+  /** Since when no watch is open (ms, `#now`); undefined while one is. */
+  #outOfSyncSince: number;
+  #inSync = false;
   readonly #ready: Promise<void>;
   #resolveReady!: () => void;
   #rejectReady!: (err: Error) => void;
@@ -142,6 +195,10 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     this.#sleep = options.sleep ?? realSleep;
     this.#random = options.random ?? Math.random;
     this.#path = collectionPath(options.resource, options.namespace);
+    this.#ownClient = options.client === undefined;
+    this.#client = options.client ?? new KubeClient(options.kubeConfig);
+    this.#now = options.now ?? Date.now;
+    this.#outOfSyncSince = this.#now();
     this.#ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -151,7 +208,10 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
 
   /** Starts the loop (idempotent). Returns `this`. */
   start(): this {
-    if (!this.#loop && !this.#closed) this.#loop = this.#run();
+    if (!this.#loop && !this.#closed) {
+      this.#outOfSyncSince = this.#now();
+      this.#loop = this.#run();
+    }
     return this;
   }
 
@@ -167,7 +227,26 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
 
   /** A snapshot of the counters. */
   stats(): ResourceWatcherStats {
-    return { ...this.#stats, objects: this.#known.size };
+    return { ...this.#stats, objects: this.#known.size, outOfSyncMs: this.outOfSyncMs() };
+  }
+
+  /**
+   * How long the cache has been out of sync, in milliseconds: 0 while a watch
+   * is open (or a list just completed); otherwise the time since the last
+   * watch ended (or since `start()` before the first list).
+   */
+  outOfSyncMs(): number {
+    return this.#inSync ? 0 : Math.max(0, this.#now() - this.#outOfSyncSince);
+  }
+
+  #markInSync(): void {
+    this.#inSync = true;
+  }
+
+  #markOutOfSync(since = this.#now()): void {
+    if (!this.#inSync) return;
+    this.#inSync = false;
+    this.#outOfSyncSince = since;
   }
 
   /** Stops: aborts the request in flight and any backoff; resolves when the loop has exited. */
@@ -179,6 +258,7 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
         this.#rejectReady(new Error('[kargo-azure-receiver] watcher closed before its first list'));
     }
     await this.#loop;
+    if (this.#ownClient) this.#client.destroy();
   }
 
   get #describe(): Record<string, unknown> {
@@ -220,7 +300,10 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
         } else {
           this.#stats.errors += 1;
           failures += 1;
-          delay = backoffDelay(failures, this.#backoff, this.#random);
+          delay = Math.max(
+            backoffDelay(failures, this.#backoff, this.#random),
+            this.#retryAfter(err),
+          );
           const status = err instanceof KubeHttpError ? err.statusCode : undefined;
           const reason = err instanceof KubeHttpError ? err.reason : 'Error';
           this.#logger.warn(
@@ -236,6 +319,12 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     }
   }
 
+  /** The wait a `Retry-After` asks for (capped), or 0. */
+  #retryAfter(err: unknown): number {
+    const asked = err instanceof KubeHttpError ? err.retryAfterMs : undefined;
+    return asked === undefined ? 0 : Math.min(asked, this.#options.maxRetryAfterMs ?? 60_000);
+  }
+
   #query(): Record<string, string | undefined> {
     return {
       labelSelector: this.#options.labelSelector,
@@ -243,25 +332,58 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     };
   }
 
+  /**
+   * One list, page by page. No `resourceVersion`: the list is a consistent
+   * read (a quorum read of etcd), not `resourceVersion=0` as client-go's
+   * reflector sends for its first list. Two reasons. The watch cache serves
+   * `resourceVersion=0` whole and ignores `limit` (apiserver
+   * `storage/cacher` delegates only paged lists with a resourceVersion other
+   * than 0 to etcd; paging from the cache came with KEP-4988 in 1.33), so
+   * 100 000 Warehouses would arrive as one response of tens of megabytes.
+   * And it may be served from a lagging cache, older than what an earlier
+   * process already acted on. Client-go's reflector makes the same choice
+   * (`relistResourceVersion` returns "") after a 410.
+   */
   async #list(): Promise<void> {
-    const list = (await kubeGet(this.#options.kubeConfig, this.#path, this.#query(), {
-      signal: this.#abort.signal,
-      timeoutMs: this.#options.listTimeoutMs ?? 60_000,
-    })) as { metadata?: { resourceVersion?: string }; items?: T[] };
-    if (this.#closed) return;
-    const items = Array.isArray(list.items) ? list.items : [];
-    const seen = new Set<string>();
-    for (const item of items) {
-      const name = item.metadata?.name;
-      if (!name) continue;
-      const key = keyOf(item.metadata?.namespace, name);
-      seen.add(key);
-      const rv = item.metadata?.resourceVersion ?? '';
-      if (this.#known.get(key) !== rv) {
-        this.#known.set(key, rv);
-        this.#deliver(() => this.#options.onUpsert(item));
+    for (let restarts = 0; ; restarts++) {
+      try {
+        await this.#listPages();
+        return;
+      } catch (err) {
+        // Past a few restarts in a row, the run loop's backoff takes over (no hot loop).
+        if (!(err instanceof Expired) || this.#closed || restarts >= MAX_LIST_RESTARTS) throw err;
+        // The continue token outlived etcd's compaction (410 Expired): start the list over.
+        this.#stats.listRestarts += 1;
+        this.#logger.info({ ...this.#describe }, 'list continue token expired, listing again');
       }
     }
+  }
+
+  async #listPages(): Promise<void> {
+    const seen = new Set<string>();
+    const all: T[] | undefined = this.#options.onResync ? [] : undefined;
+    let continueToken: string | undefined;
+    let resourceVersion: string | undefined;
+    do {
+      const page = await this.#page(continueToken);
+      if (this.#closed) return;
+      this.#stats.pages += 1;
+      for (const item of Array.isArray(page.items) ? page.items : []) {
+        const name = item.metadata?.name;
+        if (!name) continue;
+        const key = keyOf(item.metadata?.namespace, name);
+        seen.add(key);
+        all?.push(item);
+        const rv = item.metadata?.resourceVersion ?? '';
+        if (this.#known.get(key) !== rv) {
+          this.#known.set(key, rv);
+          this.#deliver(() => this.#options.onUpsert(item));
+        }
+      }
+      // Every page carries the list's resourceVersion; the first one is the snapshot's.
+      resourceVersion ??= page.metadata?.resourceVersion;
+      continueToken = page.metadata?.continue || undefined;
+    } while (continueToken);
     // Deleted while we were not watching: the list no longer has them.
     for (const key of [...this.#known.keys()]) {
       if (seen.has(key)) continue;
@@ -273,15 +395,46 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
       };
       this.#deliver(() => this.#options.onDelete(ref));
     }
-    if (this.#options.onResync) {
+    if (this.#options.onResync && all) {
       const onResync = this.#options.onResync;
-      this.#deliver(() => onResync(items));
+      this.#deliver(() => onResync(all));
     }
-    this.#resourceVersion = list.metadata?.resourceVersion;
+    this.#resourceVersion = resourceVersion;
     this.#stats.lists += 1;
+    this.#markInSync();
     if (!this.#stats.ready) {
       this.#stats.ready = true;
       this.#resolveReady();
+    }
+  }
+
+  /** One page; retries the same page when the server asks to (`Retry-After` on 429 / 5xx). */
+  async #page(continueToken: string | undefined): Promise<ListPage<T>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await kubeGet(
+          this.#client,
+          this.#path,
+          {
+            ...this.#query(),
+            limit: String(this.#options.pageSize ?? DEFAULT_PAGE_SIZE),
+            continue: continueToken,
+          },
+          { signal: this.#abort.signal, timeoutMs: this.#options.listTimeoutMs ?? 60_000 },
+        )) as ListPage<T>;
+      } catch (err) {
+        if (err instanceof KubeHttpError && err.statusCode === 410 && continueToken)
+          throw new Expired();
+        const wait = this.#retryAfter(err);
+        if (!(err instanceof KubeHttpError) || err.retryAfterMs === undefined) throw err;
+        if (attempt >= PAGE_RETRIES || this.#closed) throw err;
+        this.#logger.info(
+          { ...this.#describe, status: err.statusCode, retryInMs: wait, attempt },
+          'list page refused with Retry-After, retrying the page',
+        );
+        await this.#sleep(wait, this.#abort.signal);
+        if (this.#closed) throw err;
+      }
     }
   }
 
@@ -289,11 +442,14 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
   async #watch(): Promise<boolean> {
     const base = this.#options.watchTimeoutSeconds ?? 300;
     const timeoutSeconds = Math.max(1, Math.floor(base * (1 + this.#random())));
+    const idleTimeoutMs = this.#options.watchIdleTimeoutMs ?? 90_000;
     let progressed = false;
     const started = Date.now();
+    // Until the watch delivers something, an ERROR event (410) means we never caught up.
+    const lostSince = this.#inSync ? undefined : this.#outOfSyncSince;
     try {
       await kubeWatch(
-        this.#options.kubeConfig,
+        this.#client,
         this.#path,
         {
           ...this.#query(),
@@ -303,16 +459,21 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
         },
         {
           signal: this.#abort.signal,
-          timeoutMs: timeoutSeconds * 1000 + (this.#options.watchIdleGraceMs ?? 30_000),
+          timeoutMs: idleTimeoutMs,
+          // The server ends the watch after timeoutSeconds; past that plus the idle bound, something is wrong.
+          deadlineMs: timeoutSeconds * 1000 + idleTimeoutMs,
+          onOpen: () => this.#markInSync(),
           onEvent: (event) => {
             if (this.#onEvent(event)) progressed = true;
           },
         },
       );
     } catch (err) {
+      this.#markOutOfSync(progressed ? undefined : lostSince);
       if (err instanceof KubeHttpError && err.statusCode === 410) throw new Expired();
       throw err;
     }
+    this.#markOutOfSync();
     // A quiet watch that lived a while was healthy too, even without bookmarks.
     return progressed || Date.now() - started >= HEALTHY_WATCH_MS;
   }
@@ -342,12 +503,18 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
       }
       case 'BOOKMARK':
         break;
-      case 'ERROR':
+      case 'ERROR': {
         if (object.code === 410) throw new Expired();
+        // A Status may ask to retry later, e.g. "Too large resource version" (504, retryAfterSeconds 1:
+        // apimachinery api/errors NewTooLargeResourceVersionError).
+        const details = (object as { details?: { retryAfterSeconds?: unknown } }).details;
+        const retryAfter = details?.retryAfterSeconds;
         throw new KubeHttpError(
           typeof object.code === 'number' ? object.code : undefined,
           safeReason(object.reason),
+          typeof retryAfter === 'number' && retryAfter > 0 ? retryAfter * 1000 : undefined,
         );
+      }
       default:
         return false;
     }

@@ -188,6 +188,9 @@ describe('kubernetesAdapter: refresh', function () {
       it(c.name, async function () {
         for (const fault of c.faults) api.fault(fault);
         const k = start(c.requestTimeoutMs ? { requestTimeoutMs: c.requestTimeoutMs } : {});
+        // A 30 ms deadline also bounds the list pages: on a busy machine the first may time out.
+        await k.ready();
+        sleep.delays.length = 0;
         const outcome = await k.refresh(W1).then(
           () => undefined,
           (err: unknown) => err,

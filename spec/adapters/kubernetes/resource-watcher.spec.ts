@@ -83,6 +83,9 @@ describe('ResourceWatcher', function () {
       watchRestarts: 0,
       expired: 0,
       errors: 0,
+      pages: 1,
+      listRestarts: 0,
+      outOfSyncMs: 0,
     });
     await watcher.close();
   });
@@ -196,7 +199,7 @@ describe('ResourceWatcher', function () {
     await watcher.close();
   });
 
-  it('retries a failing list with capped exponential backoff, and then becomes ready', async function () {
+  it('retries a failing list with capped exponential backoff, a page with Retry-After after that wait, then becomes ready', async function () {
     api.fault({ method: 'GET', path: '/warehouses', watch: false, status: 500, times: 3 });
     api.fault({
       method: 'GET',
@@ -210,9 +213,10 @@ describe('ResourceWatcher', function () {
     });
     watcher.start();
     await watcher.ready;
-    assert.deepEqual(sleep.delays, [100, 200, 300, 300]);
+    // Three 500s without Retry-After: backoff. The 429 says "Retry-After: 1": the same page again after 1 s.
+    assert.deepEqual(sleep.delays, [100, 200, 300, 1000]);
     const warnings = logger.lines.filter((l) => l.level === 'warn');
-    assert.equal(warnings.length, 4);
+    assert.equal(warnings.length, 3);
     assert.deepEqual(warnings[0]!.obj, {
       resource: 'warehouses',
       namespace: '*',
@@ -291,16 +295,16 @@ describe('ResourceWatcher', function () {
     await until(() => api.openConnections === 0, 'no connections');
   });
 
-  it('treats a silent watch as dead after its idle timeout', async function () {
-    const { watcher } = mirror(api, sleep, {
-      watchTimeoutSeconds: 1,
-      watchIdleGraceMs: -1990,
-      random: () => 0,
-    });
+  it('treats a watch silent for its idle timeout as dead and watches again', async function () {
+    const { watcher, logger } = mirror(api, sleep, { watchIdleTimeoutMs: 30 });
     watcher.start();
     await watcher.ready;
-    await until(() => api.requests.filter((r) => r.watch).length >= 2, 'a second watch');
-    assert.equal(watcher.stats().errors >= 1, true);
+    await until(() => api.openWatches === 1, 'the watch');
+    api.silenceWatches();
+    await until(() => api.requests.filter((r) => r.watch).length === 2, 'a second watch');
+    const warning = logger.lines.find((l) => l.level === 'warn')!;
+    assert.equal((warning.obj as { reason?: string }).reason, 'Timeout');
+    assert.equal(watcher.stats().errors, 1);
     await watcher.close();
   });
 });
