@@ -6,6 +6,7 @@
 import { benchHttp } from './http.js';
 import { benchKubernetes } from './kubernetes.js';
 import { benchMatching } from './matching.js';
+import { benchRegex } from './regex.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 
@@ -20,6 +21,16 @@ for (const n of [1_000, 10_000]) {
     console.log(
       `  ${n} Warehouses: index is ${(indexed.opsPerSec / naive.opsPerSec).toFixed(0)}x faster`,
     );
+}
+
+console.log('\n## Tag filters: a pathological regex vs a plain one (RE2), RegExp as baseline');
+const regex = await benchRegex();
+console.table(regex);
+const [pathological, plain] = regex;
+if (pathological && plain) {
+  console.log(
+    `  ^(a|a)+$ on a hostile tag costs ${(pathological.meanMicros / plain.meanMicros).toFixed(1)}x a plain pattern: ${pathological.meanMicros} µs`,
+  );
 }
 
 console.log(`\n## HTTP: ${seconds}s per run, 16 connections, real ACR push payload`);
