@@ -8,7 +8,9 @@ import pLimit from 'p-limit';
 import getRawBody from 'raw-body';
 import { ReceiverError } from './errors.js';
 import type { HandlerConfig, WebhookRecord } from './options.js';
-import { classify } from './sources/index.js';
+import { capEcho, capEchoList } from './sources/fields.js';
+import { BODY_SHAPE, classify } from './sources/index.js';
+import { parseSelected } from './sources/select-json.js';
 import { isObject, type Classification } from './sources/result.js';
 import type { Lookup, ReceiverEvent, Refresh, RefreshTarget } from './types.js';
 
@@ -68,7 +70,7 @@ async function readJSON(req: Request, maxBodyBytes: number): Promise<unknown> {
     throw new ReceiverError(
       415,
       'UNSUPPORTED_ENCODING',
-      `unsupported content encoding "${encoding}"`,
+      `unsupported content encoding "${capEcho(encoding)}"`,
     );
   }
   let raw: Buffer;
@@ -89,7 +91,8 @@ async function readJSON(req: Request, maxBodyBytes: number): Promise<unknown> {
   }
   try {
     // A UTF-8 byte order mark is tolerated: .NET senders may prepend one.
-    return JSON.parse(raw.toString('utf8').replace(/^\uFEFF/, ''));
+    // Only the fields classify() reads are built: bounded work per body.
+    return parseSelected(raw.toString('utf8').replace(/^\uFEFF/, ''), BODY_SHAPE);
   } catch {
     throw new ReceiverError(400, 'INVALID_JSON', INVALID_BODY);
   }
@@ -225,10 +228,10 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
     started: bigint,
   ): Promise<Answer> {
     if (event.type === 'push') {
-      record.repoURLs = event.repoURLs;
-      record.qualifiers = event.qualifiers;
+      record.repoURLs = capEchoList(event.repoURLs);
+      record.qualifiers = capEchoList(event.qualifiers);
     } else {
-      record.prURL = event.prURL;
+      record.prURL = capEcho(event.prURL);
     }
     const kind = targetKind(event);
     const lookupFailed = new ReceiverError(
