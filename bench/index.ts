@@ -3,6 +3,7 @@
  * same run on the same machine, never with a number from elsewhere.
  *   BENCH_SECONDS (default 5): duration of each HTTP run.
  */
+import { benchBodies } from './bodies.js';
 import { benchHttp } from './http.js';
 import { benchKubernetes } from './kubernetes.js';
 import { benchMatching } from './matching.js';
@@ -32,6 +33,14 @@ if (pathological && plain) {
     `  ^(a|a)+$ on a hostile tag costs ${(pathological.meanMicros / plain.meanMicros).toFixed(1)}x a plain pattern: ${pathological.meanMicros} µs`,
   );
 }
+
+console.log('\n## Classification cost per body (event-loop time), JSON.parse as baseline');
+const bodies = await benchBodies();
+console.table(bodies);
+const worst = bodies.reduce((a, b) => (b.meanMs > a.meanMs ? b : a));
+console.log(
+  `  worst body within 2 MiB: ${worst.name}, ${worst.meanMs} ms (JSON.parse alone: ${worst.jsonParseMs} ms)`,
+);
 
 console.log(`\n## HTTP: ${seconds}s per run, 16 connections, real ACR push payload`);
 const http = await benchHttp(seconds);
