@@ -24,7 +24,7 @@ export function hostileBodies(): Array<[string, string]> {
     'utf8',
   );
   const keys: Record<string, number> = {};
-  for (let i = 0; i < 200_000; i++) keys[i.toString(36)] = 1;
+  for (let i = 0; i < 200_000; i++) keys[`_${i.toString(36)}`] = 1;
   const strings = Array.from({ length: 150_000 }, (_, i) => `s${i}`);
   return [
     ['real ACR push', real],

@@ -98,6 +98,11 @@ async function readJSON(req: Request, maxBodyBytes: number): Promise<unknown> {
   }
 }
 
+/** Bytes of a refused body read and thrown away before the connection is cut: 4 × the limit, at least 8 MiB. */
+export function drainLimit(maxBodyBytes: number): number {
+  return Math.max(4 * maxBodyBytes, 8 * 1024 * 1024);
+}
+
 /** What `withDeadline` resolves to when time ran out. */
 const TIMED_OUT = Symbol('timed out');
 
@@ -175,6 +180,7 @@ function errorDetail(err: unknown): Record<string, unknown> {
  */
 export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToken) {
   const { logger, maxBodyBytes, concurrency, onWebhook, deadlineMs } = config;
+  const drainBytes = drainLimit(maxBodyBytes);
 
   async function handle(
     endpoint: Endpoint,
@@ -283,17 +289,42 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
   }
 
   /**
-   * Node discards an unread request body after the answer to keep the
-   * connection alive; for a refused body that is larger than the limit, or of
-   * unknown length, close instead so it is never read.
+   * A refused request (unknown token, wrong method or encoding, body over the
+   * limit) leaves its body unread. Answering and closing at once loses the
+   * answer: the client is still sending, its kernel gets a reset and drops
+   * the 413 before the client reads it. So the rest of the body is read and
+   * thrown away first, up to `drainBytes`, and the answer follows; the
+   * connection stays usable. Past the bound the answer goes out with
+   * `Connection: close` and the connection is cut.
    */
-  function mustClose(req: Request, status: number): boolean {
-    if (status === 413) return true;
-    if (status !== 404 && status !== 405 && status !== 415) return false;
-    if (req.readableEnded) return false;
-    const length = req.headers['content-length'];
-    if (length === undefined) return req.headers['transfer-encoding'] !== undefined;
-    return !(Number(length) <= maxBodyBytes);
+  function afterUnreadBody(req: Request, then: (drained: boolean) => void): void {
+    if (req.readableEnded || req.complete) {
+      then(true);
+      return;
+    }
+    let discarded = 0;
+    let settled = false;
+    const settle = (drained: boolean): void => {
+      if (settled) return;
+      settled = true;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onAbort);
+      req.off('close', onAbort);
+      if (!drained) req.pause();
+      then(drained);
+    };
+    const onData = (chunk: Buffer): void => {
+      discarded += chunk.length;
+      if (discarded > drainBytes) settle(false);
+    };
+    const onEnd = (): void => settle(true);
+    const onAbort = (): void => settle(req.readableEnded);
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onAbort);
+    req.once('close', onAbort);
+    req.resume();
   }
 
   function finish(
@@ -303,10 +334,20 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
     answer: Answer,
     started: bigint,
   ): void {
+    afterUnreadBody(req, (drained) => send(res, record, answer, started, drained));
+  }
+
+  function send(
+    res: Response,
+    record: WebhookRecord,
+    answer: Answer,
+    started: bigint,
+    drained: boolean,
+  ): void {
     record.status = answer.status;
     record.durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     if (answer.status === 405) res.set('Allow', 'POST');
-    if (mustClose(req, answer.status)) res.set('Connection', 'close');
+    if (!drained) res.set('Connection', 'close');
     res.status(answer.status).json(answer.body);
     const level = answer.status >= 500 ? 'error' : answer.status >= 400 ? 'warn' : 'info';
     logger[level]({ ...record }, 'webhook');
