@@ -932,7 +932,7 @@ describe('azureReceiver: mounting in an existing app', () => {
     app.use(express.json());
     app.use(
       '/azure',
-      azureReceiver({ token: TOKEN, ...adapter, lookup: adapter.lookup, refresh: adapter.refresh }),
+      azureReceiver({ token: TOKEN, lookup: adapter.lookup, refresh: adapter.refresh }),
     );
     const res = await request(app).post(`/azure/${TOKEN}`).send(acrPush);
     assert.equal(res.status, 200);

@@ -15,7 +15,7 @@ import {
   positiveIntegerField,
   stringField,
 } from './fields.js';
-import { isObject, unique, type Classification, type JSONObject } from './result.js';
+import { isObject, type Classification, type JSONObject } from './result.js';
 import type { Shape } from './select-json.js';
 
 /** The fields `isAzureDevOpsPayload` and `classifyAzureDevOps` read: nothing else of a body is built. */
@@ -64,30 +64,28 @@ function remoteUrlOf(resource: JSONObject): string {
   return stringField(repository, 'remoteUrl', 'resource.repository.remoteUrl') ?? '';
 }
 
-/** The fields of a push that matter, type-checked; throws FieldError. */
-function readPush(body: JSONObject): {
-  remoteUrl: string;
-  updates: Array<{ name: string; newObjectId: string }>;
-} {
+/**
+ * The fields of a push that matter, type-checked, in one pass over the refs:
+ * how many were updated, and the names of those not deleted. Throws
+ * FieldError.
+ */
+function readPush(body: JSONObject): { remoteUrl: string; updates: number; live: Set<string> } {
   const resource = objectField(body, 'resource', 'resource');
   const remoteUrl = remoteUrlOf(resource);
-  const updates = arrayField(resource, 'refUpdates', 'resource.refUpdates').map((u, i) => {
+  const updates = arrayField(resource, 'refUpdates', 'resource.refUpdates');
+  const live = new Set<string>();
+  updates.forEach((u, i) => {
     if (!isObject(u)) throw new FieldError(`resource.refUpdates[${i}]`, 'of type object');
-    const name = own(u, 'name');
-    const newObjectId = own(u, 'newObjectId');
-    // The common case without building a path per entry.
-    if (
-      typeof name === 'string' &&
-      typeof newObjectId === 'string' &&
-      name.length <= MAX_FIELD_CHARS
-    )
-      return { name, newObjectId };
-    return {
-      name: stringField(u, 'name', `resource.refUpdates[${i}].name`) ?? '',
-      newObjectId: stringField(u, 'newObjectId', `resource.refUpdates[${i}].newObjectId`) ?? '',
-    };
+    let name = own(u, 'name');
+    let newObjectId = own(u, 'newObjectId');
+    // Paths are built only for an entry that fails.
+    if (typeof name !== 'string' || name.length > MAX_FIELD_CHARS)
+      name = stringField(u, 'name', `resource.refUpdates[${i}].name`) ?? '';
+    if (typeof newObjectId !== 'string' || newObjectId.length > MAX_FIELD_CHARS)
+      newObjectId = stringField(u, 'newObjectId', `resource.refUpdates[${i}].newObjectId`) ?? '';
+    if (name && !DELETED.test(newObjectId as string)) live.add(name as string);
   });
-  return { remoteUrl, updates };
+  return { remoteUrl, updates: updates.length, live };
 }
 
 function classifyPush(eventType: string, body: JSONObject): Classification {
@@ -98,7 +96,7 @@ function classifyPush(eventType: string, body: JSONObject): Classification {
     if (err instanceof FieldError) return invalid(eventType, err);
     throw err;
   }
-  const { remoteUrl, updates } = fields;
+  const { remoteUrl, updates, live } = fields;
   if (!remoteUrl) {
     // "Resource details to send: Minimal" sends only url and pushId.
     return ignore(
@@ -106,11 +104,10 @@ function classifyPush(eventType: string, body: JSONObject): Classification {
       'nothing refreshed: the push event names no repository (set "Resource details to send" to All)',
     );
   }
-  const live = updates.filter((u) => !DELETED.test(u.newObjectId) && u.name);
-  if (updates.length > 0 && live.length === 0) {
+  if (updates > 0 && live.size === 0) {
     return ignore(eventType, 'nothing refreshed: the push only deleted refs');
   }
-  const refs = unique(live.map((u) => u.name));
+  const refs = [...live];
   return {
     action: 'refresh',
     source: 'azure-devops',
