@@ -156,8 +156,10 @@ export const SPREAD_ADAPTER_KEYS = [
 
 // Fails to compile when an adapter gains a member the list above misses.
 type AdapterKey = Exclude<keyof KubernetesAdapter | keyof MemoryAdapter, 'lookup' | 'refresh'>;
-const missingAdapterKeys: Exclude<AdapterKey, (typeof SPREAD_ADAPTER_KEYS)[number]>[] = [];
-void missingAdapterKeys;
+const adapterKeysListed: [Exclude<AdapterKey, (typeof SPREAD_ADAPTER_KEYS)[number]>] extends [never]
+  ? true
+  : false = true;
+void adapterKeysListed;
 
 const schema = Joi.object({
   token: Joi.alternatives()
