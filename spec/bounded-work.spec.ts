@@ -221,7 +221,8 @@ describe('bounded work: only the fields classification needs are read', () => {
       body.target.tag = tag;
       const res = await request(app).post(`/azure/${TOKEN}`).send(body);
       assert.equal(res.status, 200);
-      assert.deepEqual(res.body, { msg: `refreshed ${refreshed} warehouse(s)` });
+      // (A push nothing takes also carries a `hint`, checked by its own specs.)
+      assert.equal(res.body.msg, `refreshed ${refreshed} warehouse(s)`);
     }
   });
 });

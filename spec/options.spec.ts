@@ -136,7 +136,7 @@ describe('misspelt options are refused, with the nearest valid name', () => {
     {
       key: 'verbose',
       message:
-        'options.verbose is not an option (valid: token, lookup, refresh, maxBodyBytes, concurrency, logger, onWebhook, deadlineMs)',
+        'options.verbose is not an option (valid: token, lookup, refresh, explainPush, maxBodyBytes, concurrency, logger, onWebhook, deadlineMs, explain)',
     },
   ];
   for (const c of receiverCases) {
@@ -156,13 +156,15 @@ describe('misspelt options are refused, with the nearest valid name', () => {
     // Type-checked only: building a real Kubernetes adapter starts watches.
     const withKubernetes = (adapter: KubernetesAdapter) =>
       azureReceiver({ token: TOKEN, ...adapter });
+    const explainPush = memoryAdapter().explainPush;
     const fields = {
       lookup,
       refresh,
+      explainPush,
       close: async () => undefined,
       ready: async () => undefined,
       isReady: () => true,
-      scoped: () => ({ lookup, refresh }),
+      scoped: () => ({ lookup, refresh, explainPush }),
       stats: () => ({}) as ReturnType<KubernetesAdapter['stats']>,
     } satisfies KubernetesAdapter;
     assert.equal(typeof withKubernetes(fields), 'function');

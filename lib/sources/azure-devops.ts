@@ -23,7 +23,7 @@ export const AZURE_DEVOPS_SHAPE = {
   eventType: true,
   publisherId: true,
   resource: {
-    repository: { remoteUrl: true },
+    repository: { remoteUrl: true, defaultBranch: true },
     refUpdates: [{ name: true, newObjectId: true }],
     pullRequestId: true,
     status: true,
@@ -69,9 +69,23 @@ function remoteUrlOf(resource: JSONObject): string {
  * how many were updated, and the names of those not deleted. Throws
  * FieldError.
  */
-function readPush(body: JSONObject): { remoteUrl: string; updates: number; live: Set<string> } {
+function readPush(body: JSONObject): {
+  remoteUrl: string;
+  updates: number;
+  live: Set<string>;
+  defaultBranch: string | undefined;
+} {
   const resource = objectField(body, 'resource', 'resource');
   const remoteUrl = remoteUrlOf(resource);
+  // Informational, never validated: an over-long one is ignored like a missing one.
+  const rawDefault = own(
+    objectField(resource, 'repository', 'resource.repository'),
+    'defaultBranch',
+  );
+  const defaultBranch =
+    typeof rawDefault === 'string' && rawDefault.length <= MAX_FIELD_CHARS
+      ? branchName(rawDefault)
+      : undefined;
   const updates = arrayField(resource, 'refUpdates', 'resource.refUpdates');
   const live = new Set<string>();
   updates.forEach((u, i) => {
@@ -85,7 +99,7 @@ function readPush(body: JSONObject): { remoteUrl: string; updates: number; live:
       newObjectId = stringField(u, 'newObjectId', `resource.refUpdates[${i}].newObjectId`) ?? '';
     if (name && !DELETED.test(newObjectId as string)) live.add(name as string);
   });
-  return { remoteUrl, updates: updates.length, live };
+  return { remoteUrl, updates: updates.length, live, defaultBranch };
 }
 
 function classifyPush(eventType: string, body: JSONObject): Classification {
@@ -96,7 +110,7 @@ function classifyPush(eventType: string, body: JSONObject): Classification {
     if (err instanceof FieldError) return invalid(eventType, err);
     throw err;
   }
-  const { remoteUrl, updates, live } = fields;
+  const { remoteUrl, updates, live, defaultBranch } = fields;
   if (!remoteUrl) {
     // "Resource details to send: Minimal" sends only url and pushId.
     return ignore(
@@ -121,6 +135,7 @@ function classifyPush(eventType: string, body: JSONObject): Classification {
       // Past MAX_QUALIFIERS refs, every subscriber of the repository is
       // refreshed (no filtering): a superset, and bounded matching work.
       qualifiers: refs.length > MAX_QUALIFIERS ? [] : refs,
+      ...(defaultBranch ? { defaultBranch } : {}),
     },
   };
 }
@@ -143,6 +158,21 @@ function readPullRequest(body: JSONObject): {
     mergeStatus: stringField(resource, 'mergeStatus', 'resource.mergeStatus') ?? '',
     href: stringField(web, 'href', 'resource._links.web.href') ?? '',
   };
+}
+
+/**
+ * `resource.repository.defaultBranch` is a full ref (`refs/heads/main`, in
+ * both Microsoft's sample and the wizard's Test payload); a bare name is
+ * taken as it is. Absent, empty, null (a repository without commits), not a
+ * string or another kind of ref: undefined, and Kargo's guess applies. It is
+ * not validated: an informational field must never cost the push its refresh.
+ */
+function branchName(ref: unknown): string | undefined {
+  if (typeof ref !== 'string') return undefined;
+  const value = ref.trim();
+  if (value === '') return undefined;
+  if (value.startsWith('refs/heads/')) return value.slice('refs/heads/'.length) || undefined;
+  return value.startsWith('refs/') ? undefined : value;
 }
 
 /**
