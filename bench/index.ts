@@ -4,10 +4,12 @@
  *   BENCH_SECONDS (default 5): duration of each HTTP run.
  *   BENCH_SCALE (default 10000,100000): Warehouse counts of the sync runs.
  */
+import { benchBodies } from './bodies.js';
 import { benchHttp } from './http.js';
 import { benchKubernetes } from './kubernetes.js';
 import { benchMatching } from './matching.js';
 import { benchIndexMemory, benchSync } from './scale.js';
+import { benchRegex } from './regex.js';
 import { benchSecrets, deploymentMemory } from './secrets.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -29,6 +31,24 @@ for (const n of [1_000, 10_000]) {
       `  ${n} Warehouses: explainPush takes ${missed.meanMicros} µs for a push nothing takes (near misses included), ${explained.meanMicros} µs for a matching one; match ${indexed.meanMicros} µs`,
     );
 }
+
+console.log('\n## Tag filters: a pathological regex vs a plain one (RE2), RegExp as baseline');
+const regex = await benchRegex();
+console.table(regex);
+const [pathological, plain] = regex;
+if (pathological && plain) {
+  console.log(
+    `  ^(a|a)+$ on a hostile tag costs ${(pathological.meanMicros / plain.meanMicros).toFixed(1)}x a plain pattern: ${pathological.meanMicros} µs`,
+  );
+}
+
+console.log('\n## Classification cost per body (event-loop time), JSON.parse as baseline');
+const bodies = await benchBodies();
+console.table(bodies);
+const worst = bodies.reduce((a, b) => (b.meanMs > a.meanMs ? b : a));
+console.log(
+  `  worst body within 2 MiB: ${worst.name}, ${worst.meanMs} ms (JSON.parse alone: ${worst.jsonParseMs} ms)`,
+);
 
 console.log(`\n## HTTP: ${seconds}s per run, 16 connections, real ACR push payload`);
 const http = await benchHttp(seconds);

@@ -10,7 +10,9 @@ import { type SecondFactor, unauthorized } from './auth/second-factor.js';
 import { ReceiverError, errorDetail } from './errors.js';
 import { createExplainer, type ExplanationFields } from './explanation.js';
 import type { HandlerConfig, WebhookRecord } from './options.js';
-import { classify } from './sources/index.js';
+import { capEcho, capEchoList } from './sources/fields.js';
+import { BODY_SHAPE, classify } from './sources/index.js';
+import { parseSelected } from './sources/select-json.js';
 import { isObject, type Classification } from './sources/result.js';
 import type { ExplainPush, Lookup, ReceiverEvent, Refresh, RefreshTarget } from './types.js';
 
@@ -78,7 +80,7 @@ async function readJSON(req: Request, maxBodyBytes: number): Promise<unknown> {
     throw new ReceiverError(
       415,
       'UNSUPPORTED_ENCODING',
-      `unsupported content encoding "${encoding}"`,
+      `unsupported content encoding "${capEcho(encoding)}"`,
     );
   }
   let raw: Buffer;
@@ -99,10 +101,19 @@ async function readJSON(req: Request, maxBodyBytes: number): Promise<unknown> {
   }
   try {
     // A UTF-8 byte order mark is tolerated: .NET senders may prepend one.
-    return JSON.parse(raw.toString('utf8').replace(/^\uFEFF/, ''));
+    // Only the fields classify() reads are built: bounded work per body.
+    return parseSelected(raw.toString('utf8').replace(/^\uFEFF/, ''), BODY_SHAPE);
   } catch {
     throw new ReceiverError(400, 'INVALID_JSON', INVALID_BODY);
   }
+}
+
+/** How long a refused request's body may pause before its answer goes out anyway. */
+export const DRAIN_IDLE_MS = 1000;
+
+/** Bytes of a refused body read and thrown away before the connection is cut: 4 × the limit, at least 8 MiB. */
+export function drainLimit(maxBodyBytes: number): number {
+  return Math.max(4 * maxBodyBytes, 8 * 1024 * 1024);
 }
 
 /** What `withDeadline` resolves to when time ran out. */
@@ -172,6 +183,7 @@ function dedupe(targets: RefreshTarget[]): RefreshTarget[] {
  */
 export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToken) {
   const { logger, maxBodyBytes, concurrency, onWebhook, deadlineMs } = config;
+  const drainBytes = drainLimit(maxBodyBytes);
   const explainAnswer = createExplainer(config);
 
   async function handle(
@@ -226,10 +238,10 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
     started: bigint,
   ): Promise<Answer> {
     if (event.type === 'push') {
-      record.repoURLs = event.repoURLs;
-      record.qualifiers = event.qualifiers;
+      record.repoURLs = capEchoList(event.repoURLs);
+      record.qualifiers = capEchoList(event.qualifiers);
     } else {
-      record.prURL = event.prURL;
+      record.prURL = capEcho(event.prURL);
     }
     const kind = targetKind(event);
     const lookupFailed = new ReceiverError(
@@ -288,17 +300,51 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
   }
 
   /**
-   * Node discards an unread request body after the answer to keep the
-   * connection alive; for a refused body that is larger than the limit, or of
-   * unknown length, close instead so it is never read.
+   * A refused request (unknown token, wrong method or encoding, body over the
+   * limit) leaves its body unread. Answering and closing at once loses the
+   * answer: the client is still sending, its kernel gets a reset and drops
+   * the 413 before the client reads it. So the rest of the body is read and
+   * thrown away first, up to `drainBytes`, and the answer follows; the
+   * connection stays usable. Past the bound, or when the client stops
+   * sending for `DRAIN_IDLE_MS` (a stalled upload must not hold its answer
+   * until the server's request timeout), the answer goes out with
+   * `Connection: close` and the connection is cut.
    */
-  function mustClose(req: Request, status: number): boolean {
-    if (status === 413) return true;
-    if (status !== 401 && status !== 404 && status !== 405 && status !== 415) return false;
-    if (req.readableEnded) return false;
-    const length = req.headers['content-length'];
-    if (length === undefined) return req.headers['transfer-encoding'] !== undefined;
-    return !(Number(length) <= maxBodyBytes);
+  function afterUnreadBody(req: Request, then: (drained: boolean) => void): void {
+    if (req.readableEnded || req.complete) {
+      then(true);
+      return;
+    }
+    let discarded = 0;
+    let settled = false;
+    let idle = setTimeout(() => settle(false), DRAIN_IDLE_MS);
+    const settle = (drained: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(idle);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onAbort);
+      req.off('close', onAbort);
+      if (!drained) req.pause();
+      then(drained);
+    };
+    const onData = (chunk: Buffer): void => {
+      discarded += chunk.length;
+      if (discarded > drainBytes) {
+        settle(false);
+        return;
+      }
+      clearTimeout(idle);
+      idle = setTimeout(() => settle(false), DRAIN_IDLE_MS);
+    };
+    const onEnd = (): void => settle(true);
+    const onAbort = (): void => settle(req.readableEnded);
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onAbort);
+    req.once('close', onAbort);
+    req.resume();
   }
 
   function finish(
@@ -308,11 +354,21 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
     answer: Answer,
     started: bigint,
   ): void {
+    afterUnreadBody(req, (drained) => send(res, record, answer, started, drained));
+  }
+
+  function send(
+    res: Response,
+    record: WebhookRecord,
+    answer: Answer,
+    started: bigint,
+    drained: boolean,
+  ): void {
     record.status = answer.status;
     record.durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     if (answer.status === 405) res.set('Allow', 'POST');
     if (answer.headers) res.set(answer.headers);
-    if (mustClose(req, answer.status)) res.set('Connection', 'close');
+    if (!drained) res.set('Connection', 'close');
     res.status(answer.status).json(answer.body);
     const level = answer.status >= 500 ? 'error' : answer.status >= 400 ? 'warn' : 'info';
     logger[level]({ ...record }, 'webhook');

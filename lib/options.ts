@@ -2,6 +2,7 @@
  * Options of `azureReceiver`, checked once when the factory is called.
  * @module
  */
+import { closest, distance } from 'fastest-levenshtein';
 import Joi from 'joi';
 import {
   type BasicCredentials,
@@ -9,6 +10,8 @@ import {
   SecondFactorError,
   secondFactor,
 } from './auth/second-factor.js';
+import type { KubernetesAdapter } from './adapters/kubernetes/adapter.js';
+import type { MemoryAdapter } from './adapters/memory.js';
 import { optionsError } from './errors.js';
 import { silentLogger } from './logger.js';
 import type { ExplainPush, Logger, Lookup, Refresh } from './types.js';
@@ -106,8 +109,6 @@ export interface AzureReceiverOptions {
   explain?: boolean;
   /** Finds the Warehouses a push concerns and why (spread from the adapter). Optional. */
   explainPush?: ExplainPush;
-  /** Extra fields, such as the rest of an adapter spread into the options, are ignored. */
-  [extra: string]: unknown;
 }
 
 /** The fully-defaulted configuration the request pipeline runs on. */
@@ -192,6 +193,34 @@ export const handlerSchema = {
   explain: Joi.boolean().default(false),
 };
 
+/**
+ * What the adapters of this package bring besides `lookup` and `refresh`
+ * when spread into the options (`{ token, ...kubernetesAdapter() }`):
+ * accepted and ignored, while any other unknown name is refused.
+ */
+export const SPREAD_ADAPTER_KEYS = [
+  'close',
+  'ready',
+  'isReady',
+  'scoped',
+  'stats',
+  'refreshed',
+  'clearRefreshed',
+  'upsert',
+  'remove',
+  'size',
+] as const;
+
+// Fails to compile when an adapter gains a member the list above misses.
+type AdapterKey = Exclude<
+  keyof KubernetesAdapter | keyof MemoryAdapter,
+  'lookup' | 'refresh' | 'explainPush'
+>;
+const adapterKeysListed: [Exclude<AdapterKey, (typeof SPREAD_ADAPTER_KEYS)[number]>] extends [never]
+  ? true
+  : false = true;
+void adapterKeysListed;
+
 const schema = Joi.object({
   token: Joi.alternatives()
     .try(TOKEN, Joi.array().items(TOKEN).min(1).unique())
@@ -211,24 +240,75 @@ const schema = Joi.object({
   explainPush: Joi.function(),
   ...handlerSchema,
   ...secondFactorSchema,
-})
-  // Adapters are spread into the options and bring fields of their own.
-  .unknown(true);
+  ...Object.fromEntries(SPREAD_ADAPTER_KEYS.map((key) => [key, Joi.any()])),
+});
+
+/** The names a user may mean: what the option types list, without the adapters' extras. */
+const RECEIVER_OPTION_NAMES = Object.keys(schema.describe().keys ?? {}).filter(
+  (key) => !(SPREAD_ADAPTER_KEYS as readonly string[]).includes(key),
+);
+
+/**
+ * The valid name nearest to a misspelt one, when it is near enough to be
+ * what was meant: same letters in another case, or at most half of them
+ * changed (`deadlineMS` → `deadlineMs`, `maxBodySize` → `maxBodyBytes`).
+ */
+export function nearestName(name: string, valid: readonly string[]): string | undefined {
+  if (valid.length === 0) return undefined;
+  const lower = name.toLowerCase();
+  const byLower = new Map(valid.map((v) => [v.toLowerCase(), v]));
+  const best = closest(lower, [...byLower.keys()]);
+  if (distance(lower, best) > Math.max(2, Math.floor(name.length / 2))) return undefined;
+  return byLower.get(best);
+}
+
+/**
+ * The message of a joi error, for a factory's options. An unknown name gets
+ * the nearest valid one (`options.deadlineMS is not an option: did you mean
+ * 'deadlineMs'?`), or the list of valid ones. `topLevelNames` are the names
+ * offered at the top level (default: every key of the schema).
+ */
+export function optionsMessage(
+  joiSchema: Joi.Schema,
+  error: Joi.ValidationError,
+  topLevelNames?: readonly string[],
+): string {
+  const detail = error.details[0];
+  const message = detail?.message ?? error.message;
+  if (detail?.type !== 'object.unknown' || typeof detail.context?.key !== 'string') {
+    return message.startsWith('options') ? message : `options.${message}`;
+  }
+  const key = detail.context.key;
+  const parent = detail.path.slice(0, -1);
+  const valid =
+    parent.length === 0 && topLevelNames
+      ? topLevelNames
+      : Object.keys(
+          ((parent.length === 0 ? joiSchema : joiSchema.extract(parent as string[])).describe()
+            .keys as Record<string, unknown> | undefined) ?? {},
+        );
+  const label = ['options', ...detail.path].join('.');
+  const nearest = nearestName(key, valid);
+  return nearest === undefined
+    ? `${label} is not an option (valid: ${valid.join(', ')})`
+    : `${label} is not an option: did you mean '${nearest}'?`;
+}
 
 /**
  * Validates `value` against `joiSchema` and returns the defaulted result, or
  * throws a TypeError prefixed with the package name naming the bad option.
  */
-export function validate<T>(joiSchema: Joi.Schema, value: unknown): T {
+export function validate<T>(
+  joiSchema: Joi.Schema,
+  value: unknown,
+  topLevelNames?: readonly string[],
+): T {
   const { error, value: result } = joiSchema.validate(value, {
     abortEarly: true,
     convert: false,
     errors: { label: 'path', wrap: { label: false } },
   });
-  if (error) {
-    const message = error.details[0]?.message ?? error.message;
-    throw optionsError(message.startsWith('options') ? message : `options.${message}`);
-  }
+  if (error) throw optionsError(optionsMessage(joiSchema, error, topLevelNames));
   return result as T;
 }
 
@@ -247,7 +327,11 @@ export function pickHandlerConfig(valid: HandlerConfig): HandlerConfig {
 /** Validates `azureReceiver` options and fills in the defaults. */
 export function receiverConfig(options: AzureReceiverOptions): ReceiverConfig {
   if (typeof options !== 'object' || options === null) throw optionsError('options are required');
-  const valid = validate<AzureReceiverOptions & HandlerConfig>(schema, options);
+  const valid = validate<AzureReceiverOptions & HandlerConfig>(
+    schema,
+    options,
+    RECEIVER_OPTION_NAMES,
+  );
   let factor: SecondFactor | undefined;
   try {
     factor = secondFactor(valid);

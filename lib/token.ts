@@ -6,6 +6,7 @@
  * @module
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { PREFIX } from './errors.js';
 
 /** What a Kargo Azure receiver's path is derived from. */
 export interface KargoTokenInput {
@@ -21,8 +22,24 @@ export interface KargoTokenInput {
  * The lowercase hex SHA-256 of `project + receiver + secret`: the last path
  * segment Kargo gives an Azure receiver (`/azure/<token>`), as built by
  * `buildWebhookPath` in Kargo's pkg/webhook/external/receiver.go.
+ *
+ * Throws a TypeError when `secret` is missing or empty (an unset
+ * `process.env.AZURE_WH_SECRET`): the token would then follow from the
+ * project and receiver names alone, which anyone can guess.
  */
-export function kargoToken({ project, receiver, secret }: KargoTokenInput): string {
+export function kargoToken(input: KargoTokenInput): string {
+  const { project, receiver, secret } = (input ?? {}) as Partial<KargoTokenInput>;
+  if (typeof secret !== 'string' || secret === '') {
+    throw new TypeError(
+      `${PREFIX} kargoToken(): secret is ${secret === '' ? 'empty' : 'missing'}: without it the URL token follows from the project and receiver names, which anyone can guess`,
+    );
+  }
+  if (typeof project !== 'string')
+    throw new TypeError(
+      `${PREFIX} kargoToken(): project must be a string ('' for a cluster-level receiver)`,
+    );
+  if (typeof receiver !== 'string' || receiver === '')
+    throw new TypeError(`${PREFIX} kargoToken(): receiver must be the receiver's name`);
   return createHash('sha256')
     .update(project + receiver + secret, 'utf8')
     .digest('hex');

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
-import { azureReceiver } from '../lib/index.js';
+import { azureReceiver, memoryAdapter } from '../lib/index.js';
 import type { AzureReceiverOptions } from '../lib/index.js';
+import { kubernetesAdapter } from '../lib/adapters/kubernetes/index.js';
+import type { BackoffOptions, KubernetesAdapter } from '../lib/adapters/kubernetes/index.js';
+import { kargoReceiversConfig, type KargoReceiversOptions } from '../lib/kargo/options.js';
 
 const lookup = async () => [];
 const refresh = async () => undefined;
@@ -93,14 +96,115 @@ describe('azureReceiver options', () => {
     });
   }
 
-  it('accepts a minimal configuration and extra adapter fields', () => {
-    const router = azureReceiver({
-      token: TOKEN,
+  it('accepts a minimal configuration and the extra fields of a spread adapter', () => {
+    const adapter = { lookup, refresh, close: async () => undefined, refreshed: [] };
+    const router = azureReceiver({ token: TOKEN, ...adapter });
+    assert.equal(typeof router, 'function');
+  });
+});
+
+describe('misspelt options are refused, with the nearest valid name', () => {
+  it('azureReceiver: at compile time and at run time', () => {
+    assert.throws(
+      () =>
+        azureReceiver({
+          token: TOKEN,
+          lookup,
+          refresh,
+          // @ts-expect-error -- TypeScript: "Did you mean to write 'deadlineMs'?"
+          deadlineMS: 5000,
+        }),
+      {
+        name: 'TypeError',
+        message:
+          "[kargo-azure-receiver] options.deadlineMS is not an option: did you mean 'deadlineMs'?",
+      },
+    );
+  });
+
+  const receiverCases: Array<{ key: string; message: string }> = [
+    {
+      key: 'maxBodySize',
+      message: "options.maxBodySize is not an option: did you mean 'maxBodyBytes'?",
+    },
+    { key: 'onwebhook', message: "options.onwebhook is not an option: did you mean 'onWebhook'?" },
+    { key: 'tokens', message: "options.tokens is not an option: did you mean 'token'?" },
+    {
+      key: 'concurency',
+      message: "options.concurency is not an option: did you mean 'concurrency'?",
+    },
+    {
+      key: 'verbose',
+      message:
+        'options.verbose is not an option (valid: token, lookup, refresh, explainPush, maxBodyBytes, concurrency, logger, onWebhook, deadlineMs, explain, basicAuth, headers)',
+    },
+  ];
+  for (const c of receiverCases) {
+    it(`azureReceiver: ${c.key} beside a spread adapter`, () => {
+      // Spread: as a user would pass options built elsewhere.
+      const misspelt: Record<string, unknown> = { [c.key]: 1 };
+      assert.throws(() => azureReceiver({ token: TOKEN, ...memoryAdapter(), ...misspelt }), {
+        name: 'TypeError',
+        message: `[kargo-azure-receiver] ${c.message}`,
+      });
+    });
+  }
+
+  it('azureReceiver: spreading either adapter of the package type-checks and runs', () => {
+    assert.equal(typeof azureReceiver({ token: TOKEN, ...memoryAdapter() }), 'function');
+    assert.equal(typeof azureReceiver({ ...memoryAdapter(), token: TOKEN }), 'function');
+    // Type-checked only: building a real Kubernetes adapter starts watches.
+    const withKubernetes = (adapter: KubernetesAdapter) =>
+      azureReceiver({ token: TOKEN, ...adapter });
+    const explainPush = memoryAdapter().explainPush;
+    const fields = {
       lookup,
       refresh,
+      explainPush,
       close: async () => undefined,
-      refreshed: [],
+      ready: async () => undefined,
+      isReady: () => true,
+      scoped: () => ({ lookup, refresh, explainPush }),
+      stats: () => ({}) as ReturnType<KubernetesAdapter['stats']>,
+    } satisfies KubernetesAdapter;
+    assert.equal(typeof withKubernetes(fields), 'function');
+  });
+
+  it('kargoReceivers: at compile time and at run time', () => {
+    assert.throws(
+      () =>
+        kargoReceiversConfig({
+          // @ts-expect-error -- TypeScript: "Did you mean to write 'deadlineMs'?"
+          deadlineMS: 5000,
+        }),
+      {
+        name: 'TypeError',
+        message:
+          "[kargo-azure-receiver] options.deadlineMS is not an option: did you mean 'deadlineMs'?",
+      },
+    );
+    assert.throws(() => kargoReceiversConfig({ namespace: ['a'] } as KargoReceiversOptions), {
+      message:
+        "[kargo-azure-receiver] options.namespace is not an option: did you mean 'namespaces'?",
     });
-    assert.equal(typeof router, 'function');
+  });
+
+  it('kubernetesAdapter: at compile time and at run time, nested options too', () => {
+    assert.throws(
+      () =>
+        kubernetesAdapter({
+          // @ts-expect-error -- TypeScript: "Did you mean to write 'namespace'?"
+          namespaces: ['kargo-demo'],
+        }),
+      {
+        name: 'TypeError',
+        message:
+          "[kargo-azure-receiver] options.namespaces is not an option: did you mean 'namespace'?",
+      },
+    );
+    assert.throws(() => kubernetesAdapter({ watchBackoff: { initalMs: 5 } as BackoffOptions }), {
+      message:
+        "[kargo-azure-receiver] options.watchBackoff.initalMs is not an option: did you mean 'initialMs'?",
+    });
   });
 });

@@ -9,6 +9,7 @@
  * rules of Kargo's own webhook receivers).
  * @module
  */
+import { RE2JS } from 're2js';
 import { compileConstraint, parseTagVersion, type Constraint } from './semver-constraint.js';
 
 /** What the pushed payload says beside its qualifiers. */
@@ -29,31 +30,39 @@ export type Rule = ((qualifier: string, context?: RuleContext) => string | undef
 const BRANCH_PREFIX = 'refs/heads/';
 const TAG_PREFIX = 'refs/tags/';
 
+/** A compiled Kargo regular expression. */
+export interface Regex {
+  /** The pattern as written in the Warehouse. */
+  readonly source: string;
+  /** True when the pattern matches anywhere in `input` (Go's `MatchString`). */
+  test(input: string): boolean;
+  /** `/source/`, for messages. */
+  toString(): string;
+}
+
 /**
- * Compiles a Kargo regular expression. Kargo's are Go RE2; JavaScript's
- * RegExp agrees on the common subset and both search unanchored
- * (`MatchString`, `test`). RE2's leading `(?i)`/`(?s)`/`(?m)` flags and
- * `(?P<name>…)` groups are translated; anything JavaScript rejects throws.
+ * Compiles a Kargo regular expression. Kargo's are Go RE2 (`regexp.Compile`
+ * in pkg/controller/git/commit/tag_based_selector.go and the image
+ * selectors): matching takes time linear in the tag, whatever the pattern.
+ * JavaScript's backtracking RegExp would take exponential time on patterns
+ * Kargo accepts (`^(a|a)+$`), stalling every webhook of every project, so
+ * the patterns run on re2js, a port of RE2 with Go's syntax: `\z`,
+ * `[[:digit:]]`, `(?i)`, `(?P<name>…)`, and no backreferences or lookaround.
+ * Throws on a pattern RE2 rejects.
  */
-export function compileRegex(source: string): RegExp {
-  let pattern = source;
-  let flags = '';
-  const inline = /^\(\?([ism]+)\)/.exec(pattern);
-  if (inline?.[1] !== undefined) {
-    flags = [...new Set(inline[1])].join('');
-    pattern = pattern.slice(inline[0].length);
-  }
-  return new RegExp(pattern.replaceAll('(?P<', '(?<'), flags);
+export function compileRegex(source: string): Regex {
+  const re = RE2JS.compile(source);
+  return {
+    source,
+    test: (input) => re.test(input),
+    toString: () => `/${source}/`,
+  };
 }
 
 /** A tag filter from `allowTags*` and `ignoreTags*`. */
 export interface TagFilter {
-  allow: RegExp[];
-  ignore: RegExp[];
-}
-
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  allow: Regex[];
+  ignore: Regex[];
 }
 
 function stringList(value: unknown, field: string): string[] {
@@ -84,9 +93,9 @@ export function compileTagFilter(sub: Record<string, unknown>): TagFilter {
   const ignoreSources = [
     ...stringList(sub['ignoreTagsRegexes'], 'ignoreTagsRegexes'),
     ...stringList(sub['ignoreTagsRegex'], 'ignoreTagsRegex'),
-    ...stringList(sub['ignoreTags'], 'ignoreTags').map((tag) => `^${escapeRegex(tag)}$`),
+    ...stringList(sub['ignoreTags'], 'ignoreTags').map((tag) => `^${RE2JS.quote(tag)}$`),
   ];
-  const compile = (source: string): RegExp => {
+  const compile = (source: string): Regex => {
     try {
       return compileRegex(source);
     } catch {

@@ -70,6 +70,11 @@ export interface ServerConfig {
   /** Node's `server.requestTimeout`: time to receive the whole request. */
   requestTimeoutMs: number;
   /**
+   * Node's `connectionsCheckingInterval`: how often the two timeouts above are
+   * checked. Node's default, 30 s, lets a 10 s cut come anywhere up to 40 s.
+   */
+  connectionsCheckingIntervalMs: number;
+  /**
    * Node's `server.keepAliveTimeout`: idle time of a kept-alive connection.
    * Longer than the idle timeout of the proxies in front (ingress-nginx and
    * cloud load balancers: 60 s), so that a proxy never reuses a connection
@@ -351,6 +356,7 @@ export function serveConfig(flags: ServeFlags, command?: Command): ServerConfig 
     shutdownTimeoutMs: flags.shutdownTimeout * 1000,
     headersTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,
+    connectionsCheckingIntervalMs: 1000,
     keepAliveTimeoutMs: 65_000,
     explain,
   };
@@ -378,6 +384,7 @@ export function defaultServerConfig(overrides: Partial<ServerConfig> = {}): Serv
     shutdownTimeoutMs: 10_000,
     headersTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,
+    connectionsCheckingIntervalMs: 1000,
     keepAliveTimeoutMs: 65_000,
     explain: false,
     ...overrides,

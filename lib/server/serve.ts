@@ -235,9 +235,13 @@ export async function startServer(
     config.tlsCert && config.tlsKey
       ? { cert: await readFile(config.tlsCert), key: await readFile(config.tlsKey) }
       : undefined;
+  // Node checks headersTimeout and requestTimeout every
+  // connectionsCheckingInterval (30 s by default): checked each second, a
+  // slow client is cut within a second of its timeout.
+  const serverOptions = { connectionsCheckingInterval: config.connectionsCheckingIntervalMs };
   const server: http.Server = tls
-    ? https.createServer({ ...tls, minVersion: 'TLSv1.2' }, app)
-    : http.createServer(app);
+    ? https.createServer({ ...serverOptions, ...tls, minVersion: 'TLSv1.2' }, app)
+    : http.createServer(serverOptions, app);
   // A slow client cannot hold a connection for ever (Flux's notification-controller uses 10 s / 30 s-like bounds).
   server.headersTimeout = config.headersTimeoutMs;
   server.requestTimeout = config.requestTimeoutMs;

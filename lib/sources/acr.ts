@@ -3,9 +3,10 @@
  * Payloads: https://learn.microsoft.com/azure/container-registry/container-registry-webhook-reference
  * @module
  */
-import Joi from 'joi';
 import { normalizeChartURL, normalizeImageURL } from '../urls.js';
 import type { ArtifactKind } from '../types.js';
+import type { Shape } from './select-json.js';
+import { capEcho, FieldError, objectField, own, stringField } from './fields.js';
 import { isObject, unique, type Classification, type JSONObject } from './result.js';
 
 /** Every `action` ACR documents. */
@@ -25,19 +26,35 @@ export const ACR_ACTIONS = [
  * proxies rewrite it.
  */
 export function isACRPayload(body: JSONObject): boolean {
-  if (typeof body.action !== 'string' || 'eventType' in body) return false;
-  return (ACR_ACTIONS as readonly string[]).includes(body.action) || isObject(body.target);
+  const action = own(body, 'action');
+  if (typeof action !== 'string' || Object.hasOwn(body, 'eventType')) return false;
+  return (ACR_ACTIONS as readonly string[]).includes(action) || isObject(own(body, 'target'));
 }
 
-const pushSchema = Joi.object({
-  action: Joi.string().required(),
-  target: Joi.object({
-    repository: Joi.string().allow(''),
-    tag: Joi.string().allow(''),
-    mediaType: Joi.string().allow(''),
-  }).unknown(true),
-  request: Joi.object({ host: Joi.string().allow('') }).unknown(true),
-}).unknown(true);
+/** The fields `isACRPayload` and `classifyACR` read: nothing else of a body is built. */
+export const ACR_SHAPE = {
+  action: true,
+  eventType: true,
+  target: { repository: true, tag: true, mediaType: true },
+  request: { host: true },
+} as const satisfies Shape;
+
+/** The fields of a push that matter, type-checked; throws FieldError. */
+function readPush(body: JSONObject): {
+  repository: string;
+  tag: string;
+  mediaType: string;
+  host: string;
+} {
+  const target = objectField(body, 'target', 'target');
+  const request = objectField(body, 'request', 'request');
+  return {
+    repository: stringField(target, 'repository', 'target.repository') ?? '',
+    tag: stringField(target, 'tag', 'target.tag') ?? '',
+    mediaType: stringField(target, 'mediaType', 'target.mediaType') ?? '',
+    host: stringField(request, 'host', 'request.host') ?? '',
+  };
+}
 
 // Image-only media types: a Docker manifest (v2, list, v1 signed), an OCI index, or an image
 // config blob, Docker's or OCI's (Kargo's pkg/webhook/external media types: a config blob
@@ -76,27 +93,30 @@ const NO_ACTION = new Map<string, string>([
   ['quarantine', 'quarantine events need no refresh'],
 ]);
 
-/** Maps a payload for which `isACRPayload` holds. */
+/**
+ * Maps a payload for which `isACRPayload` holds. Reads only the fields it
+ * needs; `action` is echoed cut to a few hundred characters.
+ */
 export function classifyACR(body: JSONObject): Classification {
-  const action = body.action as string;
+  const action = capEcho(body.action as string);
   if (action === 'ping') return { action: 'ping', source: 'acr', eventType: 'ping' };
   if (action !== 'push') {
     const reason = NO_ACTION.get(action) ?? `ACR ${action} events need no refresh`;
     return { action: 'ignore', source: 'acr', eventType: action, reason };
   }
-  const { error } = pushSchema.validate(body);
-  if (error) {
+  let fields: ReturnType<typeof readPush>;
+  try {
+    fields = readPush(body);
+  } catch (err) {
+    if (!(err instanceof FieldError)) throw err;
     return {
       action: 'invalid',
       source: 'acr',
       eventType: action,
-      reason: `invalid ACR push event: ${error.details[0]?.message ?? 'bad field'}`,
+      reason: `invalid ACR push event: ${err.message}`,
     };
   }
-  const target = isObject(body.target) ? body.target : {};
-  const request = isObject(body.request) ? body.request : {};
-  const repository = typeof target.repository === 'string' ? target.repository : '';
-  const host = typeof request.host === 'string' ? request.host : '';
+  const { repository, host, tag } = fields;
   if (!repository || !host) {
     return {
       action: 'ignore',
@@ -105,16 +125,13 @@ export function classifyACR(body: JSONObject): Classification {
       reason: 'nothing refreshed: the push event names no registry host and repository',
     };
   }
-  const kinds = kindsForMediaType(
-    typeof target.mediaType === 'string' ? target.mediaType : undefined,
-  );
+  const kinds = kindsForMediaType(fields.mediaType);
   const repo = `${host}/${repository}`;
   const repoURLs = unique(
     kinds.map((kind) =>
       kind === 'chart' ? normalizeChartURL(`oci://${repo}`) : normalizeImageURL(repo),
     ),
   );
-  const tag = typeof target.tag === 'string' ? target.tag : '';
   return {
     action: 'refresh',
     source: 'acr',

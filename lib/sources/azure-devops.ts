@@ -3,62 +3,54 @@
  * Payloads: https://learn.microsoft.com/azure/devops/service-hooks/events
  * @module
  */
-import Joi from 'joi';
 import { normalizeGitURL, normalizePullRequestURL, pullRequestURL } from '../urls.js';
-import { isObject, unique, type Classification, type JSONObject } from './result.js';
+import {
+  arrayField,
+  capEcho,
+  FieldError,
+  MAX_FIELD_CHARS,
+  MAX_QUALIFIERS,
+  objectField,
+  own,
+  positiveIntegerField,
+  stringField,
+} from './fields.js';
+import { isObject, type Classification, type JSONObject } from './result.js';
+import type { Shape } from './select-json.js';
+
+/** The fields `isAzureDevOpsPayload` and `classifyAzureDevOps` read: nothing else of a body is built. */
+export const AZURE_DEVOPS_SHAPE = {
+  eventType: true,
+  publisherId: true,
+  resource: {
+    repository: { remoteUrl: true, defaultBranch: true },
+    refUpdates: [{ name: true, newObjectId: true }],
+    pullRequestId: true,
+    status: true,
+    mergeStatus: true,
+    _links: { web: { href: true } },
+  },
+} as const satisfies Shape;
 
 /** True when the body has the shape of an Azure DevOps service hook event. */
 export function isAzureDevOpsPayload(body: JSONObject): boolean {
+  const eventType = own(body, 'eventType');
   return (
-    typeof body.eventType === 'string' &&
-    body.eventType.length > 0 &&
-    (typeof body.publisherId === 'string' || isObject(body.resource))
+    typeof eventType === 'string' &&
+    eventType.length > 0 &&
+    (typeof own(body, 'publisherId') === 'string' || isObject(own(body, 'resource')))
   );
 }
 
 // A ref deletion is reported with an all-zero new object id.
 const DELETED = /^0+$/;
 
-const repositorySchema = Joi.object({ remoteUrl: Joi.string().allow('') }).unknown(true);
-
-const pushSchema = Joi.object({
-  resource: Joi.object({
-    repository: repositorySchema,
-    refUpdates: Joi.array().items(
-      Joi.object({ name: Joi.string().allow(''), newObjectId: Joi.string().allow('') }).unknown(
-        true,
-      ),
-    ),
-  }).unknown(true),
-}).unknown(true);
-
-const pullRequestSchema = Joi.object({
-  resource: Joi.object({
-    repository: repositorySchema,
-    pullRequestId: Joi.number().integer().min(1),
-    status: Joi.string().allow(''),
-    mergeStatus: Joi.string().allow(''),
-    _links: Joi.object({ web: Joi.object({ href: Joi.string().allow('') }).unknown(true) }).unknown(
-      true,
-    ),
-  }).unknown(true),
-}).unknown(true);
-
-type Resource = JSONObject & {
-  repository?: { remoteUrl?: string; defaultBranch?: unknown };
-  refUpdates?: Array<{ name?: string; newObjectId?: string }>;
-  pullRequestId?: number;
-  status?: string;
-  mergeStatus?: string;
-  _links?: { web?: { href?: string } };
-};
-
-function invalid(eventType: string, error: Joi.ValidationError): Classification {
+function invalid(eventType: string, error: FieldError): Classification {
   return {
     action: 'invalid',
     source: 'azure-devops',
     eventType,
-    reason: `invalid Azure DevOps ${eventType} event: ${error.details[0]?.message ?? 'bad field'}`,
+    reason: `invalid Azure DevOps ${eventType} event: ${error.message}`,
   };
 }
 
@@ -66,11 +58,59 @@ function ignore(eventType: string, reason: string): Classification {
   return { action: 'ignore', source: 'azure-devops', eventType, reason };
 }
 
+/** `resource.repository.remoteUrl`, type-checked. */
+function remoteUrlOf(resource: JSONObject): string {
+  const repository = objectField(resource, 'repository', 'resource.repository');
+  return stringField(repository, 'remoteUrl', 'resource.repository.remoteUrl') ?? '';
+}
+
+/**
+ * The fields of a push that matter, type-checked, in one pass over the refs:
+ * how many were updated, and the names of those not deleted. Throws
+ * FieldError.
+ */
+function readPush(body: JSONObject): {
+  remoteUrl: string;
+  updates: number;
+  live: Set<string>;
+  defaultBranch: string | undefined;
+} {
+  const resource = objectField(body, 'resource', 'resource');
+  const remoteUrl = remoteUrlOf(resource);
+  // Informational, never validated: an over-long one is ignored like a missing one.
+  const rawDefault = own(
+    objectField(resource, 'repository', 'resource.repository'),
+    'defaultBranch',
+  );
+  const defaultBranch =
+    typeof rawDefault === 'string' && rawDefault.length <= MAX_FIELD_CHARS
+      ? branchName(rawDefault)
+      : undefined;
+  const updates = arrayField(resource, 'refUpdates', 'resource.refUpdates');
+  const live = new Set<string>();
+  updates.forEach((u, i) => {
+    if (!isObject(u)) throw new FieldError(`resource.refUpdates[${i}]`, 'of type object');
+    let name = own(u, 'name');
+    let newObjectId = own(u, 'newObjectId');
+    // Paths are built only for an entry that fails.
+    if (typeof name !== 'string' || name.length > MAX_FIELD_CHARS)
+      name = stringField(u, 'name', `resource.refUpdates[${i}].name`) ?? '';
+    if (typeof newObjectId !== 'string' || newObjectId.length > MAX_FIELD_CHARS)
+      newObjectId = stringField(u, 'newObjectId', `resource.refUpdates[${i}].newObjectId`) ?? '';
+    if (name && !DELETED.test(newObjectId as string)) live.add(name as string);
+  });
+  return { remoteUrl, updates: updates.length, live, defaultBranch };
+}
+
 function classifyPush(eventType: string, body: JSONObject): Classification {
-  const { error } = pushSchema.validate(body);
-  if (error) return invalid(eventType, error);
-  const resource = (body.resource ?? {}) as Resource;
-  const remoteUrl = resource.repository?.remoteUrl;
+  let fields: ReturnType<typeof readPush>;
+  try {
+    fields = readPush(body);
+  } catch (err) {
+    if (err instanceof FieldError) return invalid(eventType, err);
+    throw err;
+  }
+  const { remoteUrl, updates, live, defaultBranch } = fields;
   if (!remoteUrl) {
     // "Resource details to send: Minimal" sends only url and pushId.
     return ignore(
@@ -78,12 +118,10 @@ function classifyPush(eventType: string, body: JSONObject): Classification {
       'nothing refreshed: the push event names no repository (set "Resource details to send" to All)',
     );
   }
-  const updates = resource.refUpdates ?? [];
-  const live = updates.filter((u) => !DELETED.test(u.newObjectId ?? '') && u.name);
-  if (updates.length > 0 && live.length === 0) {
+  if (updates > 0 && live.size === 0) {
     return ignore(eventType, 'nothing refreshed: the push only deleted refs');
   }
-  const defaultBranch = branchName(resource.repository?.defaultBranch);
+  const refs = [...live];
   return {
     action: 'refresh',
     source: 'azure-devops',
@@ -94,9 +132,31 @@ function classifyPush(eventType: string, body: JSONObject): Classification {
       eventType,
       repoURLs: [normalizeGitURL(remoteUrl)],
       kinds: ['git'],
-      qualifiers: unique(live.map((u) => u.name as string)),
+      // Past MAX_QUALIFIERS refs, every subscriber of the repository is
+      // refreshed (no filtering): a superset, and bounded matching work.
+      qualifiers: refs.length > MAX_QUALIFIERS ? [] : refs,
       ...(defaultBranch ? { defaultBranch } : {}),
     },
+  };
+}
+
+/** The fields of a pull-request event that matter, type-checked; throws FieldError. */
+function readPullRequest(body: JSONObject): {
+  remoteUrl: string;
+  pullRequestId: number | undefined;
+  status: string;
+  mergeStatus: string;
+  href: string;
+} {
+  const resource = objectField(body, 'resource', 'resource');
+  const links = objectField(resource, '_links', 'resource._links');
+  const web = objectField(links, 'web', 'resource._links.web');
+  return {
+    remoteUrl: remoteUrlOf(resource),
+    pullRequestId: positiveIntegerField(resource, 'pullRequestId', 'resource.pullRequestId'),
+    status: stringField(resource, 'status', 'resource.status') ?? '',
+    mergeStatus: stringField(resource, 'mergeStatus', 'resource.mergeStatus') ?? '',
+    href: stringField(web, 'href', 'resource._links.web.href') ?? '',
   };
 }
 
@@ -121,12 +181,17 @@ function branchName(ref: unknown): string | undefined {
  * `abandoned` closes the PR too.
  */
 function classifyPullRequest(eventType: string, body: JSONObject): Classification {
-  const { error } = pullRequestSchema.validate(body);
-  if (error) return invalid(eventType, error);
-  const resource = (body.resource ?? {}) as Resource;
-  const status = (resource.status ?? '').toLowerCase();
+  let fields: ReturnType<typeof readPullRequest>;
+  try {
+    fields = readPullRequest(body);
+  } catch (err) {
+    if (err instanceof FieldError) return invalid(eventType, err);
+    throw err;
+  }
+  // Echoed into the answer: cut like every other echoed string.
+  const status = capEcho(fields.status.toLowerCase());
   if (eventType === 'git.pullrequest.merged') {
-    const mergeStatus = (resource.mergeStatus ?? '').toLowerCase();
+    const mergeStatus = capEcho(fields.mergeStatus.toLowerCase());
     if (status !== 'completed' || mergeStatus !== 'succeeded') {
       return ignore(
         eventType,
@@ -141,12 +206,11 @@ function classifyPullRequest(eventType: string, body: JSONObject): Classificatio
       `nothing refreshed: a pull request update to status ${status || 'unknown'} closes nothing`,
     );
   }
-  const href = resource._links?.web?.href;
-  const remoteUrl = resource.repository?.remoteUrl;
+  const { href, remoteUrl, pullRequestId } = fields;
   let prURL: string | undefined;
   if (href) prURL = normalizePullRequestURL(href);
-  else if (remoteUrl && resource.pullRequestId !== undefined) {
-    prURL = pullRequestURL(remoteUrl, resource.pullRequestId);
+  else if (remoteUrl && pullRequestId !== undefined) {
+    prURL = pullRequestURL(remoteUrl, pullRequestId);
   }
   if (!prURL) {
     return ignore(eventType, 'nothing refreshed: the event does not identify the pull request');
@@ -159,9 +223,12 @@ function classifyPullRequest(eventType: string, body: JSONObject): Classificatio
   };
 }
 
-/** Maps a payload for which `isAzureDevOpsPayload` holds. */
+/**
+ * Maps a payload for which `isAzureDevOpsPayload` holds. Reads only the
+ * fields it needs; `eventType` is echoed cut to a few hundred characters.
+ */
 export function classifyAzureDevOps(body: JSONObject): Classification {
-  const eventType = body.eventType as string;
+  const eventType = capEcho(body.eventType as string);
   switch (eventType) {
     case 'git.push':
       return classifyPush(eventType, body);

@@ -412,19 +412,59 @@ describe('broken subscriptions throw at compile time', () => {
   }
 });
 
-describe('compileRegex', () => {
+describe('compileRegex: Go RE2 semantics, as Kargo', () => {
   const cases = [
     { source: '^v\\d+$', input: 'v12', ok: true },
     { source: 'rc', input: 'v1-rc1', ok: true }, // unanchored, as RE2 MatchString
     { source: '(?i)^abc$', input: 'ABC', ok: true },
-    { source: '(?P<major>\\d+)\\.', input: '1.2', ok: true },
     { source: '^abc$', input: 'ABC', ok: false },
+    { source: '(?P<major>\\d+)\\.', input: '1.2', ok: true },
+    { source: '(?P<major>\\d+)\\.', input: '12', ok: false },
+    // \z: end of text, RE2 only (JavaScript reads it as the letter z).
+    { source: '^v1\\z', input: 'v1', ok: true },
+    { source: '^v1\\z', input: 'v1z', ok: false },
+    // POSIX classes, RE2 only (JavaScript reads a class of ":digt[").
+    { source: '^[[:digit:]]+$', input: '2024', ok: true },
+    { source: '^[[:digit:]]+$', input: 't', ok: false },
+    { source: '^[[:alpha:]]+-[[:digit:]]+$', input: 'rc-1', ok: true },
+    // Go's `$` without (?m) is the end of the text, never before a final newline.
+    { source: '^v1$', input: 'v1\n', ok: false },
+    // Flags set mid-pattern, RE2 only.
+    { source: '^rel(?i)ease$', input: 'relEASE', ok: true },
+    { source: '^rel(?i)ease$', input: 'RELease', ok: false },
+    { source: '(?s)^a.b$', input: 'a\nb', ok: true },
+    { source: '^a.b$', input: 'a\nb', ok: false },
   ];
   for (const c of cases) {
-    it(`${c.source} on ${c.input}`, () => {
+    it(`${c.source} on ${JSON.stringify(c.input)}: ${c.ok}`, () => {
       assert.equal(compileRegex(c.source).test(c.input), c.ok);
     });
   }
+
+  const rejected = ['(?=v)', '(?<!v)1', '(a)\\1', '\\C', 'a{1001}', '(', '*'];
+  for (const source of rejected) {
+    it(`rejects ${source}, as RE2 does`, () => {
+      assert.throws(() => compileRegex(source));
+    });
+  }
+
+  it('shows the pattern as /source/ in reasons', () => {
+    assert.equal(String(compileRegex('^v(\\d+)$')), '/^v(\\d+)$/');
+  });
+
+  it('matches a pathological pattern in linear time (a backtracking engine would never finish)', function () {
+    // Valid RE2 that Kargo accepts; on JavaScript's RegExp, 30 characters
+    // already take a minute and each more one doubles it.
+    this.timeout(2000);
+    const re = compileRegex('^(a|a)+$');
+    assert.equal(re.test(`${'a'.repeat(100_000)}b`), false);
+    assert.equal(re.test('a'.repeat(100_000)), true);
+    const rule = compileImageRule({ imageSelectionStrategy: 'Lexical', allowTags: '^(a|a)+$' });
+    assert.equal(
+      rule(`${'a'.repeat(29)}b`),
+      `tag "${'a'.repeat(29)}b" is not allowed by /^(a|a)+$/`,
+    );
+  });
 });
 
 describe('compileGitRule notes', () => {

@@ -299,6 +299,17 @@ describe('WarehouseIndex: broken input never throws', () => {
       reason: 'invalid regular expression "("',
     },
     {
+      // Valid JavaScript, but RE2 has no lookaround: Kargo rejects it too.
+      name: 'a lookahead RE2 rejects',
+      subscription: { image: { repoURL: IMAGE, allowTagsRegexes: ['^v(?=1)'] } },
+      reason: 'invalid regular expression "^v(?=1)"',
+    },
+    {
+      name: 'a backreference RE2 rejects',
+      subscription: { image: { repoURL: IMAGE, ignoreTagsRegexes: ['(a)\\1'] } },
+      reason: String.raw`invalid regular expression "(a)\\1"`,
+    },
+    {
       name: 'bad constraint',
       subscription: { image: { repoURL: IMAGE, constraint: 'not a range' } },
       reason: 'invalid semver constraint "not a range"',

@@ -248,6 +248,7 @@ describe('kargo-azure-receiver command line', function () {
           shutdownTimeoutMs: 10_000,
           headersTimeoutMs: 10_000,
           requestTimeoutMs: 30_000,
+          connectionsCheckingIntervalMs: 1000,
           keepAliveTimeoutMs: 65_000,
           explain: false,
         },

@@ -7,7 +7,8 @@ import Joi from 'joi';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../types.js';
 import { silentLogger } from '../../logger.js';
-import { loggerSchema, namespaceSchema } from '../../options.js';
+import { optionsError } from '../../errors.js';
+import { loggerSchema, namespaceSchema, optionsMessage } from '../../options.js';
 import { type BackoffOptions, type Sleep, realSleep } from './backoff.js';
 import type { RefreshRetryOptions } from './refresher.js';
 
@@ -117,7 +118,7 @@ const schema = Joi.object({
 /** Validates options (throws `[kargo-azure-receiver] options.… must …`) and fills defaults. */
 export function resolveOptions(options: KubernetesAdapterOptions): KubernetesAdapterConfig {
   const { error } = schema.validate(options, { abortEarly: true });
-  if (error) throw new TypeError(`[kargo-azure-receiver] options.${error.message}`);
+  if (error) throw optionsError(optionsMessage(schema, error));
   let kubeConfig = options.kubeConfig;
   if (!kubeConfig) {
     kubeConfig = new KubeConfig();
