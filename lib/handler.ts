@@ -95,34 +95,72 @@ async function readJSON(req: Request, maxBodyBytes: number): Promise<unknown> {
   }
 }
 
-/** What `withDeadline` resolves to when time ran out. */
-const TIMED_OUT = Symbol('timed out');
+/** What `unlessAborted` resolves to when the webhook was given up on. */
+const GAVE_UP = Symbol('gave up');
 
-/** `promise`, or TIMED_OUT once `ms` passed; the timer never keeps the process alive. */
-async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms));
-    timer.unref();
+/** Why a webhook's work was given up on: its deadline passed, or the server is shutting down. */
+type GiveUpCause = 'deadline' | 'shutdown';
+
+/**
+ * The signal of one webhook's work: aborted once `ms` passed or when
+ * `shutdown` aborts, whichever comes first. `dispose()` stops the timer and
+ * the listener; it never aborts.
+ */
+function webhookSignal(
+  ms: number,
+  shutdown: AbortSignal | undefined,
+): { signal: AbortSignal; cause: () => GiveUpCause | undefined; dispose: () => void } {
+  const controller = new AbortController();
+  let cause: GiveUpCause | undefined;
+  const giveUp = (why: GiveUpCause): void => {
+    if (controller.signal.aborted) return;
+    cause = why;
+    controller.abort(new DOMException(`webhook ${why} reached`, 'AbortError'));
+  };
+  const onShutdown = (): void => giveUp('shutdown');
+  // The timer never keeps the process alive.
+  const timer = setTimeout(() => giveUp('deadline'), Math.max(0, ms)).unref();
+  if (shutdown?.aborted) onShutdown();
+  else shutdown?.addEventListener('abort', onShutdown, { once: true });
+  return {
+    signal: controller.signal,
+    cause: () => cause,
+    dispose() {
+      clearTimeout(timer);
+      shutdown?.removeEventListener('abort', onShutdown);
+    },
+  };
+}
+
+/** `promise`, or GAVE_UP as soon as `signal` aborts (at once if it already has). */
+async function unlessAborted<T>(
+  promise: Promise<T>,
+  signal: AbortSignal,
+): Promise<T | typeof GAVE_UP> {
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<typeof GAVE_UP>((resolve) => {
+    onAbort = () => resolve(GAVE_UP);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    return await Promise.race([promise, expired]);
+    return await Promise.race([promise, aborted]);
   } finally {
-    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }
 
 /**
- * Refreshes every target, `concurrency` at a time, until `deadlineMs` has
- * passed; counts the refreshes that failed or did not finish in time. Never
- * throws. Unfinished refreshes go on in the background: they are idempotent,
- * and Azure retries the 503.
+ * Refreshes every target, `concurrency` at a time, until `signal` aborts;
+ * counts the refreshes that failed or did not finish in time. Never throws.
+ * Refreshes not started by then never start; those running got the same
+ * signal, so the adapter can drop a PATCH not yet sent. Azure retries the 503.
  */
 async function refreshAll(
   targets: RefreshTarget[],
   refresh: Refresh,
   concurrency: number,
-  deadlineMs: number,
+  signal: AbortSignal,
   onError: (target: RefreshTarget, err: unknown) => void,
 ): Promise<{ failed: number; timedOut: boolean }> {
   const limit = pLimit(concurrency);
@@ -130,18 +168,20 @@ async function refreshAll(
   const all = Promise.all(
     targets.map((target) =>
       limit(async () => {
+        if (signal.aborted) return;
         try {
-          await refresh(target);
+          await refresh(target, signal);
           succeeded++;
         } catch (err) {
-          onError(target, err);
+          // After the give-up, the adapter's abort errors are the deadline's doing, already logged.
+          if (!signal.aborted) onError(target, err);
         }
       }),
     ),
   );
-  const outcome = await withDeadline(all, deadlineMs);
-  if (outcome === TIMED_OUT) limit.clearQueue();
-  return { failed: targets.length - succeeded, timedOut: outcome === TIMED_OUT };
+  const outcome = await unlessAborted(all, signal);
+  if (outcome === GAVE_UP) limit.clearQueue();
+  return { failed: targets.length - succeeded, timedOut: outcome === GAVE_UP };
 }
 
 /** One target per object: duplicate deliveries and overlapping lookups refresh once. */
@@ -171,7 +211,7 @@ function errorDetail(err: unknown): Record<string, unknown> {
  * adapters never called.
  */
 export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToken) {
-  const { logger, maxBodyBytes, concurrency, onWebhook, deadlineMs } = config;
+  const { logger, maxBodyBytes, concurrency, onWebhook, deadlineMs, signal: shutdown } = config;
 
   async function handle(
     endpoint: Endpoint,
@@ -236,47 +276,69 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
       'LOOKUP_FAILED',
       `failed to look up ${kind === 'Warehouse' ? 'subscribed warehouses' : 'waiting promotions'}`,
     );
-    let targets: RefreshTarget[];
+    const work = webhookSignal(remaining(started), shutdown);
     try {
-      // Inside the try: an adapter that throws synchronously is a failed lookup too.
-      const found = await withDeadline(
-        Promise.resolve().then(() => endpoint.lookup(event)),
-        remaining(started),
-      );
-      if (found === TIMED_OUT) {
-        logger.error({ ...endpoint.labels, deadlineMs }, 'lookup did not finish in time');
+      let targets: RefreshTarget[];
+      try {
+        // Inside the try: an adapter that throws synchronously is a failed lookup too.
+        const found = work.signal.aborted
+          ? GAVE_UP
+          : await unlessAborted(
+              Promise.resolve().then(() => endpoint.lookup(event, work.signal)),
+              work.signal,
+            );
+        if (found === GAVE_UP) {
+          logger.error(
+            { ...endpoint.labels, deadlineMs, cause: work.cause() },
+            'lookup did not finish in time',
+          );
+          throw lookupFailed;
+        }
+        targets = dedupe(found);
+      } catch (err) {
+        if (err !== lookupFailed)
+          logger.error({ ...endpoint.labels, ...errorDetail(err) }, 'lookup failed');
         throw lookupFailed;
       }
-      targets = dedupe(found);
-    } catch (err) {
-      if (err !== lookupFailed)
-        logger.error({ ...endpoint.labels, ...errorDetail(err) }, 'lookup failed');
-      throw lookupFailed;
+      record.matched = targets.length;
+      const { failed, timedOut } = await refreshAll(
+        targets,
+        endpoint.refresh,
+        concurrency,
+        work.signal,
+        (target, err) => {
+          logger.error({ ...endpoint.labels, target, ...errorDetail(err) }, 'refresh failed');
+        },
+      );
+      if (timedOut)
+        logger.error(
+          { ...endpoint.labels, deadlineMs, cause: work.cause() },
+          'refreshes did not finish in time',
+        );
+      return refreshAnswer(kind, targets.length, failed, record);
+    } finally {
+      work.dispose();
     }
-    record.matched = targets.length;
-    const { failed, timedOut } = await refreshAll(
-      targets,
-      endpoint.refresh,
-      concurrency,
-      remaining(started),
-      (target, err) => {
-        logger.error({ ...endpoint.labels, target, ...errorDetail(err) }, 'refresh failed');
-      },
-    );
-    if (timedOut)
-      logger.error({ ...endpoint.labels, deadlineMs }, 'refreshes did not finish in time');
+  }
+
+  function refreshAnswer(
+    kind: RefreshTarget['kind'],
+    matched: number,
+    failed: number,
+    record: WebhookRecord,
+  ): Answer {
     record.failed = failed;
-    record.refreshed = targets.length - failed;
+    record.refreshed = matched - failed;
     if (failed > 0) {
       record.outcome = 'failed';
       record.code = 'REFRESH_FAILED';
       return {
         status: 503,
-        body: { error: `failed to refresh ${failed} of ${targets.length} ${plural(kind)}` },
+        body: { error: `failed to refresh ${failed} of ${matched} ${plural(kind)}` },
       };
     }
     record.outcome = 'refreshed';
-    return { status: 200, body: { msg: `refreshed ${targets.length} ${plural(kind)}` } };
+    return { status: 200, body: { msg: `refreshed ${matched} ${plural(kind)}` } };
   }
 
   /**

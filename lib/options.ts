@@ -73,6 +73,14 @@ export interface AzureReceiverOptions {
    * a transient failure. Default 20000 ms.
    */
   deadlineMs?: number;
+  /**
+   * Ends the webhooks in flight early, for a graceful shutdown: once it
+   * aborts, every webhook still waiting on its lookup or refreshes is
+   * answered 503 at once (as when `deadlineMs` passes), any later one too,
+   * and their adapter calls get an aborted signal. `serve` aborts it when
+   * `--shutdown-timeout` is up. Default: none.
+   */
+  signal?: AbortSignal;
   /** Extra fields, such as the rest of an adapter spread into the options, are ignored. */
   [extra: string]: unknown;
 }
@@ -80,6 +88,7 @@ export interface AzureReceiverOptions {
 /** The fully-defaulted configuration the request pipeline runs on. */
 export interface HandlerConfig {
   deadlineMs: number;
+  signal: AbortSignal | undefined;
   maxBodyBytes: number;
   concurrency: number;
   logger: Logger;
@@ -133,6 +142,9 @@ export const handlerSchema = {
   logger: loggerSchema.default(silentLogger),
   onWebhook: Joi.function(),
   deadlineMs: Joi.number().integer().min(1).max(600_000).default(DEFAULT_DEADLINE_MS),
+  signal: Joi.object()
+    .instance(AbortSignal)
+    .messages({ 'object.instance': '{{#label}} must be an AbortSignal' }),
 };
 
 const schema = Joi.object({
@@ -181,6 +193,7 @@ export function pickHandlerConfig(valid: HandlerConfig): HandlerConfig {
     logger: valid.logger,
     onWebhook: valid.onWebhook,
     deadlineMs: valid.deadlineMs,
+    signal: valid.signal,
   };
 }
 

@@ -61,6 +61,8 @@ export interface KargoReceiversOptions {
   onWebhook?: (record: WebhookRecord) => void;
   /** A webhook is answered within this time at the latest (503 past it). Default 20000 ms. */
   deadlineMs?: number;
+  /** Once aborted, webhooks in flight are answered 503 at once (see `azureReceiver`'s `signal`), for a graceful shutdown. */
+  signal?: AbortSignal;
   /** Finds and refreshes Warehouses. Default: `kubernetesAdapter({ kubeConfig, logger, namespace: namespaces })`, closed by `close()`. */
   adapter?: KargoAdapter;
   /** Timeout of one-shot requests (Secret reads), in milliseconds. Default 30 000. */

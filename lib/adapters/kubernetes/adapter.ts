@@ -151,7 +151,11 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
   }
 
   function makeLookup(namespaces: readonly string[] | undefined): Lookup {
-    return async function kubernetesLookup(event: ReceiverEvent): Promise<RefreshTarget[]> {
+    return async function kubernetesLookup(
+      event: ReceiverEvent,
+      signal?: AbortSignal,
+    ): Promise<RefreshTarget[]> {
+      if (signal?.aborted) throw new KubernetesAdapterError('KUBE_ABORTED');
       await whenSynced();
       const scope = namespaces ? { namespaces } : {};
       if (event.type === 'push') return warehouses.match(event, scope);
@@ -161,7 +165,10 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
   }
 
   function makeRefresh(namespaces: readonly string[] | undefined): Refresh {
-    return async function kubernetesRefresh(target: RefreshTarget): Promise<void> {
+    return async function kubernetesRefresh(
+      target: RefreshTarget,
+      signal?: AbortSignal,
+    ): Promise<void> {
       if (closed) throw new KubernetesAdapterError('KUBE_CLOSED');
       const outside =
         (config.namespaces && !config.namespaces.includes(target.namespace)) ||
@@ -173,7 +180,7 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
         );
         throw new KubernetesAdapterError('KUBE_OUT_OF_SCOPE');
       }
-      await refresher.refresh(target);
+      await refresher.refresh(target, signal);
     };
   }
 

@@ -13,7 +13,8 @@ export type KubernetesErrorCode =
   | 'KUBE_UNAUTHORIZED'
   | 'KUBE_REJECTED'
   | 'KUBE_OUT_OF_SCOPE'
-  | 'KUBE_CLOSED';
+  | 'KUBE_CLOSED'
+  | 'KUBE_ABORTED';
 
 const MESSAGES: Record<KubernetesErrorCode, string> = {
   KUBE_NOT_SYNCED: 'the Kubernetes cache is not synced yet',
@@ -23,6 +24,7 @@ const MESSAGES: Record<KubernetesErrorCode, string> = {
   KUBE_REJECTED: 'the Kubernetes API rejected the request',
   KUBE_OUT_OF_SCOPE: 'the target is outside the namespaces of this adapter',
   KUBE_CLOSED: 'the Kubernetes adapter is closed',
+  KUBE_ABORTED: 'the caller gave up on the request',
 };
 
 /** The HTTP status a receiver should answer with: 503 when retrying later can help, 500 otherwise. */
@@ -34,6 +36,7 @@ const STATUSES: Record<KubernetesErrorCode, number> = {
   KUBE_REJECTED: 500,
   KUBE_OUT_OF_SCOPE: 500,
   KUBE_CLOSED: 503,
+  KUBE_ABORTED: 503,
 };
 
 /** A failure of the Kubernetes adapter, with a fixed message per code. */

@@ -52,6 +52,12 @@ export interface RefreshStats {
   failures: number;
   /** Targets found deleted (404), counted as done. */
   notFound: number;
+  /**
+   * Refreshes dropped because every caller gave up on them (their webhook's
+   * deadline passed): a PATCH not sent yet, a retry not made, or a PATCH
+   * aborted on the wire.
+   */
+  abandoned: number;
 }
 
 export interface RefresherConfig {
@@ -63,16 +69,49 @@ export interface RefresherConfig {
   requestTimeoutMs: number;
   sleep: Sleep;
   random: () => number;
-  /** Aborted on close: a refresh waiting to retry then rejects with KUBE_CLOSED. */
+  /** Aborted on close: a refresh waiting to retry then rejects with KUBE_CLOSED, a PATCH on the wire is aborted. */
   signal: AbortSignal;
 }
 
+/** One refresh of one object, shared by the callers that joined it. */
 interface Flight {
+  /** The outcome; a handler is always attached, so a refresh nobody waits for is no unhandled rejection. */
   promise: Promise<void>;
   /** True while an attempt is on the wire: a new caller then needs a later PATCH, not this one. */
   sent: boolean;
   /** The refresh queued behind a sent one, shared by every caller arriving meanwhile. */
-  followUp: Promise<void> | undefined;
+  followUp: Flight | undefined;
+  /** Aborted once every caller gave up: the PATCH is then not sent, or aborted on the wire. */
+  abandon: AbortController;
+  /** Callers with a signal still waiting. */
+  waiting: number;
+  /** A caller without a signal joined: it never gives up, so neither does the flight. */
+  pinned: boolean;
+}
+
+/**
+ * A signal aborted by any of `signals` or after `timeoutMs`. `dispose()`
+ * removes its listeners: the close signal lives as long as the adapter, and
+ * listeners left on it would pile up with every PATCH.
+ */
+function linkedSignal(
+  signals: readonly AbortSignal[],
+  timeoutMs: number,
+): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const abort = (): void => controller.abort();
+  const timer = setTimeout(abort, timeoutMs).unref();
+  for (const signal of signals) {
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
+  }
+  return {
+    signal: controller.signal,
+    dispose() {
+      clearTimeout(timer);
+      for (const signal of signals) signal.removeEventListener('abort', abort);
+    },
+  };
 }
 
 /** Parses `Retry-After`: delta-seconds or an HTTP date. */
@@ -107,21 +146,27 @@ export class Refresher {
     retries: 0,
     failures: 0,
     notFound: 0,
+    abandoned: 0,
   };
-  readonly #patchOptions: ReturnType<typeof setHeaderOptions>;
 
   constructor(config: RefresherConfig) {
     this.#config = config;
     this.#api = config.kubeConfig.makeApiClient(CustomObjectsApi);
     this.#limit = pLimit(config.concurrency);
-    // client-node sends custom-object patches as JSON Patch unless told otherwise, and the API server
-    // answers 400 to an object body sent that way. Also give every PATCH a deadline: client-node sets none.
-    const timeoutMs = config.requestTimeoutMs;
-    this.#patchOptions = setHeaderOptions('Content-Type', PatchStrategy.MergePatch, {
+  }
+
+  /**
+   * Options of one PATCH. client-node sends custom-object patches as JSON
+   * Patch unless told otherwise, and the API server answers 400 to an object
+   * body sent that way. `signal` gives the PATCH a deadline (client-node sets
+   * none) and aborts it when its callers gave up or the adapter closes.
+   */
+  #patchOptions(signal: AbortSignal): ReturnType<typeof setHeaderOptions> {
+    return setHeaderOptions('Content-Type', PatchStrategy.MergePatch, {
       middleware: [
         {
           pre: (context) => {
-            context.setSignal(AbortSignal.timeout(timeoutMs));
+            context.setSignal(signal);
             return new Observable(Promise.resolve(context));
           },
           post: (response) => new Observable(Promise.resolve(response)),
@@ -142,34 +187,94 @@ export class Refresher {
    * follow-up PATCH after it, shared with every other such call. So N
    * concurrent calls cost one or two PATCHes, and no caller gets a refresh
    * older than its own call.
+   *
+   * When `signal` aborts, the call rejects with KUBE_ABORTED at once; once
+   * every caller of a refresh gave up, its PATCH is not sent (or is aborted
+   * on the wire) and no retry follows.
    */
-  refresh(target: RefreshTarget): Promise<void> {
+  refresh(target: RefreshTarget, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new KubernetesAdapterError('KUBE_ABORTED'));
     const key = `${target.kind}/${target.namespace}/${target.name}`;
-    const flight = this.#flights.get(key);
+    let flight = this.#flights.get(key);
     if (flight && !flight.sent) {
       this.#stats.coalesced += 1;
+    } else if (flight) {
+      if (flight.followUp) this.#stats.coalesced += 1;
+      else flight.followUp = this.#start(target, key, flight.promise);
+      flight = flight.followUp;
+    } else {
+      flight = this.#start(target, key, undefined);
+      this.#flights.set(key, flight);
+    }
+    return this.#join(flight, key, signal);
+  }
+
+  /** A new flight for `target`, run once `after` (the flight on the wire) settled. */
+  #start(target: RefreshTarget, key: string, after: Promise<void> | undefined): Flight {
+    const flight: Flight = {
+      promise: Promise.resolve(),
+      sent: false,
+      followUp: undefined,
+      abandon: new AbortController(),
+      waiting: 0,
+      pinned: false,
+    };
+    const run = async (): Promise<void> => {
+      if (after) await after.catch(noop);
+      await this.#run(target, flight);
+    };
+    flight.promise = run().finally(() => this.#release(key, flight));
+    flight.promise.catch(noop);
+    return flight;
+  }
+
+  /** Hands the object's slot to the follow-up (if any) of a flight that ended or was abandoned. */
+  #release(key: string, flight: Flight): void {
+    if (this.#flights.get(key) !== flight) return;
+    if (flight.followUp) this.#flights.set(key, flight.followUp);
+    else this.#flights.delete(key);
+  }
+
+  /** The caller's view of `flight`: its outcome, or KUBE_ABORTED as soon as `signal` aborts. */
+  #join(flight: Flight, key: string, signal: AbortSignal | undefined): Promise<void> {
+    if (!signal) {
+      flight.pinned = true;
       return flight.promise;
     }
-    if (flight) {
-      if (flight.followUp) this.#stats.coalesced += 1;
-      else flight.followUp = flight.promise.then(noop, noop).then(() => this.refresh(target));
-      return flight.followUp;
-    }
-    const next: Flight = { promise: Promise.resolve(), sent: false, followUp: undefined };
-    next.promise = this.#run(target, next).finally(() => {
-      if (this.#flights.get(key) === next) this.#flights.delete(key);
+    flight.waiting += 1;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        flight.waiting -= 1;
+        if (flight.waiting === 0 && !flight.pinned) {
+          flight.abandon.abort();
+          // Later callers need a refresh of their own, not this abandoned one.
+          this.#release(key, flight);
+        }
+        reject(new KubernetesAdapterError('KUBE_ABORTED'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      flight.promise
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener('abort', onAbort));
     });
-    this.#flights.set(key, next);
-    return next.promise;
   }
 
   async #run(target: RefreshTarget, flight: Flight): Promise<void> {
     const { retry, logger } = this.#config;
     const plural = PLURALS[target.kind];
     const where = { kind: target.kind, namespace: target.namespace, name: target.name };
+    const abandoned = flight.abandon.signal;
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.#limit(() => this.#attempt(target, plural, flight));
-      if (outcome.done) return;
+      // Checked once a slot is free: a PATCH queued behind others may have lost its callers meanwhile.
+      const outcome = await this.#limit(() =>
+        abandoned.aborted ? undefined : this.#attempt(target, plural, flight),
+      );
+      if (outcome?.done) return;
+      if (!outcome || abandoned.aborted) {
+        this.#stats.abandoned += 1;
+        logger.debug({ ...where, attempt }, 'refresh abandoned: every caller gave up');
+        throw new KubernetesAdapterError('KUBE_ABORTED');
+      }
       const { status, reason, retryAfter } = outcome;
       if (status === 403) {
         this.#stats.failures += 1;
@@ -211,7 +316,12 @@ export class Refresher {
         'refresh failed, retrying',
       );
       flight.sent = false; // the next attempt is still to be sent: newcomers can join it
-      await this.#config.sleep(delay, this.#config.signal);
+      const wake = linkedSignal([this.#config.signal, abandoned], delay);
+      try {
+        await this.#config.sleep(delay, wake.signal);
+      } finally {
+        wake.dispose();
+      }
       if (this.#config.signal.aborted) {
         this.#stats.failures += 1;
         throw new KubernetesAdapterError('KUBE_CLOSED');
@@ -237,6 +347,10 @@ export class Refresher {
     const body = { metadata: { annotations: { [REFRESH_ANNOTATION]: now.toISOString() } } };
     flight.sent = true;
     this.#stats.patches += 1;
+    const request = linkedSignal(
+      [this.#config.signal, flight.abandon.signal],
+      this.#config.requestTimeoutMs,
+    );
     try {
       await this.#api.patchNamespacedCustomObject(
         {
@@ -247,7 +361,7 @@ export class Refresher {
           name: target.name,
           body,
         },
-        this.#patchOptions,
+        this.#patchOptions(request.signal),
       );
       this.#config.logger.debug(
         { kind: target.kind, namespace: target.namespace, name: target.name },
@@ -286,6 +400,8 @@ export class Refresher {
         reason: safeReason(code) ?? (name === 'AbortError' ? 'Timeout' : 'NetworkError'),
         retryAfter: undefined,
       };
+    } finally {
+      request.dispose();
     }
   }
 }
