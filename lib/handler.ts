@@ -3,6 +3,7 @@
  * token → method → size limit → parse → classify → lookup → refresh.
  * @module
  */
+import { setMaxListeners } from 'node:events';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import pLimit from 'p-limit';
 import getRawBody from 'raw-body';
@@ -111,6 +112,8 @@ function webhookSignal(
   shutdown: AbortSignal | undefined,
 ): { signal: AbortSignal; cause: () => GiveUpCause | undefined; dispose: () => void } {
   const controller = new AbortController();
+  // Every refresh of the webhook listens to it: more than EventTarget's default of 10 is expected.
+  setMaxListeners(0, controller.signal);
   let cause: GiveUpCause | undefined;
   const giveUp = (why: GiveUpCause): void => {
     if (controller.signal.aborted) return;

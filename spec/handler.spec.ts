@@ -57,10 +57,10 @@ describe('handler: the signal given to adapters', () => {
     adapter.hangLookup = true;
     const { app, logger } = build(adapter, { deadlineMs: 30 });
     const res = await request(app).post(`/azure/${TOKEN}`).send(acrPush);
-    assert.deepEqual([res.status, res.body], [
-      503,
-      { error: 'failed to look up subscribed warehouses' },
-    ]);
+    assert.deepEqual(
+      [res.status, res.body],
+      [503, { error: 'failed to look up subscribed warehouses' }],
+    );
     assert.equal(adapter.lookupSignals.length, 1);
     assert.equal(adapter.lookupSignals[0]?.aborted, true);
     const line = logger.lines.find((l) => l.msg === 'lookup did not finish in time');
@@ -72,13 +72,13 @@ describe('handler: the signal given to adapters', () => {
     adapter.targets = [warehouse('w1'), warehouse('w2'), warehouse('w3'), warehouse('w4')];
     const { app, logger, records } = build(adapter, { deadlineMs: 30, concurrency: 2 });
     const res = await request(app).post(`/azure/${TOKEN}`).send(acrPush);
-    assert.deepEqual([res.status, res.body], [
-      503,
-      { error: 'failed to refresh 4 of 4 warehouse(s)' },
-    ]);
+    assert.deepEqual(
+      [res.status, res.body],
+      [503, { error: 'failed to refresh 4 of 4 warehouse(s)' }],
+    );
     // One signal for the whole webhook: its lookup and both refreshes that started.
     assert.equal(adapter.refreshSignals.length, 2);
-    assert.ok(adapter.refreshSignals.every((s) => s === adapter.lookupSignals[0] && s.aborted));
+    assert.ok(adapter.refreshSignals.every((s) => s === adapter.lookupSignals[0] && s?.aborted));
     assert.equal(records[0]?.code, 'REFRESH_FAILED');
     // The adapters' abort errors are the deadline's doing: one line, not one per refresh.
     assert.deepEqual(
@@ -106,7 +106,10 @@ describe('handler: the shutdown signal (options.signal)', () => {
     const shutdown = new AbortController();
     const { app, logger } = build(adapter, { deadlineMs: 600_000, signal: shutdown.signal });
     const pending = Array.from({ length: 4 }, () =>
-      request(app).post(`/azure/${TOKEN}`).send(acrPush).then((r) => [r.status, r.body]),
+      request(app)
+        .post(`/azure/${TOKEN}`)
+        .send(acrPush)
+        .then((r) => [r.status, r.body]),
     );
     while (adapter.refreshSignals.length < 4) await new Promise((r) => setTimeout(r, 5));
     shutdown.abort();
@@ -130,10 +133,10 @@ describe('handler: the shutdown signal (options.signal)', () => {
     shutdown.abort();
     const { app } = build(adapter, { signal: shutdown.signal });
     const res = await request(app).post(`/azure/${TOKEN}`).send(acrPush);
-    assert.deepEqual([res.status, res.body], [
-      503,
-      { error: 'failed to look up subscribed warehouses' },
-    ]);
+    assert.deepEqual(
+      [res.status, res.body],
+      [503, { error: 'failed to look up subscribed warehouses' }],
+    );
     const ping = await request(app).post(`/azure/${TOKEN}`).send(PING);
     assert.equal(ping.status, 200);
     assert.equal(adapter.lookupSignals.length, 0, 'the adapters were called');

@@ -158,15 +158,21 @@ export class Refresher {
   /**
    * Options of one PATCH. client-node sends custom-object patches as JSON
    * Patch unless told otherwise, and the API server answers 400 to an object
-   * body sent that way. `signal` gives the PATCH a deadline (client-node sets
-   * none) and aborts it when its callers gave up or the adapter closes.
+   * body sent that way. The signal, made when the request starts, gives the
+   * PATCH a deadline (client-node sets none) and aborts it when its callers
+   * gave up (`abandon`) or the adapter closes. Call `dispose()` once it settled.
    */
-  #patchOptions(signal: AbortSignal): ReturnType<typeof setHeaderOptions> {
-    return setHeaderOptions('Content-Type', PatchStrategy.MergePatch, {
+  #patchOptions(abandon: AbortSignal): {
+    options: ReturnType<typeof setHeaderOptions>;
+    dispose: () => void;
+  } {
+    let linked: ReturnType<typeof linkedSignal> | undefined;
+    const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch, {
       middleware: [
         {
           pre: (context) => {
-            context.setSignal(signal);
+            linked = linkedSignal([this.#config.signal, abandon], this.#config.requestTimeoutMs);
+            context.setSignal(linked.signal);
             return new Observable(Promise.resolve(context));
           },
           post: (response) => new Observable(Promise.resolve(response)),
@@ -174,6 +180,7 @@ export class Refresher {
       ],
       middlewareMergeStrategy: 'append',
     });
+    return { options, dispose: () => linked?.dispose() };
   }
 
   /** A snapshot of the counters. */
@@ -347,10 +354,7 @@ export class Refresher {
     const body = { metadata: { annotations: { [REFRESH_ANNOTATION]: now.toISOString() } } };
     flight.sent = true;
     this.#stats.patches += 1;
-    const request = linkedSignal(
-      [this.#config.signal, flight.abandon.signal],
-      this.#config.requestTimeoutMs,
-    );
+    const request = this.#patchOptions(flight.abandon.signal);
     try {
       await this.#api.patchNamespacedCustomObject(
         {
@@ -361,7 +365,7 @@ export class Refresher {
           name: target.name,
           body,
         },
-        this.#patchOptions(request.signal),
+        request.options,
       );
       this.#config.logger.debug(
         { kind: target.kind, namespace: target.namespace, name: target.name },

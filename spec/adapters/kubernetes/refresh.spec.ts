@@ -157,7 +157,7 @@ describe('kubernetesAdapter: refresh', function () {
         patches: 2,
         delays: [250],
         annotated: true,
-        requestTimeoutMs: 30,
+        requestTimeoutMs: 500, // well below the fault's delay, above a loaded machine's first request
       },
       {
         name: '500 for ever → KUBE_UNAVAILABLE after 4 attempts',
