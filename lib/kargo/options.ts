@@ -65,7 +65,7 @@ export interface KargoReceiversOptions {
   signal?: AbortSignal;
   /** Finds and refreshes Warehouses. Default: `kubernetesAdapter({ kubeConfig, logger, namespace: namespaces })`, closed by `close()`. */
   adapter?: KargoAdapter;
-  /** Timeout of one-shot requests (Secret reads), in milliseconds. Default 30 000. */
+  /** Timeout of one-shot requests (Secret reads, status writes), in milliseconds. Default 30 000. */
   requestTimeoutMs?: number;
 }
 

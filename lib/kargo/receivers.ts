@@ -58,7 +58,12 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
   const adapter: KargoAdapter = config.adapter ?? (ownedAdapter as KargoAdapter);
   const scopedByProject = new Map<string, { lookup: Lookup; refresh: Refresh }>();
   const statusWriter = config.writeStatus
-    ? new StatusWriter({ kubeConfig, logger, baseURL: config.baseURL })
+    ? new StatusWriter({
+        kubeConfig,
+        logger,
+        baseURL: config.baseURL,
+        requestTimeoutMs: config.requestTimeoutMs,
+      })
     : undefined;
 
   let registry = new TokenRegistry<Endpoint>();

@@ -215,7 +215,7 @@ describe('kargo-azure-receiver command line', function () {
           tokens: undefined,
           namespaces: [],
           kubeconfig: undefined,
-          shutdownTimeoutMs: 10_000,
+          shutdownTimeoutMs: 20_000,
           headersTimeoutMs: 10_000,
           requestTimeoutMs: 30_000,
           keepAliveTimeoutMs: 65_000,

@@ -48,6 +48,13 @@ async function get(url: string): Promise<{ status: number; body: unknown }> {
   };
 }
 
+/** The value of an unlabelled counter on the metrics endpoint. */
+async function counter(metricsURL: string, name: string): Promise<number> {
+  const text = await (await fetch(metricsURL)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return Number(line?.split(' ')[1] ?? NaN);
+}
+
 /** The one PATCH the fake received for a Warehouse, checked to be Kargo's refresh. */
 function assertRefreshPatch(api: FakeKubeApi, namespace: string, name: string): void {
   const patches = api.requestsTo('PATCH', '/warehouses/');
@@ -161,7 +168,7 @@ describe('kargo-azure-receiver serve (the real command, as a child process)', fu
           RECEIVER,
         ],
         // The secret through the environment, as the Deployment does.
-        { KUBECONFIG: kubeconfig.file, KAR_SECRET: SECRET },
+        { KUBECONFIG: kubeconfig.file, KAR_SECRET: SECRET, KAR_SHUTDOWN_TIMEOUT: '1' },
       );
       ({ url, metricsURL } = (await serve.listening()) as { url: string; metricsURL: string });
     });
@@ -277,19 +284,44 @@ describe('kargo-azure-receiver serve (the real command, as a child process)', fu
       });
     });
 
-    it('on SIGTERM, finishes the webhook in flight with its answer and exits 0', async () => {
-      api.fault({ method: 'PATCH', path: '/warehouses/', delayMs: 1500 });
+    it('on SIGTERM, answers each of 16 webhooks waiting on a slow PATCH with 503 (never a dropped connection), then exits 0', async () => {
+      // The refresh PATCH outlasts KAR_SHUTDOWN_TIMEOUT (1 s).
+      api.fault({ method: 'PATCH', path: '/warehouses/', delayMs: 60_000 });
       const before = api.requestsTo('PATCH', '/warehouses/').length;
-      const inFlight = post(`${url}/azure/${token}`, 'acr-push');
-      // Signal once the refresh PATCH has reached the (slow) API server.
-      while (api.requestsTo('PATCH', '/warehouses/').length === before)
+      const coalescedBefore = await counter(
+        metricsURL,
+        'kargo_azure_receiver_refresh_coalesced_total',
+      );
+      const inFlight = Array.from({ length: 16 }, () =>
+        post(`${url}/azure/${token}`, 'acr-push').catch((err: Error) => `dropped: ${err.message}`),
+      );
+      // Signal once the refresh PATCH has reached the (slow) API server and the
+      // other 15 webhooks joined the refresh after it (the coalesced counter).
+      while (
+        api.requestsTo('PATCH', '/warehouses/').length === before ||
+        (await counter(metricsURL, 'kargo_azure_receiver_refresh_coalesced_total')) <
+          coalescedBefore + 15
+      )
         await new Promise((r) => setTimeout(r, 10));
       serve.child.kill('SIGTERM');
-      assert.deepEqual(await inFlight, { status: 200, body: { msg: 'refreshed 1 warehouse(s)' } });
+      assert.deepEqual(
+        await Promise.all(inFlight),
+        Array.from({ length: 16 }, () => ({
+          status: 503,
+          body: { error: 'failed to refresh 1 of 1 warehouse(s)' },
+        })),
+      );
       assert.deepEqual(await serve.exited, { code: 0, signal: null });
       const messages = serve.logs.map((l) => l.msg);
       assert.ok(messages.includes('shutting down: draining in-flight requests'));
+      assert.ok(messages.includes('shutdown timeout: answering webhooks still running with 503'));
+      assert.ok(!messages.includes('shutdown: closing connections still busy'));
       assert.equal(messages.at(-1), 'stopped');
+      assert.equal(
+        api.requestsTo('PATCH', '/warehouses/').length,
+        before + 1,
+        'PATCHes after the 503',
+      );
       assert.equal(api.openWatches, 0, 'the watches are closed');
       assert.ok(!serve.stdout.includes(token) && !serve.stderr.includes(token));
     });

@@ -8,15 +8,16 @@ import {
   ApiException,
   CustomObjectsApi,
   type KubeConfig,
-  Observable,
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import type { Logger, RefreshTarget } from '../../types.js';
 import { type Sleep, backoffDelay } from './backoff.js';
 import { KubernetesAdapterError } from './errors.js';
 import { safeReason } from './kube-http.js';
+import { deadlineOptions, linkedSignal } from './request-signal.js';
 
 /** Kargo's refresh annotation: any new value makes the controller reconcile at once. */
 export const REFRESH_ANNOTATION = 'kargo.akuity.io/refresh';
@@ -89,31 +90,6 @@ interface Flight {
   pinned: boolean;
 }
 
-/**
- * A signal aborted by any of `signals` or after `timeoutMs`. `dispose()`
- * removes its listeners: the close signal lives as long as the adapter, and
- * listeners left on it would pile up with every PATCH.
- */
-function linkedSignal(
-  signals: readonly AbortSignal[],
-  timeoutMs: number,
-): { signal: AbortSignal; dispose: () => void } {
-  const controller = new AbortController();
-  const abort = (): void => controller.abort();
-  const timer = setTimeout(abort, timeoutMs).unref();
-  for (const signal of signals) {
-    if (signal.aborted) abort();
-    else signal.addEventListener('abort', abort, { once: true });
-  }
-  return {
-    signal: controller.signal,
-    dispose() {
-      clearTimeout(timer);
-      for (const signal of signals) signal.removeEventListener('abort', abort);
-    },
-  };
-}
-
 /** Parses `Retry-After`: delta-seconds or an HTTP date. */
 function retryAfterMs(value: string | undefined, now: Date): number | undefined {
   if (!value) return undefined;
@@ -151,6 +127,8 @@ export class Refresher {
 
   constructor(config: RefresherConfig) {
     this.#config = config;
+    // Each PATCH on the wire and each retry wait listens to the close signal while it lasts.
+    setMaxListeners(0, config.signal);
     this.#api = config.kubeConfig.makeApiClient(CustomObjectsApi);
     this.#limit = pLimit(config.concurrency);
   }
@@ -158,29 +136,21 @@ export class Refresher {
   /**
    * Options of one PATCH. client-node sends custom-object patches as JSON
    * Patch unless told otherwise, and the API server answers 400 to an object
-   * body sent that way. The signal, made when the request starts, gives the
-   * PATCH a deadline (client-node sets none) and aborts it when its callers
-   * gave up (`abandon`) or the adapter closes. Call `dispose()` once it settled.
+   * body sent that way. The PATCH gets a deadline (client-node sets none) and
+   * is aborted when its callers gave up (`abandon`) or the adapter closes.
    */
   #patchOptions(abandon: AbortSignal): {
     options: ReturnType<typeof setHeaderOptions>;
     dispose: () => void;
   } {
-    let linked: ReturnType<typeof linkedSignal> | undefined;
-    const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch, {
-      middleware: [
-        {
-          pre: (context) => {
-            linked = linkedSignal([this.#config.signal, abandon], this.#config.requestTimeoutMs);
-            context.setSignal(linked.signal);
-            return new Observable(Promise.resolve(context));
-          },
-          post: (response) => new Observable(Promise.resolve(response)),
-        },
-      ],
-      middlewareMergeStrategy: 'append',
-    });
-    return { options, dispose: () => linked?.dispose() };
+    const { options, dispose } = deadlineOptions(this.#config.requestTimeoutMs, [
+      this.#config.signal,
+      abandon,
+    ]);
+    return {
+      options: setHeaderOptions('Content-Type', PatchStrategy.MergePatch, options),
+      dispose,
+    };
   }
 
   /** A snapshot of the counters. */
