@@ -168,6 +168,33 @@ describe('startServer: graceful shutdown answers every webhook in flight', funct
     );
     assert.equal(messages.at(-1), 'stopped');
   });
+
+  it('a client still sending its body when the answers are flushed is cut, and close() stays bounded', async () => {
+    const log = memoryLogger();
+    const server = await start(100, log);
+    const { hostname, port } = new URL(server.url);
+    let received = 0;
+    server.server.on('request', () => received++);
+    const req = http.request({
+      hostname,
+      port,
+      method: 'POST',
+      path: `/azure/${TOKEN}`,
+      headers: { 'Content-Type': 'application/json', 'Content-Length': '1000' },
+    });
+    const outcome = new Promise<string>((resolve) => {
+      req.on('response', (res) => resolve(`answered ${res.statusCode}`));
+      req.on('error', (err: NodeJS.ErrnoException) => resolve(`cut: ${err.code}`));
+    });
+    req.write('{"action":'); // and never the rest
+    await until(() => received === 1, 'the request received');
+    const started = Date.now();
+    await server.close();
+    const took = Date.now() - started;
+    assert.ok(took >= 100 + FLUSH_TIMEOUT_MS && took < 100 + FLUSH_TIMEOUT_MS + CLOSE_TIMEOUT_MS);
+    assert.equal(await outcome, 'cut: ECONNRESET');
+    assert.ok(log.messages().includes('shutdown: closing connections still busy'));
+  });
 });
 
 describe('startServer: close() is bounded when the API server stops answering', function () {
