@@ -11,6 +11,7 @@ import {
   startServer,
   type RunningServer,
 } from '../../lib/server/serve.js';
+import { kargoToken } from '../../lib/token.js';
 import { FakeKubeApi } from '../support/fake-kube-api.js';
 import { fixtureText } from '../support/fixtures.js';
 import { warehouseManifest } from '../support/manifests.js';
@@ -200,28 +201,49 @@ describe('startServer: graceful shutdown answers every webhook in flight', funct
 describe('startServer: close() is bounded when the API server stops answering', function () {
   this.timeout(10_000);
 
-  it('ProjectConfig mode with status writes hanging: close() ends within the flush and close bounds', async () => {
+  it('ProjectConfig mode with a refresh and a status write hanging: the webhook gets 503, close() stays bounded', async () => {
     const api = new FakeKubeApi();
     await api.start();
     try {
       api.put(secret('kargo-demo', 'hook', 'shutdown-secret'));
       api.put(projectConfig('kargo-demo', [azure('az', 'hook')]));
-      // The status read of the write never answers (the default request deadline is 30 s).
+      api.put(
+        warehouseManifest('kargo-demo', 'hello-world', {
+          image: {
+            repoURL: 'myregistry.azurecr.io/hello-world',
+            imageSelectionStrategy: 'Lexical',
+          },
+        }),
+      );
+      // Neither the status read of the write nor the refresh PATCH ever answers.
       api.fault({ method: 'GET', path: '/projectconfigs/kargo-demo/status', delayMs: 60_000 });
+      api.fault({ method: 'PATCH', path: '/warehouses/', delayMs: 60_000 });
       const log = memoryLogger();
       const server = await startServer(
-        defaultServerConfig({ port: 0, host: '127.0.0.1', writeStatus: true }),
+        defaultServerConfig({
+          port: 0,
+          host: '127.0.0.1',
+          writeStatus: true,
+          shutdownTimeoutMs: 100,
+        }),
         { kubeConfig: api.kubeConfig(), logger: log.logger },
       );
       await server.ready();
+      const webhook = fetch(
+        `${server.url}/azure/${kargoToken({ project: 'kargo-demo', receiver: 'az', secret: 'shutdown-secret' })}`,
+        { method: 'POST', body: fixtureText('acr-push') },
+      ).then(async (res) => [res.status, await res.json()] as const);
       await until(
-        () => api.requestsTo('GET', '/projectconfigs/kargo-demo/status').length === 1,
-        'the status read hanging',
+        () =>
+          api.requestsTo('GET', '/projectconfigs/kargo-demo/status').length === 1 &&
+          api.requestsTo('PATCH', '/warehouses/').length === 1,
+        'the status read and the refresh PATCH hanging',
       );
       const started = Date.now();
       await server.close();
       const took = Date.now() - started;
-      assert.ok(took < CLOSE_TIMEOUT_MS, `close() took ${took} ms`);
+      assert.ok(took < 100 + CLOSE_TIMEOUT_MS, `close() took ${took} ms`);
+      assert.deepEqual(await webhook, [503, { error: 'failed to refresh 1 of 1 warehouse(s)' }]);
       assert.ok(!log.messages().includes('shutdown: watches not closed in time'));
       await until(() => api.openConnections === 0, 'every connection to the API server closed');
     } finally {
