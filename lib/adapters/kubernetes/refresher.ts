@@ -252,6 +252,11 @@ export class Refresher {
         logger.debug({ ...where, attempt }, 'refresh abandoned: every caller gave up');
         throw new KubernetesAdapterError('KUBE_ABORTED');
       }
+      if (this.#config.signal.aborted) {
+        // close() aborted the PATCH on the wire: not a failure worth a retry or a warning.
+        this.#stats.failures += 1;
+        throw new KubernetesAdapterError('KUBE_CLOSED');
+      }
       const { status, reason, retryAfter } = outcome;
       if (status === 403) {
         this.#stats.failures += 1;

@@ -149,6 +149,20 @@ describe('kubernetesAdapter: refresh honours the caller’s signal', function ()
     assert.equal(patches().length, 2);
   });
 
+  it('close() aborts a PATCH on the wire: KUBE_CLOSED at once, no retry', async function () {
+    api.fault({ method: 'PATCH', delayMs: 60_000 });
+    const k = start();
+    const pending = k.refresh(W1);
+    await until(() => patches().length === 1, 'the PATCH on the wire');
+    const started = Date.now();
+    await k.close();
+    assert.equal(await code(pending), 'KUBE_CLOSED');
+    assert.ok(Date.now() - started < 1000);
+    assert.equal(k.stats().refreshes.retries, 0);
+    assert.equal(patches().length, 1);
+    assert.equal(annotation(W1), undefined);
+  });
+
   it('behind azureReceiver: no PATCH of a webhook answered 503 at its deadline is sent after the answer', async function () {
     // 20 subscribed Warehouses, each PATCH slower than the deadline: none finishes in time.
     for (let i = 1; i <= 20; i++)
