@@ -140,7 +140,8 @@ export class ServeProcess {
 
   /** The `listening` line: the main URL and the metrics URL. */
   async listening(): Promise<{ url: string; metricsURL: string | undefined }> {
-    const line = await this.waitForLog((l) => l.msg === 'listening');
+    // Start-up loads @kubernetes/client-node through tsx: slow on a loaded machine.
+    const line = await this.waitForLog((l) => l.msg === 'listening', 60_000);
     return { url: line.url as string, metricsURL: line.metricsURL as string | undefined };
   }
 
