@@ -48,11 +48,11 @@ async function get(url: string): Promise<{ status: number; body: unknown }> {
   };
 }
 
-/** The value of an unlabelled counter on the metrics endpoint. */
-async function counter(metricsURL: string, name: string): Promise<number> {
+/** The value of one series (`name{labels}` as exposed) on the metrics endpoint. */
+async function counter(metricsURL: string, series: string): Promise<number> {
   const text = await (await fetch(metricsURL)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return Number(line?.split(' ')[1] ?? NaN);
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return Number(line?.slice(series.length + 1) ?? 0);
 }
 
 /** The one PATCH the fake received for a Warehouse, checked to be Kargo's refresh. */
@@ -289,21 +289,19 @@ describe('kargo-azure-receiver serve (the real command, as a child process)', fu
       // The refresh PATCH outlasts KAR_SHUTDOWN_TIMEOUT (1 s).
       api.fault({ method: 'PATCH', path: '/warehouses/', delayMs: 60_000 });
       const before = api.requestsTo('PATCH', '/warehouses/').length;
-      const coalescedBefore = await counter(
-        metricsURL,
-        'kargo_azure_receiver_refresh_coalesced_total',
-      );
+      const LOOKUPS = 'kargo_azure_receiver_lookup_duration_seconds_count{result="success"}';
+      const lookupsBefore = await counter(metricsURL, LOOKUPS);
       const inFlight = Array.from({ length: 16 }, () =>
         post(`${url}/azure/${token}`, 'acr-push').catch((err: Error) => `dropped: ${err.message}`),
       );
-      // Signal once the refresh PATCH has reached the (slow) API server and the
-      // other 15 webhooks joined the refresh after it (the coalesced counter).
+      // Signal once the refresh PATCH has reached the (slow) API server and every
+      // webhook's lookup is done: each is then waiting on that refresh.
       while (
         api.requestsTo('PATCH', '/warehouses/').length === before ||
-        (await counter(metricsURL, 'kargo_azure_receiver_refresh_coalesced_total')) <
-          coalescedBefore + 15
+        (await counter(metricsURL, LOOKUPS)) < lookupsBefore + 16
       )
         await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 50));
       serve.child.kill('SIGTERM');
       assert.deepEqual(
         await Promise.all(inFlight),
