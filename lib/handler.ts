@@ -3,10 +3,10 @@
  * token → method → size limit → parse → classify → lookup → refresh.
  * @module
  */
-import { setMaxListeners } from 'node:events';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import pLimit from 'p-limit';
 import getRawBody from 'raw-body';
+import { GAVE_UP, unlessAborted, webhookSignal } from './deadline.js';
 import { ReceiverError } from './errors.js';
 import type { HandlerConfig, WebhookRecord } from './options.js';
 import { classify } from './sources/index.js';
@@ -93,63 +93,6 @@ async function readJSON(req: Request, maxBodyBytes: number): Promise<unknown> {
     return JSON.parse(raw.toString('utf8').replace(/^\uFEFF/, ''));
   } catch {
     throw new ReceiverError(400, 'INVALID_JSON', INVALID_BODY);
-  }
-}
-
-/** What `unlessAborted` resolves to when the webhook was given up on. */
-const GAVE_UP = Symbol('gave up');
-
-/** Why a webhook's work was given up on: its deadline passed, or the server is shutting down. */
-type GiveUpCause = 'deadline' | 'shutdown';
-
-/**
- * The signal of one webhook's work: aborted once `ms` passed or when
- * `shutdown` aborts, whichever comes first. `dispose()` stops the timer and
- * the listener; it never aborts.
- */
-function webhookSignal(
-  ms: number,
-  shutdown: AbortSignal | undefined,
-): { signal: AbortSignal; cause: () => GiveUpCause | undefined; dispose: () => void } {
-  const controller = new AbortController();
-  // Every refresh of the webhook listens to it: more than EventTarget's default of 10 is expected.
-  setMaxListeners(0, controller.signal);
-  let cause: GiveUpCause | undefined;
-  const giveUp = (why: GiveUpCause): void => {
-    if (controller.signal.aborted) return;
-    cause = why;
-    controller.abort(new DOMException(`webhook ${why} reached`, 'AbortError'));
-  };
-  const onShutdown = (): void => giveUp('shutdown');
-  // The timer never keeps the process alive.
-  const timer = setTimeout(() => giveUp('deadline'), Math.max(0, ms)).unref();
-  if (shutdown?.aborted) onShutdown();
-  else shutdown?.addEventListener('abort', onShutdown, { once: true });
-  return {
-    signal: controller.signal,
-    cause: () => cause,
-    dispose() {
-      clearTimeout(timer);
-      shutdown?.removeEventListener('abort', onShutdown);
-    },
-  };
-}
-
-/** `promise`, or GAVE_UP as soon as `signal` aborts (at once if it already has). */
-async function unlessAborted<T>(
-  promise: Promise<T>,
-  signal: AbortSignal,
-): Promise<T | typeof GAVE_UP> {
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<typeof GAVE_UP>((resolve) => {
-    onAbort = () => resolve(GAVE_UP);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([promise, aborted]);
-  } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }
 
