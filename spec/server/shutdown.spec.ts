@@ -283,8 +283,9 @@ describe('the shutdown defaults agree with deploy/deployment.yaml', () => {
   });
 
   it('preStop sleep + shutdown timeout + flush + close fit in terminationGracePeriodSeconds, with margin', () => {
-    // The grace period counts from the start of the preStop hook; SIGTERM comes after it
-    // (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination).
+    // "The Pod's termination grace period countdown begins before the PreStop hook is
+    // executed" (core/v1 Lifecycle.preStop), and SIGTERM comes after the hook
+    // (https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/#container-hooks).
     const worstCase =
       preStopSeconds + shutdownSeconds + (FLUSH_TIMEOUT_MS + CLOSE_TIMEOUT_MS) / 1000;
     assert.deepEqual(
