@@ -7,16 +7,21 @@ import type { NextFunction, Request, RequestHandler, Response, Router } from 'ex
 import pLimit from 'p-limit';
 import getRawBody from 'raw-body';
 import { GAVE_UP, unlessAborted, webhookSignal } from './deadline.js';
-import { ReceiverError } from './errors.js';
+import { ReceiverError, errorDetail } from './errors.js';
+import { createExplainer, type ExplanationFields } from './explanation.js';
 import type { HandlerConfig, WebhookRecord } from './options.js';
 import { classify } from './sources/index.js';
 import { isObject, type Classification } from './sources/result.js';
-import type { Lookup, ReceiverEvent, Refresh, RefreshTarget } from './types.js';
+import type { ExplainPush, Lookup, ReceiverEvent, Refresh, RefreshTarget } from './types.js';
 
 /** What a token resolves to: the adapters that serve it, and labels for logs. */
 export interface Endpoint {
   lookup: Lookup;
   refresh: Refresh;
+  /** Explains pushes for hints and `explain` answers, when the adapter can. */
+  explainPush?: ExplainPush;
+  /** Overrides the router's `explain` for this endpoint (a project's receiver). */
+  explain?: boolean;
   /** Token-free labels added to log lines and records (project, receiver). */
   labels?: Record<string, string>;
 }
@@ -26,7 +31,7 @@ export type ResolveToken = (token: string) => Endpoint | undefined;
 
 interface Answer {
   status: number;
-  body: { msg: string } | { error: string };
+  body: ({ msg: string } & ExplanationFields) | { error: string };
 }
 
 /** Fixed answers. */
@@ -140,16 +145,6 @@ function dedupe(targets: RefreshTarget[]): RefreshTarget[] {
   return [...seen.values()];
 }
 
-/** Safe detail of an adapter error for logs: its code and status, never its message. */
-function errorDetail(err: unknown): Record<string, unknown> {
-  if (!isObject(err)) return { error: typeof err };
-  const detail: Record<string, unknown> = {};
-  if (typeof err.name === 'string') detail.errorName = err.name;
-  if (typeof err.code === 'string' || typeof err.code === 'number') detail.errorCode = err.code;
-  if (typeof err.status === 'number') detail.errorStatus = err.status;
-  return detail;
-}
-
 /**
  * Builds the Express handler for a route with a `:token` parameter, and the
  * error handler for paths Express cannot decode.
@@ -158,6 +153,7 @@ function errorDetail(err: unknown): Record<string, unknown> {
  */
 export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToken) {
   const { logger, maxBodyBytes, concurrency, onWebhook, deadlineMs, signal: shutdown } = config;
+  const explainAnswer = createExplainer(config);
 
   async function handle(
     endpoint: Endpoint,
@@ -261,30 +257,28 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
           { ...endpoint.labels, deadlineMs, cause: work.cause() },
           'refreshes did not finish in time',
         );
-      return refreshAnswer(kind, targets.length, failed, record);
+      record.failed = failed;
+      record.refreshed = targets.length - failed;
+      if (failed > 0) {
+        record.outcome = 'failed';
+        record.code = 'REFRESH_FAILED';
+        return {
+          status: 503,
+          body: { error: `failed to refresh ${failed} of ${targets.length} ${plural(kind)}` },
+        };
+      }
+      record.outcome = 'refreshed';
+      const fields = await explainAnswer(endpoint, event, targets, (explaining) =>
+        unlessAborted(explaining, work.signal),
+      );
+      if (fields.hint !== undefined) record.hint = fields.hint;
+      return {
+        status: 200,
+        body: { msg: `refreshed ${targets.length} ${plural(kind)}`, ...fields },
+      };
     } finally {
       work.dispose();
     }
-  }
-
-  function refreshAnswer(
-    kind: RefreshTarget['kind'],
-    matched: number,
-    failed: number,
-    record: WebhookRecord,
-  ): Answer {
-    record.failed = failed;
-    record.refreshed = matched - failed;
-    if (failed > 0) {
-      record.outcome = 'failed';
-      record.code = 'REFRESH_FAILED';
-      return {
-        status: 503,
-        body: { error: `failed to refresh ${failed} of ${matched} ${plural(kind)}` },
-      };
-    }
-    record.outcome = 'refreshed';
-    return { status: 200, body: { msg: `refreshed ${matched} ${plural(kind)}` } };
   }
 
   /**

@@ -6,7 +6,7 @@
  */
 import { PromotionIndex, WarehouseIndex } from '../matching/index.js';
 import { silentLogger } from '../logger.js';
-import type { Logger, ReceiverEvent, RefreshTarget } from '../types.js';
+import type { Logger, PushEvent, PushExplanation, ReceiverEvent, RefreshTarget } from '../types.js';
 
 /** Options of {@link memoryAdapter}. */
 export interface MemoryAdapterOptions {
@@ -32,6 +32,8 @@ export interface MemoryAdapter {
   lookup(event: ReceiverEvent, signal?: AbortSignal): Promise<RefreshTarget[]>;
   /** Records a refresh; rejects without recording it once `signal` aborted (the webhook was given up on). */
   refresh(target: RefreshTarget, signal?: AbortSignal): Promise<void>;
+  /** Why a push refreshes what it refreshes (same index and rules as `lookup`). */
+  explainPush(event: PushEvent): Promise<PushExplanation>;
   /** Every refresh applied, oldest first. */
   readonly refreshed: readonly RefreshRecord[];
   /** Forgets the refreshes recorded so far. */
@@ -77,6 +79,9 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): MemoryAdapter
     async lookup(event, signal) {
       signal?.throwIfAborted();
       return event.type === 'push' ? warehouses.match(event) : promotions.match(event.prURL);
+    },
+    async explainPush(event) {
+      return warehouses.explainPush(event);
     },
     async refresh(target, signal) {
       // A webhook answered 503 already: applying its refresh now would be work nobody waits for.

@@ -13,7 +13,7 @@ import {
   pickHandlerConfig,
   validate,
 } from '../options.js';
-import type { Logger, Lookup, Refresh } from '../types.js';
+import type { ExplainPush, Logger, Lookup, Refresh } from '../types.js';
 import { DEFAULT_SYSTEM_NAMESPACE } from './resources.js';
 import { baseURLSchema } from './urls.js';
 
@@ -23,8 +23,14 @@ export interface KargoAdapter {
   lookup: Lookup;
   /** Refreshes an object in any namespace. */
   refresh: Refresh;
-  /** The same, restricted to these namespaces: a project's receiver refreshes its project only. */
-  scoped(namespaces: readonly string[]): { lookup: Lookup; refresh: Refresh };
+  /** Explains pushes in every namespace, for hints and `explain` answers. Optional. */
+  explainPush?: ExplainPush;
+  /** The same, restricted to these namespaces: a project's receiver refreshes (and explains) its project only. */
+  scoped(namespaces: readonly string[]): {
+    lookup: Lookup;
+    refresh: Refresh;
+    explainPush?: ExplainPush;
+  };
   /** Awaited by `ready()` when present. */
   ready?(): Promise<void>;
   /** Consulted by `isReady()` when present. */
@@ -63,9 +69,16 @@ export interface KargoReceiversOptions {
   deadlineMs?: number;
   /** Once aborted, webhooks in flight are answered 503 at once (see `azureReceiver`'s `signal`), for a graceful shutdown. */
   signal?: AbortSignal;
+  /**
+   * List in each push's answer the Warehouses of the receiver's project
+   * subscribed to the pushed repository, whether each was refreshed and why
+   * (not). `true`: every receiver; a list of projects: the receivers of those
+   * projects only. Default false. See `azureReceiver`'s `explain`.
+   */
+  explain?: boolean | string[];
   /** Finds and refreshes Warehouses. Default: `kubernetesAdapter({ kubeConfig, logger, namespace: namespaces })`, closed by `close()`. */
   adapter?: KargoAdapter;
-  /** Timeout of one-shot requests (Secret reads, status writes), in milliseconds. Default 30 000. */
+  /** Timeout of a Secret's list (each referenced Secret is listed, then watched, by name) and of each status write request, in milliseconds. Default 30 000. */
   requestTimeoutMs?: number;
 }
 
@@ -78,6 +91,8 @@ export interface KargoReceiversConfig extends HandlerConfig {
   namespaces: string[] | undefined;
   adapter: KargoAdapter | undefined;
   requestTimeoutMs: number;
+  /** Projects whose receivers explain, when `explain` is a list. */
+  explainProjects: string[] | undefined;
 }
 
 const schema = Joi.object({
@@ -92,6 +107,7 @@ const schema = Joi.object({
     lookup: Joi.function().required(),
     refresh: Joi.function().required(),
     scoped: Joi.function().required(),
+    explainPush: Joi.function(),
     ready: Joi.function(),
     isReady: Joi.function(),
   })
@@ -102,6 +118,9 @@ const schema = Joi.object({
     }),
   requestTimeoutMs: Joi.number().integer().min(1).default(30_000),
   ...handlerSchema,
+  explain: Joi.alternatives()
+    .try(Joi.boolean(), Joi.array().items(namespaceSchema).unique())
+    .default(false),
 });
 
 /** Validates `kargoReceivers` options and fills in the defaults. */
@@ -114,6 +133,7 @@ export function kargoReceiversConfig(
     schema,
     options ?? {},
   );
+  const explain = (valid as { explain: boolean | string[] }).explain;
   return {
     kubeConfig: valid.kubeConfig,
     baseURL: valid.baseURL,
@@ -123,5 +143,8 @@ export function kargoReceiversConfig(
     adapter: valid.adapter,
     requestTimeoutMs: valid.requestTimeoutMs,
     ...pickHandlerConfig(valid),
+    // A list of projects: off by default, on for their receivers (see `explainProjects`).
+    explain: explain === true,
+    explainProjects: Array.isArray(explain) ? explain : undefined,
   };
 }

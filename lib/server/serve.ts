@@ -107,6 +107,9 @@ function singleReceiver(
     token: config.tokens,
     lookup,
     refresh,
+    explainPush: adapter.explainPush,
+    // One receiver: a project list turns explanations on too.
+    explain: config.explain !== false,
     maxBodyBytes: config.maxBodyBytes,
     logger: logger.child({ component: 'receiver' }),
     onWebhook,
@@ -145,12 +148,17 @@ async function projectConfigReceivers(
     systemNamespace: config.systemNamespace,
     maxBodyBytes: config.maxBodyBytes,
     signal,
+    explain: config.explain,
     adapter: {
       lookup: timed.lookup,
       refresh: timed.refresh,
+      explainPush: adapter.explainPush,
       scoped: (namespaces) => {
         const scoped = adapter.scoped(namespaces);
-        return metrics ? metrics.instrument(scoped) : scoped;
+        return {
+          ...(metrics ? metrics.instrument(scoped) : scoped),
+          explainPush: scoped.explainPush,
+        };
       },
       ready: () => adapter.ready(),
       isReady: () => adapter.isReady(),

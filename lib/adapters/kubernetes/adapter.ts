@@ -5,7 +5,15 @@
  * @module
  */
 import { PromotionIndex, WarehouseIndex } from '../../matching/index.js';
-import type { Lookup, ReceiverEvent, Refresh, RefreshTarget } from '../../types.js';
+import type {
+  ExplainPush,
+  Lookup,
+  PushEvent,
+  PushExplanation,
+  ReceiverEvent,
+  Refresh,
+  RefreshTarget,
+} from '../../types.js';
 import { KubernetesAdapterError } from './errors.js';
 import { type KubernetesAdapterOptions, resolveOptions } from './options.js';
 import { type RefreshStats, Refresher } from './refresher.js';
@@ -37,6 +45,8 @@ export interface KubernetesAdapter {
   lookup: Lookup;
   /** Refreshes one Warehouse or Promotion. */
   refresh: Refresh;
+  /** Why a push refreshes what it refreshes, from the same cache and rules as `lookup`. */
+  explainPush: ExplainPush;
   /** Stops every watch and pending retry; lookups and refreshes reject afterwards. */
   close(): Promise<void>;
   /** Resolves after the initial lists (rejects if closed before). */
@@ -44,7 +54,11 @@ export interface KubernetesAdapter {
   /** Whether the initial lists completed. */
   isReady(): boolean;
   /** The same caches, restricted to these namespaces (per-project receivers). `refresh` refuses targets outside. */
-  scoped(namespaces: readonly string[]): { lookup: Lookup; refresh: Refresh };
+  scoped(namespaces: readonly string[]): {
+    lookup: Lookup;
+    refresh: Refresh;
+    explainPush: ExplainPush;
+  };
   /** Counters. */
   stats(): KubernetesAdapterStats;
 }
@@ -164,6 +178,13 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     };
   }
 
+  function makeExplain(namespaces: readonly string[] | undefined): ExplainPush {
+    return async function kubernetesExplain(event: PushEvent): Promise<PushExplanation> {
+      await whenSynced();
+      return warehouses.explainPush(event, namespaces ? { namespaces } : {});
+    };
+  }
+
   function makeRefresh(namespaces: readonly string[] | undefined): Refresh {
     return async function kubernetesRefresh(
       target: RefreshTarget,
@@ -187,6 +208,7 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
   return {
     lookup: makeLookup(undefined),
     refresh: makeRefresh(undefined),
+    explainPush: makeExplain(undefined),
     async close() {
       closed = true;
       closing.abort();
@@ -196,7 +218,11 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     isReady,
     scoped(namespaces) {
       const copy = [...namespaces];
-      return { lookup: makeLookup(copy), refresh: makeRefresh(copy) };
+      return {
+        lookup: makeLookup(copy),
+        refresh: makeRefresh(copy),
+        explainPush: makeExplain(copy),
+      };
     },
     stats() {
       const sum = (pick: (s: ReturnType<ResourceWatcher['stats']>) => number): number =>
