@@ -93,7 +93,16 @@ describe('handler: the signal given to adapters', () => {
     const adapter = new HangingAdapter();
     const { app } = build(adapter, { deadlineMs: 30 });
     const res = await request(app).post(`/azure/${TOKEN}`).send(acrPush);
-    assert.deepEqual([res.status, res.body], [200, { msg: 'refreshed 0 warehouse(s)' }]);
+    assert.deepEqual(
+      [res.status, res.body],
+      [
+        200,
+        {
+          msg: 'refreshed 0 warehouse(s)',
+          hint: 'no Warehouse of this receiver takes tag "v1" of image myregistry.azurecr.io/hello-world (the adapter cannot say why)',
+        },
+      ],
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(adapter.lookupSignals[0]?.aborted, false);
   });
