@@ -262,7 +262,7 @@ describe('kubernetesAdapter: refresh', function () {
 
   it('does not coalesce different objects, and bounds concurrency', async function () {
     api.put(warehouseManifest('a', 'w3'));
-    api.fault({ method: 'PATCH', delayMs: 30 });
+    api.fault({ method: 'PATCH', delayMs: 300 }); // outlasts 50 turns of a loaded event loop
     const k = start({ concurrency: 1 });
     const all = Promise.all([
       k.refresh(W1),
