@@ -7,6 +7,7 @@ import type { NextFunction, Request, RequestHandler, Response, Router } from 'ex
 import pLimit from 'p-limit';
 import getRawBody from 'raw-body';
 import { type SecondFactor, unauthorized } from './auth/second-factor.js';
+import { GAVE_UP, unlessAborted, webhookSignal } from './deadline.js';
 import { ReceiverError, errorDetail } from './errors.js';
 import { createExplainer, type ExplanationFields } from './explanation.js';
 import type { HandlerConfig, WebhookRecord } from './options.js';
@@ -116,34 +117,17 @@ export function drainLimit(maxBodyBytes: number): number {
   return Math.max(4 * maxBodyBytes, 8 * 1024 * 1024);
 }
 
-/** What `withDeadline` resolves to when time ran out. */
-const TIMED_OUT = Symbol('timed out');
-
-/** `promise`, or TIMED_OUT once `ms` passed; the timer never keeps the process alive. */
-async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms));
-    timer.unref();
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
- * Refreshes every target, `concurrency` at a time, until `deadlineMs` has
- * passed; counts the refreshes that failed or did not finish in time. Never
- * throws. Unfinished refreshes go on in the background: they are idempotent,
- * and Azure retries the 503.
+ * Refreshes every target, `concurrency` at a time, until `signal` aborts;
+ * counts the refreshes that failed or did not finish in time. Never throws.
+ * Refreshes not started by then never start; those running got the same
+ * signal, so the adapter can drop a PATCH not yet sent. Azure retries the 503.
  */
 async function refreshAll(
   targets: RefreshTarget[],
   refresh: Refresh,
   concurrency: number,
-  deadlineMs: number,
+  signal: AbortSignal,
   onError: (target: RefreshTarget, err: unknown) => void,
 ): Promise<{ failed: number; timedOut: boolean }> {
   const limit = pLimit(concurrency);
@@ -151,18 +135,20 @@ async function refreshAll(
   const all = Promise.all(
     targets.map((target) =>
       limit(async () => {
+        if (signal.aborted) return;
         try {
-          await refresh(target);
+          await refresh(target, signal);
           succeeded++;
         } catch (err) {
-          onError(target, err);
+          // After the give-up, the adapter's abort errors are the deadline's doing, already logged.
+          if (!signal.aborted) onError(target, err);
         }
       }),
     ),
   );
-  const outcome = await withDeadline(all, deadlineMs);
-  if (outcome === TIMED_OUT) limit.clearQueue();
-  return { failed: targets.length - succeeded, timedOut: outcome === TIMED_OUT };
+  const outcome = await unlessAborted(all, signal);
+  if (outcome === GAVE_UP) limit.clearQueue();
+  return { failed: targets.length - succeeded, timedOut: outcome === GAVE_UP };
 }
 
 /** One target per object: duplicate deliveries and overlapping lookups refresh once. */
@@ -182,7 +168,7 @@ function dedupe(targets: RefreshTarget[]): RefreshTarget[] {
  * adapters never called.
  */
 export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToken) {
-  const { logger, maxBodyBytes, concurrency, onWebhook, deadlineMs } = config;
+  const { logger, maxBodyBytes, concurrency, onWebhook, deadlineMs, signal: shutdown } = config;
   const drainBytes = drainLimit(maxBodyBytes);
   const explainAnswer = createExplainer(config);
 
@@ -249,54 +235,67 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
       'LOOKUP_FAILED',
       `failed to look up ${kind === 'Warehouse' ? 'subscribed warehouses' : 'waiting promotions'}`,
     );
-    let targets: RefreshTarget[];
+    const work = webhookSignal(remaining(started), shutdown);
     try {
-      // Inside the try: an adapter that throws synchronously is a failed lookup too.
-      const found = await withDeadline(
-        Promise.resolve().then(() => endpoint.lookup(event)),
-        remaining(started),
-      );
-      if (found === TIMED_OUT) {
-        logger.error({ ...endpoint.labels, deadlineMs }, 'lookup did not finish in time');
+      let targets: RefreshTarget[];
+      try {
+        // Inside the try: an adapter that throws synchronously is a failed lookup too.
+        const found = work.signal.aborted
+          ? GAVE_UP
+          : await unlessAborted(
+              Promise.resolve().then(() => endpoint.lookup(event, work.signal)),
+              work.signal,
+            );
+        if (found === GAVE_UP) {
+          logger.error(
+            { ...endpoint.labels, deadlineMs, cause: work.cause() },
+            'lookup did not finish in time',
+          );
+          throw lookupFailed;
+        }
+        targets = dedupe(found);
+      } catch (err) {
+        if (err !== lookupFailed)
+          logger.error({ ...endpoint.labels, ...errorDetail(err) }, 'lookup failed');
         throw lookupFailed;
       }
-      targets = dedupe(found);
-    } catch (err) {
-      if (err !== lookupFailed)
-        logger.error({ ...endpoint.labels, ...errorDetail(err) }, 'lookup failed');
-      throw lookupFailed;
-    }
-    record.matched = targets.length;
-    const { failed, timedOut } = await refreshAll(
-      targets,
-      endpoint.refresh,
-      concurrency,
-      remaining(started),
-      (target, err) => {
-        logger.error({ ...endpoint.labels, target, ...errorDetail(err) }, 'refresh failed');
-      },
-    );
-    if (timedOut)
-      logger.error({ ...endpoint.labels, deadlineMs }, 'refreshes did not finish in time');
-    record.failed = failed;
-    record.refreshed = targets.length - failed;
-    if (failed > 0) {
-      record.outcome = 'failed';
-      record.code = 'REFRESH_FAILED';
+      record.matched = targets.length;
+      const { failed, timedOut } = await refreshAll(
+        targets,
+        endpoint.refresh,
+        concurrency,
+        work.signal,
+        (target, err) => {
+          logger.error({ ...endpoint.labels, target, ...errorDetail(err) }, 'refresh failed');
+        },
+      );
+      if (timedOut)
+        logger.error(
+          { ...endpoint.labels, deadlineMs, cause: work.cause() },
+          'refreshes did not finish in time',
+        );
+      record.failed = failed;
+      record.refreshed = targets.length - failed;
+      if (failed > 0) {
+        record.outcome = 'failed';
+        record.code = 'REFRESH_FAILED';
+        return {
+          status: 503,
+          body: { error: `failed to refresh ${failed} of ${targets.length} ${plural(kind)}` },
+        };
+      }
+      record.outcome = 'refreshed';
+      const fields = await explainAnswer(endpoint, event, targets, (explaining) =>
+        unlessAborted(explaining, work.signal),
+      );
+      if (fields.hint !== undefined) record.hint = fields.hint;
       return {
-        status: 503,
-        body: { error: `failed to refresh ${failed} of ${targets.length} ${plural(kind)}` },
+        status: 200,
+        body: { msg: `refreshed ${targets.length} ${plural(kind)}`, ...fields },
       };
+    } finally {
+      work.dispose();
     }
-    record.outcome = 'refreshed';
-    const fields = await explainAnswer(endpoint, event, targets, (explaining) =>
-      withDeadline(explaining, remaining(started)),
-    );
-    if (fields.hint !== undefined) record.hint = fields.hint;
-    return {
-      status: 200,
-      body: { msg: `refreshed ${targets.length} ${plural(kind)}`, ...fields },
-    };
   }
 
   /**

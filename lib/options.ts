@@ -100,6 +100,14 @@ export interface AzureReceiverOptions {
    */
   headers?: Record<string, string | string[]>;
   /**
+   * Ends the webhooks in flight early, for a graceful shutdown: once it
+   * aborts, every webhook still waiting on its lookup or refreshes is
+   * answered 503 at once (as when `deadlineMs` passes), any later one too,
+   * and their adapter calls get an aborted signal. `serve` aborts it when
+   * `--shutdown-timeout` is up. Default: none.
+   */
+  signal?: AbortSignal;
+  /**
    * List in each push's answer the Warehouses subscribed to the pushed
    * repository, with whether each was refreshed and why (not), and near
    * misses when nothing matched. Needs an adapter with `explainPush`
@@ -114,6 +122,7 @@ export interface AzureReceiverOptions {
 /** The fully-defaulted configuration the request pipeline runs on. */
 export interface HandlerConfig {
   deadlineMs: number;
+  signal: AbortSignal | undefined;
   maxBodyBytes: number;
   concurrency: number;
   logger: Logger;
@@ -190,6 +199,9 @@ export const handlerSchema = {
   logger: loggerSchema.default(silentLogger),
   onWebhook: Joi.function(),
   deadlineMs: Joi.number().integer().min(1).max(600_000).default(DEFAULT_DEADLINE_MS),
+  signal: Joi.object()
+    .instance(AbortSignal)
+    .messages({ 'object.instance': '{{#label}} must be an AbortSignal' }),
   explain: Joi.boolean().default(false),
 };
 
@@ -320,6 +332,7 @@ export function pickHandlerConfig(valid: HandlerConfig): HandlerConfig {
     logger: valid.logger,
     onWebhook: valid.onWebhook,
     deadlineMs: valid.deadlineMs,
+    signal: valid.signal,
     explain: valid.explain,
   };
 }

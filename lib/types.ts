@@ -60,11 +60,24 @@ export interface RefreshTarget {
   name: string;
 }
 
-/** Finds the objects an event concerns. Rejects when the back end cannot answer. */
-export type Lookup = (event: ReceiverEvent) => Promise<RefreshTarget[]>;
+/**
+ * Finds the objects an event concerns. Rejects when the back end cannot answer.
+ *
+ * `signal` aborts when the receiver gave up on the webhook (its `deadlineMs`
+ * passed, or the server is shutting down and answered 503): an adapter that
+ * does I/O should stop and reject then. Adapters may ignore it.
+ */
+export type Lookup = (event: ReceiverEvent, signal?: AbortSignal) => Promise<RefreshTarget[]>;
 
-/** Refreshes one object. Resolves when done (or when there was nothing to do); rejects on failure. */
-export type Refresh = (target: RefreshTarget) => Promise<void>;
+/**
+ * Refreshes one object. Resolves when done (or when there was nothing to do); rejects on failure.
+ *
+ * `signal` aborts when the receiver gave up on the webhook (see {@link Lookup}):
+ * a refresh not sent yet should not be sent, one on the wire should be
+ * aborted, and the call should reject. Azure retries the 503 it got, so
+ * nothing is lost. Adapters may ignore it.
+ */
+export type Refresh = (target: RefreshTarget, signal?: AbortSignal) => Promise<void>;
 
 /** One Warehouse subscribed to a pushed repository, and what the push does to it. */
 export interface WarehouseExplanation {

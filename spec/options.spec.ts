@@ -136,7 +136,7 @@ describe('misspelt options are refused, with the nearest valid name', () => {
     {
       key: 'verbose',
       message:
-        'options.verbose is not an option (valid: token, lookup, refresh, explainPush, maxBodyBytes, concurrency, logger, onWebhook, deadlineMs, explain, basicAuth, headers)',
+        'options.verbose is not an option (valid: token, lookup, refresh, explainPush, maxBodyBytes, concurrency, logger, onWebhook, deadlineMs, signal, explain, basicAuth, headers)',
     },
   ];
   for (const c of receiverCases) {

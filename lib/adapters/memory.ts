@@ -28,8 +28,10 @@ export interface RefreshRecord extends RefreshTarget {
 
 /** What {@link memoryAdapter} returns: the adapter pair plus its state. */
 export interface MemoryAdapter {
-  lookup(event: ReceiverEvent): Promise<RefreshTarget[]>;
-  refresh(target: RefreshTarget): Promise<void>;
+  /** Finds the Warehouses (push) or waiting Promotions (pull request) an event concerns; rejects once `signal` aborted. */
+  lookup(event: ReceiverEvent, signal?: AbortSignal): Promise<RefreshTarget[]>;
+  /** Records a refresh; rejects without recording it once `signal` aborted (the webhook was given up on). */
+  refresh(target: RefreshTarget, signal?: AbortSignal): Promise<void>;
   /** Why a push refreshes what it refreshes (same index and rules as `lookup`). */
   explainPush(event: PushEvent): Promise<PushExplanation>;
   /** Every refresh applied, oldest first. */
@@ -74,13 +76,16 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): MemoryAdapter
   for (const p of options.promotions ?? []) upsert(p);
 
   return {
-    async lookup(event) {
+    async lookup(event, signal) {
+      signal?.throwIfAborted();
       return event.type === 'push' ? warehouses.match(event) : promotions.match(event.prURL);
     },
     async explainPush(event) {
       return warehouses.explainPush(event);
     },
-    async refresh(target) {
+    async refresh(target, signal) {
+      // A webhook answered 503 already: applying its refresh now would be work nobody waits for.
+      signal?.throwIfAborted();
       // Like a 404 from the API server: an object that is gone needs no refresh.
       if (!names.has(key(target.kind, target.namespace, target.name))) return;
       const record = {

@@ -67,6 +67,8 @@ export interface KargoReceiversOptions {
   onWebhook?: (record: WebhookRecord) => void;
   /** A webhook is answered within this time at the latest (503 past it). Default 20000 ms. */
   deadlineMs?: number;
+  /** Once aborted, webhooks in flight are answered 503 at once (see `azureReceiver`'s `signal`), for a graceful shutdown. */
+  signal?: AbortSignal;
   /**
    * List in each push's answer the Warehouses of the receiver's project
    * subscribed to the pushed repository, whether each was refreshed and why
@@ -76,7 +78,7 @@ export interface KargoReceiversOptions {
   explain?: boolean | string[];
   /** Finds and refreshes Warehouses. Default: `kubernetesAdapter({ kubeConfig, logger, namespace: namespaces })`, closed by `close()`. */
   adapter?: KargoAdapter;
-  /** Timeout of a Secret's list (each referenced Secret is listed, then watched, by name), in milliseconds. Default 30 000. */
+  /** Timeout of a Secret's list (each referenced Secret is listed, then watched, by name) and of each status write request, in milliseconds. Default 30 000. */
   requestTimeoutMs?: number;
 }
 

@@ -62,7 +62,12 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
     { lookup: Lookup; refresh: Refresh; explainPush?: ExplainPush }
   >();
   const statusWriter = config.writeStatus
-    ? new StatusWriter({ kubeConfig, logger, baseURL: config.baseURL })
+    ? new StatusWriter({
+        kubeConfig,
+        logger,
+        baseURL: config.baseURL,
+        requestTimeoutMs: config.requestTimeoutMs,
+      })
     : undefined;
 
   let registry = new TokenRegistry<Endpoint>();

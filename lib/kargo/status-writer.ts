@@ -18,6 +18,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { deadlineOptions } from '../adapters/kubernetes/request-signal.js';
 import type { Logger } from '../types.js';
 import type { ConfigSnapshot, ProjectConfigState } from './config-watcher.js';
 import { PROJECT_CONFIGS, type WebhookReceiverDetails } from './resources.js';
@@ -30,6 +31,8 @@ export interface StatusWriterOptions {
   baseURL: string | undefined;
   /** Attempts per write when the API keeps answering 409. Default 5. */
   maxConflicts?: number;
+  /** Deadline of each GET and PATCH: client-node sets none. Default 30 000 ms. */
+  requestTimeoutMs?: number;
 }
 
 /** Counters of the status writer. */
@@ -91,6 +94,8 @@ export class StatusWriter {
   readonly #stats: StatusWriterStats = { writes: 0, conflicts: 0, failures: 0 };
   #snapshot: ConfigSnapshot | undefined;
   #closed = false;
+  /** Aborted by close(): requests in flight end at once. */
+  readonly #closing = new AbortController();
 
   constructor(options: StatusWriterOptions) {
     this.#options = options;
@@ -112,10 +117,29 @@ export class StatusWriter {
     }
   }
 
-  /** Waits for writes in flight; writes nothing more. */
+  /**
+   * Writes nothing more and aborts the requests in flight, so it returns at
+   * once even when the API server does not answer. Nothing is lost: whoever
+   * serves the receivers next writes the status again when it differs.
+   */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closing.abort();
     while (this.#running.size > 0) await Promise.all([...this.#running.values()]);
+  }
+
+  /** Runs one client-node call with a deadline, aborted by close(). */
+  async #request<T>(
+    call: (options: ReturnType<typeof deadlineOptions>['options']) => Promise<T>,
+  ): Promise<T> {
+    const { options, dispose } = deadlineOptions(this.#options.requestTimeoutMs ?? 30_000, [
+      this.#closing.signal,
+    ]);
+    try {
+      return await call(options);
+    } finally {
+      dispose();
+    }
   }
 
   #key(pc: Pick<ProjectConfigState, 'namespace' | 'name'>): string {
@@ -174,7 +198,9 @@ export class StatusWriter {
     const maxConflicts = this.#options.maxConflicts ?? 5;
     for (let attempt = 1; !this.#closed; attempt++) {
       try {
-        const object = (await this.#api.getNamespacedCustomObjectStatus(target)) as {
+        const object = (await this.#request((options) =>
+          this.#api.getNamespacedCustomObjectStatus(target, options),
+        )) as {
           metadata?: { resourceVersion?: string };
           status?: { webhookReceivers?: unknown };
         };
@@ -182,16 +208,18 @@ export class StatusWriter {
         const { ours, desired } = this.#plan({ namespace, name });
         const merged = mergeEntries(current, ours, desired);
         if (same(current, merged)) return;
-        await this.#api.patchNamespacedCustomObjectStatus(
-          {
-            ...target,
-            body: {
-              // Optimistic concurrency: 409 if someone wrote since our read.
-              metadata: { resourceVersion: object.metadata?.resourceVersion },
-              status: { webhookReceivers: merged.length > 0 ? merged : null },
+        await this.#request((options) =>
+          this.#api.patchNamespacedCustomObjectStatus(
+            {
+              ...target,
+              body: {
+                // Optimistic concurrency: 409 if someone wrote since our read.
+                metadata: { resourceVersion: object.metadata?.resourceVersion },
+                status: { webhookReceivers: merged.length > 0 ? merged : null },
+              },
             },
-          },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+            setHeaderOptions('Content-Type', PatchStrategy.MergePatch, options),
+          ),
         );
         this.#written.set(key, new Set(desired.map((d) => d.name ?? '')));
         this.#stats.writes += 1;
@@ -207,6 +235,10 @@ export class StatusWriter {
           continue;
         }
         if (code === 404) return; // deleted meanwhile: nothing to write
+        if (this.#closed) {
+          this.#options.logger.debug({ projectConfig: key }, 'status write abandoned on close');
+          return;
+        }
         this.#stats.failures += 1;
         // Never log the exception's message: client-node puts response bodies and headers in it.
         this.#options.logger.warn(

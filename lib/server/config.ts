@@ -11,7 +11,7 @@ import {
   parseBasicAuthLines,
   parseHeaderLines,
 } from '../auth/second-factor.js';
-import { DEFAULT_MAX_BODY_BYTES, MIN_TOKEN_LENGTH } from '../options.js';
+import { DEFAULT_DEADLINE_MS, DEFAULT_MAX_BODY_BYTES, MIN_TOKEN_LENGTH } from '../options.js';
 import { kargoToken } from '../token.js';
 import type { ExplainCommandOptions } from './explain-command.js';
 
@@ -26,6 +26,14 @@ export const DEFAULT_SYSTEM_NAMESPACE = 'kargo-system-resources';
 export const DEFAULT_METRICS_PORT = 9090;
 /** Main port. */
 export const DEFAULT_PORT = 8080;
+/**
+ * `--shutdown-timeout`: the webhook deadline, so that by default a webhook
+ * that arrived before SIGTERM always gets its own answer (its deadline ends
+ * first); only webhooks arriving later on kept-alive connections can be
+ * answered 503 when it is up. deploy/deployment.yaml's grace period is sized
+ * on it (see spec/server/shutdown.spec.ts).
+ */
+export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = DEFAULT_DEADLINE_MS / 1000;
 
 /** Everything `startServer` runs on, defaults filled in. */
 export interface ServerConfig {
@@ -63,7 +71,10 @@ export interface ServerConfig {
   namespaces: string[];
   /** A kubeconfig file; undefined: client-node's default (in-cluster, KUBECONFIG, ~/.kube/config). */
   kubeconfig: string | undefined;
-  /** How long in-flight webhooks may take to finish on SIGTERM. */
+  /**
+   * On SIGTERM, how long in-flight webhooks may take to finish; those still
+   * running then are answered 503 (Azure retries), never cut.
+   */
   shutdownTimeoutMs: number;
   /** Node's `server.headersTimeout`: time to receive the request headers. */
   headersTimeoutMs: number;
@@ -381,7 +392,7 @@ export function defaultServerConfig(overrides: Partial<ServerConfig> = {}): Serv
     headers: undefined,
     namespaces: [],
     kubeconfig: undefined,
-    shutdownTimeoutMs: 10_000,
+    shutdownTimeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_SECONDS * 1000,
     headersTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,
     connectionsCheckingIntervalMs: 1000,
@@ -657,10 +668,10 @@ Get started:
     .addOption(
       new Option(
         '--shutdown-timeout <seconds>',
-        'on SIGTERM, how long in-flight webhooks may take to finish',
+        'on SIGTERM, how long in-flight webhooks may take to finish (then they are answered 503)',
       )
         .env('KAR_SHUTDOWN_TIMEOUT')
-        .default(10)
+        .default(DEFAULT_SHUTDOWN_TIMEOUT_SECONDS)
         .argParser(parseSeconds),
     )
     .addHelpText('after', SERVE_EXAMPLES)

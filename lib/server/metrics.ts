@@ -228,10 +228,10 @@ export class ServerMetrics {
     const lookupDuration = this.#lookupDuration;
     const refreshDuration = this.#refreshDuration;
     return {
-      async lookup(event) {
+      async lookup(event, signal) {
         const end = lookupDuration.startTimer();
         try {
-          const targets = await adapter.lookup(event);
+          const targets = await adapter.lookup(event, signal);
           end({ result: 'success' });
           return targets;
         } catch (err) {
@@ -239,10 +239,10 @@ export class ServerMetrics {
           throw err;
         }
       },
-      async refresh(target) {
+      async refresh(target, signal) {
         const end = refreshDuration.startTimer();
         try {
-          await adapter.refresh(target);
+          await adapter.refresh(target, signal);
           end({ result: 'success' });
         } catch (err) {
           end({ result: 'failure' });

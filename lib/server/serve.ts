@@ -4,6 +4,7 @@
  * request timeouts and a graceful shutdown.
  * @module
  */
+import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -46,12 +47,24 @@ export interface RunningServer {
   /** Resolves once ready. */
   ready(): Promise<void>;
   /**
-   * Graceful shutdown: stops accepting connections, fails readiness, lets
-   * in-flight requests finish (up to `shutdownTimeoutMs`, then cuts them),
-   * closes the watches and the metrics server. Idempotent.
+   * Graceful shutdown: fails readiness, stops accepting connections, lets
+   * in-flight webhooks finish up to `shutdownTimeoutMs` and answers those
+   * still running 503 then (never a dropped connection), closes kept-alive
+   * connections after their answer (`Connection: close`), then closes the
+   * watches, the status writer and the metrics server. Bounded: at most
+   * `shutdownTimeoutMs + FLUSH_TIMEOUT_MS + CLOSE_TIMEOUT_MS`. Idempotent.
    */
   close(): Promise<void>;
 }
+
+/**
+ * After the webhooks still running at the shutdown timeout were told to
+ * answer 503, how long their answers may take to be written before the
+ * connections left are cut (a client still sending its body, say).
+ */
+export const FLUSH_TIMEOUT_MS = 1000;
+/** How long closing the watches, the status writer and the metrics server may take after the drain. */
+export const CLOSE_TIMEOUT_MS = 3000;
 
 /** What the server needs of a receiver source, whichever the mode. */
 interface Receivers {
@@ -82,6 +95,7 @@ function singleReceiver(
   logger: PinoLogger,
   metrics: ServerMetrics | undefined,
   onWebhook: ((record: WebhookRecord) => void) | undefined,
+  signal: AbortSignal,
 ): Receivers {
   const adapter = kubernetesAdapter({
     kubeConfig,
@@ -101,6 +115,7 @@ function singleReceiver(
     maxBodyBytes: config.maxBodyBytes,
     logger: logger.child({ component: 'receiver' }),
     onWebhook,
+    signal,
   });
   return {
     router,
@@ -119,6 +134,7 @@ async function projectConfigReceivers(
   logger: PinoLogger,
   metrics: ServerMetrics | undefined,
   onWebhook: ((record: WebhookRecord) => void) | undefined,
+  signal: AbortSignal,
 ): Promise<Receivers> {
   // Our own adapter, so that its lookups and refreshes are timed and its stats read.
   const adapter = kubernetesAdapter({
@@ -133,6 +149,7 @@ async function projectConfigReceivers(
     writeStatus: config.writeStatus,
     systemNamespace: config.systemNamespace,
     maxBodyBytes: config.maxBodyBytes,
+    signal,
     explain: config.explain,
     adapter: {
       lookup: timed.lookup,
@@ -166,6 +183,19 @@ async function projectConfigReceivers(
   };
 }
 
+/** Whether `promise` settled within `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Starts the server described by `config`; resolves once it listens (readiness follows when the caches sync). */
 export async function startServer(
   config: ServerConfig,
@@ -177,9 +207,26 @@ export async function startServer(
   const mode = config.tokens ? 'single' : 'kargo';
   const onWebhook = metrics?.onWebhook;
 
+  // Aborted when the shutdown timeout is up: webhooks still running then answer 503 at once.
+  const drainOver = new AbortController();
+  setMaxListeners(0, drainOver.signal); // one listener per webhook in flight
   const receivers = config.tokens
-    ? singleReceiver({ ...config, tokens: config.tokens }, kubeConfig, logger, metrics, onWebhook)
-    : await projectConfigReceivers(config, kubeConfig, logger, metrics, onWebhook);
+    ? singleReceiver(
+        { ...config, tokens: config.tokens },
+        kubeConfig,
+        logger,
+        metrics,
+        onWebhook,
+        drainOver.signal,
+      )
+    : await projectConfigReceivers(
+        config,
+        kubeConfig,
+        logger,
+        metrics,
+        onWebhook,
+        drainOver.signal,
+      );
 
   let shuttingDown = false;
   const isReady = (): boolean => !shuttingDown && receivers.isReady();
@@ -251,10 +298,13 @@ export async function startServer(
 
   // In-flight requests, to drain them on shutdown.
   const active = new Map<Socket, number>();
+  const unanswered = new Set<http.ServerResponse>();
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const socket = req.socket;
     active.set(socket, (active.get(socket) ?? 0) + 1);
+    unanswered.add(res);
     res.once('close', () => {
+      unanswered.delete(res);
       const left = (active.get(socket) ?? 1) - 1;
       if (left > 0) active.set(socket, left);
       else active.delete(socket);
@@ -305,28 +355,31 @@ export async function startServer(
     shuttingDown = true;
     const started = Date.now();
     logger.info(
-      { inFlight: [...active.values()].reduce((a, b) => a + b, 0) },
+      { inFlight: unanswered.size, timeoutMs: config.shutdownTimeoutMs },
       'shutting down: draining in-flight requests',
     );
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      closed.then(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), config.shutdownTimeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (timedOut) {
+    // Answers still to come close their connection: the client reconnects to another replica.
+    for (const res of unanswered) if (!res.headersSent) res.setHeader('Connection', 'close');
+    if (!(await within(closed, config.shutdownTimeoutMs))) {
       logger.warn(
-        { cut: active.size, timeoutMs: config.shutdownTimeoutMs },
-        'shutdown timeout: closing connections still busy',
+        { inFlight: unanswered.size, timeoutMs: config.shutdownTimeoutMs },
+        'shutdown timeout: answering webhooks still running with 503',
       );
-      server.closeAllConnections();
-      await closed;
+      drainOver.abort();
+      if (!(await within(closed, FLUSH_TIMEOUT_MS))) {
+        logger.warn(
+          { cut: active.size, timeoutMs: FLUSH_TIMEOUT_MS },
+          'shutdown: closing connections still busy',
+        );
+        server.closeAllConnections();
+        await closed;
+      }
     }
-    await Promise.allSettled([receivers.close(), metricsServer?.close()]);
+    const stopped = Promise.allSettled([receivers.close(), metricsServer?.close()]);
+    if (!(await within(stopped, CLOSE_TIMEOUT_MS)))
+      logger.warn({ timeoutMs: CLOSE_TIMEOUT_MS }, 'shutdown: watches not closed in time');
     logger.info({ durationMs: Date.now() - started }, 'stopped');
   }
 

@@ -170,6 +170,60 @@ describe('kargoReceivers: status.webhookReceivers', function () {
       attempt: 1,
     });
   });
+
+  describe('against an API server that never answers', function () {
+    const statusReads = (ns: string) =>
+      api.requestsTo('GET', `/namespaces/${ns}/projectconfigs/${ns}/status`);
+
+    it('every status request has a deadline: the write fails after requestTimeoutMs, logged without detail', async function () {
+      for (const ns of ['proj-a', 'proj-b'])
+        api.fault({
+          method: 'GET',
+          path: `/namespaces/${ns}/projectconfigs/${ns}/status`,
+          delayMs: 60_000,
+        });
+      const r = start({ writeStatus: true, requestTimeoutMs: 100 });
+      await r.ready();
+      await until(
+        () =>
+          logger.lines.filter((l) => l.msg?.startsWith('writing status.webhookReceivers failed'))
+            .length === 2,
+        'both writes given up',
+      );
+      const line = logger.lines.find((l) => l.msg?.startsWith('writing status.webhookReceivers'));
+      assert.deepEqual(line?.obj, {
+        projectConfig: (line?.obj as { projectConfig: string }).projectConfig,
+        errorName: 'AbortError',
+        attempt: 1,
+      });
+      assert.equal(statusPatches('proj-a').length + statusPatches('proj-b').length, 0);
+    });
+
+    it('close() returns at once with status writes hanging, and aborts them', async function () {
+      for (const ns of ['proj-a', 'proj-b'])
+        api.fault({
+          method: 'GET',
+          path: `/namespaces/${ns}/projectconfigs/${ns}/status`,
+          delayMs: 60_000,
+        });
+      // The default deadline (30 s) is far away: only close() can end these requests.
+      const r = start({ writeStatus: true });
+      await r.ready();
+      await until(
+        () => statusReads('proj-a').length === 1 && statusReads('proj-b').length === 1,
+        'both status reads hanging',
+      );
+      const started = Date.now();
+      await r.close();
+      const took = Date.now() - started;
+      assert.ok(took < 1000, `close() took ${took} ms`);
+      assert.ok(
+        !logger.lines.some((l) => l.msg?.startsWith('writing status.webhookReceivers failed')),
+        'an abort on close is not a failure',
+      );
+      assert.equal(statusPatches('proj-a').length + statusPatches('proj-b').length, 0);
+    });
+  });
 });
 
 describe('mergeEntries', function () {

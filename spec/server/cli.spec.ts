@@ -245,7 +245,7 @@ describe('kargo-azure-receiver command line', function () {
           headers: undefined,
           namespaces: [],
           kubeconfig: undefined,
-          shutdownTimeoutMs: 10_000,
+          shutdownTimeoutMs: 20_000,
           headersTimeoutMs: 10_000,
           requestTimeoutMs: 30_000,
           connectionsCheckingIntervalMs: 1000,

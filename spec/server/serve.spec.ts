@@ -59,6 +59,13 @@ async function get(url: string): Promise<{ status: number; body: unknown }> {
   };
 }
 
+/** The value of one series (`name{labels}` as exposed) on the metrics endpoint. */
+async function counter(metricsURL: string, series: string): Promise<number> {
+  const text = await (await fetch(metricsURL)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return Number(line?.slice(series.length + 1) ?? 0);
+}
+
 /** The one PATCH the fake received for a Warehouse, checked to be Kargo's refresh. */
 function assertRefreshPatch(api: FakeKubeApi, namespace: string, name: string): void {
   const patches = api.requestsTo('PATCH', '/warehouses/');
@@ -178,6 +185,7 @@ describe('kargo-azure-receiver serve (the real command, as a child process)', fu
           KAR_SECRET: SECRET,
           KAR_BASIC_AUTH: `azure-devops:${PASSWORD}`,
           KAR_HEADERS: `X-Kargo-Key: ${HEADER_VALUE}`,
+          KAR_SHUTDOWN_TIMEOUT: '1',
         },
       );
       ({ url, metricsURL } = (await serve.listening()) as { url: string; metricsURL: string });
@@ -316,19 +324,44 @@ describe('kargo-azure-receiver serve (the real command, as a child process)', fu
       });
     });
 
-    it('on SIGTERM, finishes the webhook in flight with its answer and exits 0', async () => {
-      api.fault({ method: 'PATCH', path: '/warehouses/', delayMs: 1500 });
+    it('on SIGTERM, answers each of 16 webhooks waiting on a slow PATCH with 503 (never a dropped connection), then exits 0', async () => {
+      // The refresh PATCH outlasts KAR_SHUTDOWN_TIMEOUT (1 s).
+      api.fault({ method: 'PATCH', path: '/warehouses/', delayMs: 60_000 });
       const before = api.requestsTo('PATCH', '/warehouses/').length;
-      const inFlight = post(`${url}/azure/${token}`, 'acr-push', FACTOR);
-      // Signal once the refresh PATCH has reached the (slow) API server.
-      while (api.requestsTo('PATCH', '/warehouses/').length === before)
+      const LOOKUPS = 'kargo_azure_receiver_lookup_duration_seconds_count{result="success"}';
+      const lookupsBefore = await counter(metricsURL, LOOKUPS);
+      const inFlight = Array.from({ length: 16 }, () =>
+        post(`${url}/azure/${token}`, 'acr-push', FACTOR).catch(
+          (err: Error) => `dropped: ${err.message}`,
+        ),
+      );
+      // Signal once the refresh PATCH has reached the (slow) API server and every
+      // webhook's lookup is done: each is then waiting on that refresh.
+      while (
+        api.requestsTo('PATCH', '/warehouses/').length === before ||
+        (await counter(metricsURL, LOOKUPS)) < lookupsBefore + 16
+      )
         await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 50));
       serve.child.kill('SIGTERM');
-      assert.deepEqual(await inFlight, { status: 200, body: { msg: 'refreshed 1 warehouse(s)' } });
+      assert.deepEqual(
+        await Promise.all(inFlight),
+        Array.from({ length: 16 }, () => ({
+          status: 503,
+          body: { error: 'failed to refresh 1 of 1 warehouse(s)' },
+        })),
+      );
       assert.deepEqual(await serve.exited, { code: 0, signal: null });
       const messages = serve.logs.map((l) => l.msg);
       assert.ok(messages.includes('shutting down: draining in-flight requests'));
+      assert.ok(messages.includes('shutdown timeout: answering webhooks still running with 503'));
+      assert.ok(!messages.includes('shutdown: closing connections still busy'));
       assert.equal(messages.at(-1), 'stopped');
+      assert.equal(
+        api.requestsTo('PATCH', '/warehouses/').length,
+        before + 1,
+        'PATCHes after the 503',
+      );
       assert.equal(api.openWatches, 0, 'the watches are closed');
       assert.ok(!serve.stdout.includes(token) && !serve.stderr.includes(token));
     });

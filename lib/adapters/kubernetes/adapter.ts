@@ -214,7 +214,11 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
   }
 
   function makeLookup(namespaces: readonly string[] | undefined): Lookup {
-    return async function kubernetesLookup(event: ReceiverEvent): Promise<RefreshTarget[]> {
+    return async function kubernetesLookup(
+      event: ReceiverEvent,
+      signal?: AbortSignal,
+    ): Promise<RefreshTarget[]> {
+      if (signal?.aborted) throw new KubernetesAdapterError('KUBE_ABORTED');
       await whenSynced();
       if (event.type === 'pull-request' && !config.promotions) return [];
       checkFresh(event.type, namespaces);
@@ -233,7 +237,10 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
   }
 
   function makeRefresh(namespaces: readonly string[] | undefined): Refresh {
-    return async function kubernetesRefresh(target: RefreshTarget): Promise<void> {
+    return async function kubernetesRefresh(
+      target: RefreshTarget,
+      signal?: AbortSignal,
+    ): Promise<void> {
       if (closed) throw new KubernetesAdapterError('KUBE_CLOSED');
       const outside =
         (config.namespaces && !config.namespaces.includes(target.namespace)) ||
@@ -245,7 +252,7 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
         );
         throw new KubernetesAdapterError('KUBE_OUT_OF_SCOPE');
       }
-      await refresher.refresh(target);
+      await refresher.refresh(target, signal);
     };
   }
 

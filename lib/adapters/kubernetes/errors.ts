@@ -15,7 +15,8 @@ export type KubernetesErrorCode =
   | 'KUBE_REJECTED'
   | 'KUBE_ADMISSION_DENIED'
   | 'KUBE_OUT_OF_SCOPE'
-  | 'KUBE_CLOSED';
+  | 'KUBE_CLOSED'
+  | 'KUBE_ABORTED';
 
 const MESSAGES: Record<KubernetesErrorCode, string> = {
   KUBE_NOT_SYNCED: 'the Kubernetes cache is not synced yet',
@@ -27,6 +28,7 @@ const MESSAGES: Record<KubernetesErrorCode, string> = {
   KUBE_ADMISSION_DENIED: 'an admission webhook refused the request',
   KUBE_OUT_OF_SCOPE: 'the target is outside the namespaces of this adapter',
   KUBE_CLOSED: 'the Kubernetes adapter is closed',
+  KUBE_ABORTED: 'the caller gave up on the request',
 };
 
 /** The HTTP status a receiver should answer with: 503 when retrying later can help, 500 otherwise. */
@@ -40,6 +42,7 @@ const STATUSES: Record<KubernetesErrorCode, number> = {
   KUBE_ADMISSION_DENIED: 500,
   KUBE_OUT_OF_SCOPE: 500,
   KUBE_CLOSED: 503,
+  KUBE_ABORTED: 503,
 };
 
 /** A failure of the Kubernetes adapter, with a fixed message per code. */

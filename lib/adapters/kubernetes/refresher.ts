@@ -8,15 +8,16 @@ import {
   ApiException,
   CustomObjectsApi,
   type KubeConfig,
-  Observable,
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import type { Logger, RefreshTarget } from '../../types.js';
 import { type Sleep, backoffDelay } from './backoff.js';
 import { KubernetesAdapterError } from './errors.js';
 import { safeReason } from './kube-http.js';
+import { deadlineOptions, linkedSignal } from './request-signal.js';
 
 /** Kargo's refresh annotation: any new value makes the controller reconcile at once. */
 export const REFRESH_ANNOTATION = 'kargo.akuity.io/refresh';
@@ -52,6 +53,12 @@ export interface RefreshStats {
   failures: number;
   /** Targets found deleted (404), counted as done. */
   notFound: number;
+  /**
+   * Refreshes dropped because every caller gave up on them (their webhook's
+   * deadline passed): a PATCH not sent yet, a retry not made, or a PATCH
+   * aborted on the wire.
+   */
+  abandoned: number;
 }
 
 export interface RefresherConfig {
@@ -63,16 +70,24 @@ export interface RefresherConfig {
   requestTimeoutMs: number;
   sleep: Sleep;
   random: () => number;
-  /** Aborted on close: a refresh waiting to retry then rejects with KUBE_CLOSED. */
+  /** Aborted on close: a refresh waiting to retry then rejects with KUBE_CLOSED, a PATCH on the wire is aborted. */
   signal: AbortSignal;
 }
 
+/** One refresh of one object, shared by the callers that joined it. */
 interface Flight {
+  /** The outcome; a handler is always attached, so a refresh nobody waits for is no unhandled rejection. */
   promise: Promise<void>;
   /** True while an attempt is on the wire: a new caller then needs a later PATCH, not this one. */
   sent: boolean;
   /** The refresh queued behind a sent one, shared by every caller arriving meanwhile. */
-  followUp: Promise<void> | undefined;
+  followUp: Flight | undefined;
+  /** Aborted once every caller gave up: the PATCH is then not sent, or aborted on the wire. */
+  abandon: AbortController;
+  /** Callers with a signal still waiting. */
+  waiting: number;
+  /** A caller without a signal joined: it never gives up, so neither does the flight. */
+  pinned: boolean;
 }
 
 /** Parses `Retry-After`: delta-seconds or an HTTP date. */
@@ -139,28 +154,35 @@ export class Refresher {
     retries: 0,
     failures: 0,
     notFound: 0,
+    abandoned: 0,
   };
-  readonly #patchOptions: ReturnType<typeof setHeaderOptions>;
 
   constructor(config: RefresherConfig) {
     this.#config = config;
+    // Each PATCH on the wire and each retry wait listens to the close signal while it lasts.
+    setMaxListeners(0, config.signal);
     this.#api = config.kubeConfig.makeApiClient(CustomObjectsApi);
     this.#limit = pLimit(config.concurrency);
-    // client-node sends custom-object patches as JSON Patch unless told otherwise, and the API server
-    // answers 400 to an object body sent that way. Also give every PATCH a deadline: client-node sets none.
-    const timeoutMs = config.requestTimeoutMs;
-    this.#patchOptions = setHeaderOptions('Content-Type', PatchStrategy.MergePatch, {
-      middleware: [
-        {
-          pre: (context) => {
-            context.setSignal(AbortSignal.timeout(timeoutMs));
-            return new Observable(Promise.resolve(context));
-          },
-          post: (response) => new Observable(Promise.resolve(response)),
-        },
-      ],
-      middlewareMergeStrategy: 'append',
-    });
+  }
+
+  /**
+   * Options of one PATCH. client-node sends custom-object patches as JSON
+   * Patch unless told otherwise, and the API server answers 400 to an object
+   * body sent that way. The PATCH gets a deadline (client-node sets none) and
+   * is aborted when its callers gave up (`abandon`) or the adapter closes.
+   */
+  #patchOptions(abandon: AbortSignal): {
+    options: ReturnType<typeof setHeaderOptions>;
+    dispose: () => void;
+  } {
+    const { options, dispose } = deadlineOptions(this.#config.requestTimeoutMs, [
+      this.#config.signal,
+      abandon,
+    ]);
+    return {
+      options: setHeaderOptions('Content-Type', PatchStrategy.MergePatch, options),
+      dispose,
+    };
   }
 
   /** A snapshot of the counters. */
@@ -174,34 +196,99 @@ export class Refresher {
    * follow-up PATCH after it, shared with every other such call. So N
    * concurrent calls cost one or two PATCHes, and no caller gets a refresh
    * older than its own call.
+   *
+   * When `signal` aborts, the call rejects with KUBE_ABORTED at once; once
+   * every caller of a refresh gave up, its PATCH is not sent (or is aborted
+   * on the wire) and no retry follows.
    */
-  refresh(target: RefreshTarget): Promise<void> {
+  refresh(target: RefreshTarget, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new KubernetesAdapterError('KUBE_ABORTED'));
     const key = `${target.kind}/${target.namespace}/${target.name}`;
-    const flight = this.#flights.get(key);
+    let flight = this.#flights.get(key);
     if (flight && !flight.sent) {
       this.#stats.coalesced += 1;
+    } else if (flight) {
+      if (flight.followUp) this.#stats.coalesced += 1;
+      else flight.followUp = this.#start(target, key, flight.promise);
+      flight = flight.followUp;
+    } else {
+      flight = this.#start(target, key, undefined);
+      this.#flights.set(key, flight);
+    }
+    return this.#join(flight, key, signal);
+  }
+
+  /** A new flight for `target`, run once `after` (the flight on the wire) settled. */
+  #start(target: RefreshTarget, key: string, after: Promise<void> | undefined): Flight {
+    const flight: Flight = {
+      promise: Promise.resolve(),
+      sent: false,
+      followUp: undefined,
+      abandon: new AbortController(),
+      waiting: 0,
+      pinned: false,
+    };
+    const run = async (): Promise<void> => {
+      if (after) await after.catch(noop);
+      await this.#run(target, flight);
+    };
+    flight.promise = run().finally(() => this.#release(key, flight));
+    flight.promise.catch(noop);
+    return flight;
+  }
+
+  /** Hands the object's slot to the follow-up (if any) of a flight that ended or was abandoned. */
+  #release(key: string, flight: Flight): void {
+    if (this.#flights.get(key) !== flight) return;
+    if (flight.followUp) this.#flights.set(key, flight.followUp);
+    else this.#flights.delete(key);
+  }
+
+  /** The caller's view of `flight`: its outcome, or KUBE_ABORTED as soon as `signal` aborts. */
+  #join(flight: Flight, key: string, signal: AbortSignal | undefined): Promise<void> {
+    if (!signal) {
+      flight.pinned = true;
       return flight.promise;
     }
-    if (flight) {
-      if (flight.followUp) this.#stats.coalesced += 1;
-      else flight.followUp = flight.promise.then(noop, noop).then(() => this.refresh(target));
-      return flight.followUp;
-    }
-    const next: Flight = { promise: Promise.resolve(), sent: false, followUp: undefined };
-    next.promise = this.#run(target, next).finally(() => {
-      if (this.#flights.get(key) === next) this.#flights.delete(key);
+    flight.waiting += 1;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        flight.waiting -= 1;
+        if (flight.waiting === 0 && !flight.pinned) {
+          flight.abandon.abort();
+          // Later callers need a refresh of their own, not this abandoned one.
+          this.#release(key, flight);
+        }
+        reject(new KubernetesAdapterError('KUBE_ABORTED'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      flight.promise
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener('abort', onAbort));
     });
-    this.#flights.set(key, next);
-    return next.promise;
   }
 
   async #run(target: RefreshTarget, flight: Flight): Promise<void> {
     const { retry, logger } = this.#config;
     const plural = PLURALS[target.kind];
     const where = { kind: target.kind, namespace: target.namespace, name: target.name };
+    const abandoned = flight.abandon.signal;
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.#limit(() => this.#attempt(target, plural, flight));
-      if (outcome.done) return;
+      // Checked once a slot is free: a PATCH queued behind others may have lost its callers meanwhile.
+      const outcome = await this.#limit(() =>
+        abandoned.aborted ? undefined : this.#attempt(target, plural, flight),
+      );
+      if (outcome?.done) return;
+      if (!outcome || abandoned.aborted) {
+        this.#stats.abandoned += 1;
+        logger.debug({ ...where, attempt }, 'refresh abandoned: every caller gave up');
+        throw new KubernetesAdapterError('KUBE_ABORTED');
+      }
+      if (this.#config.signal.aborted) {
+        // close() aborted the PATCH on the wire: not a failure worth a retry or a warning.
+        this.#stats.failures += 1;
+        throw new KubernetesAdapterError('KUBE_CLOSED');
+      }
       const { status, reason, retryAfter } = outcome;
       if (outcome.admission) {
         this.#stats.failures += 1;
@@ -256,7 +343,12 @@ export class Refresher {
         'refresh failed, retrying',
       );
       flight.sent = false; // the next attempt is still to be sent: newcomers can join it
-      await this.#config.sleep(delay, this.#config.signal);
+      const wake = linkedSignal([this.#config.signal, abandoned], delay);
+      try {
+        await this.#config.sleep(delay, wake.signal);
+      } finally {
+        wake.dispose();
+      }
       if (this.#config.signal.aborted) {
         this.#stats.failures += 1;
         throw new KubernetesAdapterError('KUBE_CLOSED');
@@ -283,6 +375,7 @@ export class Refresher {
     const body = { metadata: { annotations: { [REFRESH_ANNOTATION]: now.toISOString() } } };
     flight.sent = true;
     this.#stats.patches += 1;
+    const request = this.#patchOptions(flight.abandon.signal);
     try {
       await this.#api.patchNamespacedCustomObject(
         {
@@ -293,7 +386,7 @@ export class Refresher {
           name: target.name,
           body,
         },
-        this.#patchOptions,
+        request.options,
       );
       this.#config.logger.debug(
         { kind: target.kind, namespace: target.namespace, name: target.name },
@@ -334,6 +427,8 @@ export class Refresher {
         reason: safeReason(code) ?? (name === 'AbortError' ? 'Timeout' : 'NetworkError'),
         retryAfter: undefined,
       };
+    } finally {
+      request.dispose();
     }
   }
 }

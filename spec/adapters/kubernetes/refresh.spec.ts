@@ -157,7 +157,7 @@ describe('kubernetesAdapter: refresh', function () {
         patches: 2,
         delays: [250],
         annotated: true,
-        requestTimeoutMs: 30,
+        requestTimeoutMs: 500, // well below the fault's delay, above a loaded machine's first request
       },
       {
         name: '500 for ever → KUBE_UNAVAILABLE after 4 attempts',
@@ -265,7 +265,7 @@ describe('kubernetesAdapter: refresh', function () {
 
   it('does not coalesce different objects, and bounds concurrency', async function () {
     api.put(warehouseManifest('a', 'w3'));
-    api.fault({ method: 'PATCH', delayMs: 30 });
+    api.fault({ method: 'PATCH', delayMs: 300 }); // outlasts 50 turns of a loaded event loop
     const k = start({ concurrency: 1 });
     const all = Promise.all([
       k.refresh(W1),
