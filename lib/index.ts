@@ -43,6 +43,7 @@ export type {
   KubernetesAdapterStats,
   KubernetesErrorCode,
 } from './adapters/kubernetes/index.js';
+export type { KubeConfigLike } from './adapters/kubernetes/kube-config.js';
 export type {
   Adapter,
   ArtifactKind,

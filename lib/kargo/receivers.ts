@@ -13,7 +13,8 @@ import { type ConfigSnapshot, ConfigWatcher } from './config-watcher.js';
 import { type KargoAdapter, type KargoReceiversOptions, kargoReceiversConfig } from './options.js';
 import { RECEIVER_TYPE } from './resources.js';
 import { StatusWriter } from './status-writer.js';
-import { type ReceiverInfo, defaultKubeConfig, receiverInfo } from './urls.js';
+import { defaultKubeConfig } from '../adapters/kubernetes/kube-config.js';
+import { type ReceiverInfo, receiverInfo } from './urls.js';
 
 /** The router `kargoReceivers` returns: an Express router with a lifecycle. */
 export interface KargoReceiversRouter extends Router {

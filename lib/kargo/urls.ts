@@ -3,7 +3,12 @@
  * of the cluster (no watch) for the `urls` command.
  * @module
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import {
+  type KubeConfigLike,
+  adoptKubeConfig,
+  defaultKubeConfig,
+  kubeConfigSchema,
+} from '../adapters/kubernetes/kube-config.js';
 import Joi from 'joi';
 import { KubeHttpError, collectionPath, kubeGet } from '../adapters/kubernetes/kube-http.js';
 import { silentLogger } from '../logger.js';
@@ -105,8 +110,8 @@ export const baseURLSchema = Joi.string()
 
 /** Options of {@link listReceiverURLs}. */
 export interface ListReceiverURLsOptions {
-  /** Where and who to connect as. Default: `KubeConfig.loadFromDefault()`. */
-  kubeConfig?: KubeConfig;
+  /** Where and who to connect as: a `KubeConfig` of `@kubernetes/client-node` 1.x or 2.x. Default: `KubeConfig.loadFromDefault()`. */
+  kubeConfig?: KubeConfigLike;
   /** Public base URL of the receiver, e.g. `https://kargo-webhooks.example.com`; adds `url` to each entry. */
   baseURL?: string;
   /** Namespace of the Secrets of ClusterConfig receivers. Default `kargo-system-resources`. */
@@ -118,7 +123,7 @@ export interface ListReceiverURLsOptions {
 }
 
 const listSchema = Joi.object({
-  kubeConfig: Joi.object().instance(KubeConfig),
+  kubeConfig: kubeConfigSchema,
   baseURL: baseURLSchema,
   systemNamespace: Joi.string().hostname().max(63),
   logger: loggerSchema,
@@ -134,7 +139,7 @@ export async function listReceiverURLs(
   options: ListReceiverURLsOptions = {},
 ): Promise<ReceiverInfo[]> {
   const valid = validate<ListReceiverURLsOptions>(listSchema, options);
-  const kubeConfig = valid.kubeConfig ?? defaultKubeConfig();
+  const kubeConfig = valid.kubeConfig ? adoptKubeConfig(valid.kubeConfig) : defaultKubeConfig();
   const logger = valid.logger ?? silentLogger;
   const systemNamespace = valid.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
   const timeoutMs = valid.requestTimeoutMs ?? 30_000;
@@ -204,11 +209,4 @@ async function getOrUndefined(
     if (err instanceof KubeHttpError && err.statusCode === 404) return undefined;
     throw err;
   }
-}
-
-/** The default KubeConfig: in-cluster service account or `~/.kube/config`, as kubectl. */
-export function defaultKubeConfig(): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
-  return kubeConfig;
 }

@@ -4,18 +4,30 @@
  * @module
  */
 import Joi from 'joi';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../types.js';
 import { silentLogger } from '../../logger.js';
 import { loggerSchema, namespaceSchema } from '../../options.js';
 import { type BackoffOptions, type Sleep, realSleep } from './backoff.js';
 import type { RefreshRetryOptions } from './refresher.js';
+import {
+  type KubeConfigLike,
+  adoptKubeConfig,
+  defaultKubeConfig,
+  kubeConfigSchema,
+} from './kube-config.js';
 
 /** Options of {@link kubernetesAdapter}. */
 export interface KubernetesAdapterOptions {
-  /** Cluster and credentials. Default: `KubeConfig.loadFromDefault()` (in-cluster service account, `KUBECONFIG`, `~/.kube/config`). */
-  kubeConfig?: KubeConfig;
+  /**
+   * Cluster and credentials: a `KubeConfig` of your own `@kubernetes/client-node`
+   * (1.x or 2.x). Default: `KubeConfig.loadFromDefault()`, which reads the
+   * `KUBECONFIG` files, else `~/.kube/config`, else the in-cluster service account.
+   */
+  kubeConfig?: KubeConfigLike;
   /** Only these namespaces (Kargo projects). Default: every namespace. */
+  namespaces?: string | readonly string[];
+  /** Alias of `namespaces` (give one or the other). */
   namespace?: string | readonly string[];
   /** Receives operational logs. Default: silent. */
   logger?: Logger;
@@ -60,12 +72,15 @@ export interface KubernetesAdapterConfig {
 
 const positive = Joi.number().integer().min(1);
 
+const namespacesSchema = Joi.alternatives().try(
+  namespaceSchema,
+  Joi.array().items(namespaceSchema).min(1).unique(),
+);
+
 const schema = Joi.object({
-  kubeConfig: Joi.object().instance(KubeConfig),
-  namespace: Joi.alternatives().try(
-    namespaceSchema,
-    Joi.array().items(namespaceSchema).min(1).unique(),
-  ),
+  kubeConfig: kubeConfigSchema,
+  namespaces: namespacesSchema,
+  namespace: namespacesSchema,
   logger: loggerSchema,
   syncTimeoutMs: positive,
   promotions: Joi.boolean(),
@@ -87,18 +102,17 @@ const schema = Joi.object({
   now: Joi.function(),
   sleep: Joi.function(),
   random: Joi.function(),
-}).prefs({ errors: { wrap: { label: false } } });
+})
+  .oxor('namespace', 'namespaces')
+  .messages({ 'object.oxor': 'namespace is an alias of namespaces: give one of them' })
+  .prefs({ errors: { wrap: { label: false } } });
 
 /** Validates options (throws `[kargo-azure-receiver] options.… must …`) and fills defaults. */
 export function resolveOptions(options: KubernetesAdapterOptions): KubernetesAdapterConfig {
   const { error } = schema.validate(options, { abortEarly: true });
   if (error) throw new TypeError(`[kargo-azure-receiver] options.${error.message}`);
-  let kubeConfig = options.kubeConfig;
-  if (!kubeConfig) {
-    kubeConfig = new KubeConfig();
-    kubeConfig.loadFromDefault();
-  }
-  const namespace = options.namespace;
+  const kubeConfig = options.kubeConfig ? adoptKubeConfig(options.kubeConfig) : defaultKubeConfig();
+  const namespace = options.namespaces ?? options.namespace;
   return {
     kubeConfig,
     namespaces:
