@@ -14,6 +14,7 @@ import { type KargoAdapter, type KargoReceiversOptions, kargoReceiversConfig } f
 import { RECEIVER_TYPE } from './resources.js';
 import { StatusWriter } from './status-writer.js';
 import { defaultKubeConfig } from '../adapters/kubernetes/kube-config.js';
+import { keepAliveUntilSettled } from '../adapters/kubernetes/keep-alive.js';
 import { type ReceiverInfo, receiverInfo } from './urls.js';
 
 /** The router `kargoReceivers` returns: an Express router with a lifecycle. */
@@ -133,7 +134,7 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
 
   let closing: Promise<void> | undefined;
   return Object.assign(router, {
-    ready: () => readyPromise,
+    ready: () => keepAliveUntilSettled(readyPromise),
     isReady,
     receivers: () => served.map((r) => ({ ...r })),
     close(): Promise<void> {

@@ -7,6 +7,7 @@
 import { PromotionIndex, WarehouseIndex } from '../../matching/index.js';
 import type { Lookup, ReceiverEvent, Refresh, RefreshTarget } from '../../types.js';
 import { KubernetesAdapterError } from './errors.js';
+import { keepAliveUntilSettled } from './keep-alive.js';
 import { type KubernetesAdapterOptions, resolveOptions } from './options.js';
 import { type RefreshStats, Refresher } from './refresher.js';
 import { ResourceWatcher } from './resource-watcher.js';
@@ -39,7 +40,11 @@ export interface KubernetesAdapter {
   refresh: Refresh;
   /** Stops every watch and pending retry; lookups and refreshes reject afterwards. */
   close(): Promise<void>;
-  /** Resolves after the initial lists (rejects if closed before). */
+  /**
+   * Resolves after the initial lists (rejects if closed before). The process
+   * stays alive while this is pending; otherwise the watches never keep it
+   * alive by themselves.
+   */
   ready(): Promise<void>;
   /** Whether the initial lists completed. */
   isReady(): boolean;
@@ -78,7 +83,7 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     backoff: config.watchBackoff,
     listTimeoutMs: config.requestTimeoutMs,
     watchTimeoutSeconds: config.watchTimeoutSeconds,
-    sleep: config.sleep,
+    sleep: config.watchSleep,
     random: config.random,
   };
   for (const namespace of scopes) {
@@ -185,7 +190,7 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
       closing.abort();
       await Promise.all(watchers.map((w) => w.close()));
     },
-    ready: () => allReady,
+    ready: () => keepAliveUntilSettled(allReady),
     isReady,
     scoped(namespaces) {
       const copy = [...namespaces];

@@ -101,6 +101,7 @@ async function open(
   path: string,
   query: Record<string, string | undefined>,
   signal: AbortSignal,
+  background = false,
 ): Promise<Opened> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new KubeHttpError(undefined, 'NoCluster');
@@ -118,6 +119,8 @@ async function open(
       headers: { ...options.headers, Accept: 'application/json' },
       signal,
     });
+    // A watch lasts for minutes: it must not keep the process alive by itself.
+    if (background) req.once('socket', (socket) => socket.unref());
     req.once('response', (res) => resolve({ res, req }));
     req.once('error', reject);
     req.end();
@@ -130,6 +133,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** For a GET: the whole request. For a watch: the longest silence between two chunks. */
   timeoutMs: number;
+  /** Neither the socket nor the timeout keeps the process alive (watch loops). Default false. */
+  background?: boolean;
 }
 
 function withTimeout(signal: AbortSignal | undefined): {
@@ -156,8 +161,9 @@ export async function kubeGet(
     timedOut = true;
     controller.abort();
   }, options.timeoutMs);
+  if (options.background) timer.unref();
   try {
-    const { res } = await open(kubeConfig, path, query, controller.signal);
+    const { res } = await open(kubeConfig, path, query, controller.signal, options.background);
     const status = res.statusCode ?? 0;
     if (status < 200 || status >= 300) throw new KubeHttpError(status, await readStatusReason(res));
     const chunks: Buffer[] = [];
@@ -204,11 +210,18 @@ export async function kubeWatch(
       timedOut = true;
       controller.abort();
     }, options.timeoutMs);
+    if (options.background) timer.unref();
   };
   arm();
   let handlerError: unknown;
   try {
-    const { res } = await open(kubeConfig, path, { ...query, watch: 'true' }, controller.signal);
+    const { res } = await open(
+      kubeConfig,
+      path,
+      { ...query, watch: 'true' },
+      controller.signal,
+      options.background,
+    );
     const status = res.statusCode ?? 0;
     if (status !== 200) throw new KubeHttpError(status, await readStatusReason(res));
     let buffered = '';

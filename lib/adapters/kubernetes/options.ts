@@ -8,7 +8,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../types.js';
 import { silentLogger } from '../../logger.js';
 import { loggerSchema, namespaceSchema } from '../../options.js';
-import { type BackoffOptions, type Sleep, realSleep } from './backoff.js';
+import { type BackoffOptions, type Sleep, backgroundSleep, realSleep } from './backoff.js';
 import type { RefreshRetryOptions } from './refresher.js';
 import {
   type KubeConfigLike,
@@ -67,6 +67,8 @@ export interface KubernetesAdapterConfig {
   concurrency: number;
   now: () => Date;
   sleep: Sleep;
+  /** The sleep of the watch loops: unref'd unless injected, so watches never keep the process alive. */
+  watchSleep: Sleep;
   random: () => number;
 }
 
@@ -143,6 +145,7 @@ export function resolveOptions(options: KubernetesAdapterOptions): KubernetesAda
     concurrency: options.concurrency ?? 8,
     now: options.now ?? (() => new Date()),
     sleep: options.sleep ?? realSleep,
+    watchSleep: options.sleep ?? backgroundSleep,
     random: options.random ?? Math.random,
   };
 }

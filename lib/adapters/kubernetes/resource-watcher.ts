@@ -19,7 +19,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../types.js';
 import { silentLogger } from '../../logger.js';
-import { type BackoffOptions, type Sleep, backoffDelay, realSleep } from './backoff.js';
+import { type BackoffOptions, type Sleep, backgroundSleep, backoffDelay } from './backoff.js';
 import {
   KubeHttpError,
   type ResourceType,
@@ -70,7 +70,7 @@ export interface ResourceWatcherOptions<T extends KubeObjectLike = KubeObjectLik
   watchTimeoutSeconds?: number;
   /** A watch silent for `watchTimeoutSeconds` plus this long is considered dead. Default 30 000 ms. */
   watchIdleGraceMs?: number;
-  /** Injectable delay (tests). */
+  /** Injectable delay (tests). Default: a timer that does not keep the process alive. */
   sleep?: Sleep;
   /** Injectable randomness in [0, 1) for jitter (tests). */
   random?: () => number;
@@ -137,7 +137,7 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-    this.#sleep = options.sleep ?? realSleep;
+    this.#sleep = options.sleep ?? backgroundSleep;
     this.#random = options.random ?? Math.random;
     this.#path = collectionPath(options.resource, options.namespace);
     this.#ready = new Promise<void>((resolve, reject) => {
@@ -242,6 +242,7 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     const list = (await kubeGet(this.#options.kubeConfig, this.#path, this.#query(), {
       signal: this.#abort.signal,
       timeoutMs: this.#options.listTimeoutMs ?? 60_000,
+      background: true,
     })) as { metadata?: { resourceVersion?: string }; items?: T[] };
     if (this.#closed) return;
     const items = Array.isArray(list.items) ? list.items : [];
@@ -299,6 +300,7 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
         {
           signal: this.#abort.signal,
           timeoutMs: timeoutSeconds * 1000 + (this.#options.watchIdleGraceMs ?? 30_000),
+          background: true,
           onEvent: (event) => {
             if (this.#onEvent(event)) progressed = true;
           },
