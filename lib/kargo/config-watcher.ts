@@ -9,7 +9,7 @@
  * it was referenced costs one GET.
  * @module
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClientKubeConfig as KubeConfig } from '../adapters/kubernetes/kube-config.js';
 import {
   type BackoffOptions,
   type Sleep,

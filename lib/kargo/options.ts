@@ -2,7 +2,7 @@
  * Options of `kargoReceivers`, checked once when the factory is called.
  * @module
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClientKubeConfig as KubeConfig } from '../adapters/kubernetes/kube-config.js';
 import {
   type KubeConfigLike,
   adoptKubeConfig,

@@ -10,7 +10,13 @@ import {
   kubeConfigSchema,
 } from '../adapters/kubernetes/kube-config.js';
 import Joi from 'joi';
-import { KubeHttpError, collectionPath, kubeGet } from '../adapters/kubernetes/kube-http.js';
+import { explainKubeFailure } from '../adapters/kubernetes/errors.js';
+import {
+  KubeHttpError,
+  type ResourceType,
+  collectionPath,
+  kubeGet,
+} from '../adapters/kubernetes/kube-http.js';
 import { silentLogger } from '../logger.js';
 import { loggerSchema, validate } from '../options.js';
 import type { Logger } from '../types.js';
@@ -143,10 +149,19 @@ export async function listReceiverURLs(
   const logger = valid.logger ?? silentLogger;
   const systemNamespace = valid.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
   const timeoutMs = valid.requestTimeoutMs ?? 30_000;
-  const get = (path: string): Promise<unknown> => kubeGet(kubeConfig, path, {}, { timeoutMs });
+  // A failure other than a 404 of one object is explained: which server, which context, what to check.
+  const get = (path: string, resource: ResourceType): Promise<unknown> =>
+    kubeGet(kubeConfig, path, {}, { timeoutMs }).catch((err: unknown) => {
+      if (
+        err instanceof KubeHttpError &&
+        !(err.statusCode === 404 && path !== collectionPath(resource))
+      )
+        throw explainKubeFailure(err, kubeConfig, resource);
+      throw err;
+    });
 
   const specs: AzureReceiverSpec[] = [];
-  const projectConfigs = (await get(collectionPath(PROJECT_CONFIGS))) as {
+  const projectConfigs = (await get(collectionPath(PROJECT_CONFIGS), PROJECT_CONFIGS)) as {
     items?: KargoConfigObject[];
   };
   for (const pc of projectConfigs.items ?? []) {
@@ -161,7 +176,7 @@ export async function listReceiverURLs(
     );
   }
   const clusterConfig = (await getOrUndefined(
-    get,
+    (path) => get(path, CLUSTER_CONFIGS),
     `${collectionPath(CLUSTER_CONFIGS)}/${CLUSTER_CONFIG_NAME}`,
   )) as KargoConfigObject | undefined;
   if (clusterConfig) {
@@ -178,7 +193,9 @@ export async function listReceiverURLs(
   const result: ReceiverInfo[] = [];
   for (const spec of specs) {
     const path = `${collectionPath(SECRETS, spec.secretNamespace)}/${encodeURIComponent(spec.secretName)}`;
-    const bytes = secretBytes((await getOrUndefined(get, path)) as SecretObject | undefined);
+    const bytes = secretBytes(
+      (await getOrUndefined((p) => get(p, SECRETS), path)) as SecretObject | undefined,
+    );
     if (typeof bytes === 'string') {
       logger.warn(problemFields(spec, bytes), problemMessage(spec, bytes));
       continue;

@@ -5,7 +5,12 @@
  * @module
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_MAX_BODY_BYTES, MIN_TOKEN_LENGTH } from '../options.js';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_DEADLINE_MS,
+  DEFAULT_MAX_BODY_BYTES,
+  MIN_TOKEN_LENGTH,
+} from '../options.js';
 import { kargoToken } from '../token.js';
 
 /** pino levels accepted by `--log-level`. */
@@ -34,6 +39,10 @@ export interface ServerConfig {
   systemNamespace: string;
   /** Largest accepted webhook body. */
   maxBodyBytes: number;
+  /** A webhook is answered within this time (503 past it, which Azure retries). */
+  deadlineMs: number;
+  /** Refreshes of one webhook in flight at once. */
+  refreshConcurrency: number;
   /** pino level. */
   logLevel: LogLevel;
   /** Metrics port; undefined: no metrics server; 0 picks a free one. */
@@ -89,6 +98,8 @@ function integer(min: number, max: number, what: string) {
 export const parsePort = integer(0, 65535, 'a port');
 const parseBytes = integer(1, 64 * 1024 * 1024, 'a size in bytes');
 const parseSeconds = integer(1, 3600, 'a number of seconds');
+const parseDeadline = integer(1000, 600_000, 'a time in milliseconds');
+const parseConcurrency = integer(1, 1024, 'a number of refreshes');
 
 /** `--namespace a,b --namespace c` → [a, b, c]. */
 function collectList(value: string, previous: string[] | undefined): string[] {
@@ -135,6 +146,8 @@ export interface ServeFlags {
   baseUrl?: string;
   systemNamespace: string;
   maxBodyBytes: number;
+  deadlineMs: number;
+  refreshConcurrency: number;
   logLevel: LogLevel;
   metrics?: boolean;
   metricsPort?: number;
@@ -235,6 +248,8 @@ export function serveConfig(flags: ServeFlags, command?: Command): ServerConfig 
     baseURL: flags.baseUrl,
     systemNamespace: flags.systemNamespace,
     maxBodyBytes: flags.maxBodyBytes,
+    deadlineMs: flags.deadlineMs,
+    refreshConcurrency: flags.refreshConcurrency,
     logLevel: flags.logLevel,
     metricsPort: flags.metricsPort ?? (metricsOn ? DEFAULT_METRICS_PORT : undefined),
     tlsCert: flags.tlsCert || undefined,
@@ -259,6 +274,8 @@ export function defaultServerConfig(overrides: Partial<ServerConfig> = {}): Serv
     baseURL: undefined,
     systemNamespace: DEFAULT_SYSTEM_NAMESPACE,
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+    deadlineMs: DEFAULT_DEADLINE_MS,
+    refreshConcurrency: DEFAULT_CONCURRENCY,
     logLevel: 'info',
     metricsPort: undefined,
     tlsCert: undefined,
@@ -413,6 +430,21 @@ Get started:
         .env('KAR_MAX_BODY_BYTES')
         .default(DEFAULT_MAX_BODY_BYTES)
         .argParser(parseBytes),
+    )
+    .addOption(
+      new Option(
+        '--deadline-ms <ms>',
+        'answer each webhook within this time; past it 503, which Azure retries',
+      )
+        .env('KAR_DEADLINE_MS')
+        .default(DEFAULT_DEADLINE_MS)
+        .argParser(parseDeadline),
+    )
+    .addOption(
+      new Option('--refresh-concurrency <n>', 'refreshes of one webhook in flight at once')
+        .env('KAR_REFRESH_CONCURRENCY')
+        .default(DEFAULT_CONCURRENCY)
+        .argParser(parseConcurrency),
     )
     .addOption(
       new Option('--log-level <level>', 'log level of the JSON logs on stdout')

@@ -16,7 +16,8 @@ export function safeErrorMessage(err: unknown): string {
     typeof syscall === 'string' ||
     err.message.startsWith('[kargo-azure-receiver]') ||
     err.name === 'KubernetesAdapterError' ||
-    err.name === 'KubeHttpError'
+    err.name === 'KubeHttpError' ||
+    err.name === 'KubeClusterError'
   ) {
     return err.message;
   }

@@ -86,7 +86,7 @@ function singleReceiver(
   const adapter = kubernetesAdapter({
     kubeConfig,
     logger: logger.child({ component: 'kubernetes-adapter' }),
-    ...(config.namespaces.length ? { namespace: config.namespaces } : {}),
+    ...(config.namespaces.length ? { namespaces: config.namespaces } : {}),
   });
   const { lookup, refresh } = metrics ? metrics.instrument(adapter) : adapter;
   const router = azureReceiver({
@@ -94,6 +94,8 @@ function singleReceiver(
     lookup,
     refresh,
     maxBodyBytes: config.maxBodyBytes,
+    deadlineMs: config.deadlineMs,
+    concurrency: config.refreshConcurrency,
     logger: logger.child({ component: 'receiver' }),
     onWebhook,
   });
@@ -119,7 +121,7 @@ async function projectConfigReceivers(
   const adapter = kubernetesAdapter({
     kubeConfig,
     logger: logger.child({ component: 'kubernetes-adapter' }),
-    ...(config.namespaces.length ? { namespace: config.namespaces } : {}),
+    ...(config.namespaces.length ? { namespaces: config.namespaces } : {}),
   });
   const timed = metrics ? metrics.instrument(adapter) : adapter;
   const router = kargoReceivers({
@@ -128,6 +130,8 @@ async function projectConfigReceivers(
     writeStatus: config.writeStatus,
     systemNamespace: config.systemNamespace,
     maxBodyBytes: config.maxBodyBytes,
+    deadlineMs: config.deadlineMs,
+    concurrency: config.refreshConcurrency,
     adapter: {
       lookup: timed.lookup,
       refresh: timed.refresh,

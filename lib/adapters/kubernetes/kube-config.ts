@@ -12,9 +12,7 @@
  * over; authenticators added with `addAuthenticator` do not.
  * @module
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import type https from 'node:https';
 import Joi from 'joi';
 import { KubeConfig } from '@kubernetes/client-node';
 
@@ -33,6 +31,18 @@ export interface KubeConfigLike {
   readonly currentContext: string;
 }
 
+/**
+ * What our modules use of our own copy's `KubeConfig`. Declared here, not
+ * imported, so that the published declarations never import
+ * `@kubernetes/client-node`, whose own declarations need `@types/ws` and
+ * more in a project with `skipLibCheck: false`.
+ */
+export interface ClientKubeConfig extends KubeConfigLike {
+  getCurrentContext(): string;
+  getCurrentCluster(): { readonly name: string; readonly server: string } | null;
+  applyToHTTPSOptions(options: https.RequestOptions): Promise<void>;
+}
+
 /** The joi schema of a `kubeConfig` option. */
 export const kubeConfigSchema = Joi.object({
   clusters: Joi.array().required(),
@@ -49,7 +59,7 @@ export const kubeConfigSchema = Joi.object({
   });
 
 /** Our copy's KubeConfig for `input`: itself when it is one, else a copy of its fields. */
-export function adoptKubeConfig(input: KubeConfigLike): KubeConfig {
+export function adoptKubeConfig(input: KubeConfigLike): ClientKubeConfig {
   if (input instanceof KubeConfig) return input;
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({
@@ -61,26 +71,8 @@ export function adoptKubeConfig(input: KubeConfigLike): KubeConfig {
   return kubeConfig;
 }
 
-/** Where the default KubeConfig came from. */
-export type KubeConfigSource = 'KUBECONFIG' | '~/.kube/config' | 'in-cluster' | 'none';
-
-/**
- * Where `KubeConfig.loadFromDefault()` of client-node 1.4 takes its
- * configuration from, in its order: the `KUBECONFIG` files, then
- * `~/.kube/config`, then the in-cluster service account; when none exists it
- * silently falls back to `http://localhost:8080`, which we report as `none`.
- * (kubernetes-client/javascript src/config.ts, `loadFromDefault`.)
- */
-export function defaultKubeConfigSource(env: NodeJS.ProcessEnv = process.env): KubeConfigSource {
-  if (env.KUBECONFIG) return 'KUBECONFIG';
-  const home = env.HOME ?? os.homedir();
-  if (home && fs.existsSync(path.join(home, '.kube', 'config'))) return '~/.kube/config';
-  if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) return 'in-cluster';
-  return 'none';
-}
-
 /** `KubeConfig.loadFromDefault()`: `KUBECONFIG`, then `~/.kube/config`, then the in-cluster service account. */
-export function defaultKubeConfig(): KubeConfig {
+export function defaultKubeConfig(): ClientKubeConfig {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
   return kubeConfig;

@@ -14,7 +14,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClientKubeConfig as KubeConfig } from './kube-config.js';
 
 /** A resource type: `group` is `''` for the core group. */
 export interface ResourceType {

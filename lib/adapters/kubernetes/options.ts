@@ -4,7 +4,7 @@
  * @module
  */
 import Joi from 'joi';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClientKubeConfig as KubeConfig } from './kube-config.js';
 import type { Logger } from '../../types.js';
 import { silentLogger } from '../../logger.js';
 import { loggerSchema, namespaceSchema } from '../../options.js';

@@ -7,11 +7,12 @@
 import {
   ApiException,
   CustomObjectsApi,
-  type KubeConfig,
   Observable,
   PatchStrategy,
   setHeaderOptions,
+  type KubeConfig as ClientNodeKubeConfig,
 } from '@kubernetes/client-node';
+import type { ClientKubeConfig as KubeConfig } from './kube-config.js';
 import pLimit from 'p-limit';
 import type { Logger, RefreshTarget } from '../../types.js';
 import { type Sleep, backoffDelay } from './backoff.js';
@@ -112,7 +113,7 @@ export class Refresher {
 
   constructor(config: RefresherConfig) {
     this.#config = config;
-    this.#api = config.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.#api = (config.kubeConfig as ClientNodeKubeConfig).makeApiClient(CustomObjectsApi);
     this.#limit = pLimit(config.concurrency);
     // client-node sends custom-object patches as JSON Patch unless told otherwise, and the API server
     // answers 400 to an object body sent that way. Also give every PATCH a deadline: client-node sets none.

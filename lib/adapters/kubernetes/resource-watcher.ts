@@ -16,10 +16,11 @@
  * changed or vanished across a re-list. The objects go to the handlers.
  * @module
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClientKubeConfig as KubeConfig } from './kube-config.js';
 import type { Logger } from '../../types.js';
 import { silentLogger } from '../../logger.js';
 import { type BackoffOptions, type Sleep, backgroundSleep, backoffDelay } from './backoff.js';
+import { explainKubeFailure } from './errors.js';
 import {
   KubeHttpError,
   type ResourceType,
@@ -221,8 +222,14 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
           delay = backoffDelay(failures, this.#backoff, this.#random);
           const status = err instanceof KubeHttpError ? err.statusCode : undefined;
           const reason = err instanceof KubeHttpError ? err.reason : 'Error';
+          // In words, with the server and context: "cannot reach …: connection refused", "Kargo's CRDs are not installed".
+          const { message: problem } = explainKubeFailure(
+            err,
+            this.#options.kubeConfig,
+            this.#options.resource,
+          );
           this.#logger.warn(
-            { ...this.#describe, status, reason, attempt: failures, retryInMs: delay },
+            { ...this.#describe, status, reason, problem, attempt: failures, retryInMs: delay },
             'Kubernetes watch failed, retrying',
           );
         }
