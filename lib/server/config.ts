@@ -59,7 +59,7 @@ export interface ServerConfig {
    * refreshed. ProjectConfig mode: the projects served (so RBAC can be Roles).
    */
   namespaces: string[];
-  /** A kubeconfig file; undefined: client-node's default (in-cluster, KUBECONFIG, ~/.kube/config). */
+  /** A kubeconfig file; undefined: client-node's default (KUBECONFIG, then ~/.kube/config, then the in-cluster service account). */
   kubeconfig: string | undefined;
   /** How long in-flight webhooks may take to finish on SIGTERM. */
   shutdownTimeoutMs: number;
@@ -370,7 +370,7 @@ function sharedOptions(command: Command): Command {
     .addOption(
       new Option(
         '--kubeconfig <file>',
-        'kubeconfig file (default: in-cluster service account, then KUBECONFIG, then ~/.kube/config)',
+        'kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then the in-cluster service account)',
       ).env('KAR_KUBECONFIG'),
     );
 }
