@@ -1,7 +1,9 @@
 /**
  * Lookup cost at scale: the URL index of WarehouseIndex against a naive scan
  * that checks every Warehouse (what a list-per-webhook adapter does after
- * its list call), same run, same data.
+ * its list call), same run, same data. Then the cost of an explanation
+ * (`explainPush`: the hint of a push nothing takes, with its near misses,
+ * and the `explain` list of a matching push) against `match` itself.
  */
 import { Bench } from 'tinybench';
 import { normalizeImageURL, WarehouseIndex } from '../lib/index.js';
@@ -46,6 +48,11 @@ export async function benchMatching(sizes: number[]): Promise<MatchRow[]> {
       kinds: ['image'],
       qualifiers: ['1.2.3'],
     };
+    // The same repository name on another registry: nothing matches, two near misses.
+    const elsewhere: PushEvent = {
+      ...event,
+      repoURLs: [normalizeImageURL('otherregistry.azurecr.io/app-7')],
+    };
     const bench = new Bench({ time: 300 });
     bench
       .add(`WarehouseIndex.match (URL index)`, () => {
@@ -63,6 +70,12 @@ export async function benchMatching(sizes: number[]): Promise<MatchRow[]> {
               hits.push(m.metadata.name);
           }
         }
+      })
+      .add(`WarehouseIndex.explainPush (nothing takes the push: hint, near misses)`, () => {
+        index.explainPush(elsewhere);
+      })
+      .add(`WarehouseIndex.explainPush (a matching push, explain on)`, () => {
+        index.explainPush(event);
       });
     await bench.run();
     for (const task of bench.tasks) {

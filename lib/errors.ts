@@ -6,6 +6,8 @@
  * @module
  */
 
+import { isObject } from './sources/result.js';
+
 /** A failure with the status and fixed message the receiver answers with. */
 export class ReceiverError extends Error {
   /** HTTP status to answer with. */
@@ -27,4 +29,14 @@ export const PREFIX = '[kargo-azure-receiver]';
 /** Builds the error thrown for invalid options, with the package prefix. */
 export function optionsError(message: string): TypeError {
   return new TypeError(`${PREFIX} ${message}`);
+}
+
+/** Safe detail of an adapter error for logs: its code and status, never its message. */
+export function errorDetail(err: unknown): Record<string, unknown> {
+  if (!isObject(err)) return { error: typeof err };
+  const detail: Record<string, unknown> = {};
+  if (typeof err.name === 'string') detail.errorName = err.name;
+  if (typeof err.code === 'string' || typeof err.code === 'number') detail.errorCode = err.code;
+  if (typeof err.status === 'number') detail.errorStatus = err.status;
+  return detail;
 }

@@ -6,16 +6,21 @@
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import pLimit from 'p-limit';
 import getRawBody from 'raw-body';
-import { ReceiverError } from './errors.js';
+import { ReceiverError, errorDetail } from './errors.js';
+import { createExplainer, type ExplanationFields } from './explanation.js';
 import type { HandlerConfig, WebhookRecord } from './options.js';
 import { classify } from './sources/index.js';
 import { isObject, type Classification } from './sources/result.js';
-import type { Lookup, ReceiverEvent, Refresh, RefreshTarget } from './types.js';
+import type { ExplainPush, Lookup, ReceiverEvent, Refresh, RefreshTarget } from './types.js';
 
 /** What a token resolves to: the adapters that serve it, and labels for logs. */
 export interface Endpoint {
   lookup: Lookup;
   refresh: Refresh;
+  /** Explains pushes for hints and `explain` answers, when the adapter can. */
+  explainPush?: ExplainPush;
+  /** Overrides the router's `explain` for this endpoint (a project's receiver). */
+  explain?: boolean;
   /** Token-free labels added to log lines and records (project, receiver). */
   labels?: Record<string, string>;
 }
@@ -25,7 +30,7 @@ export type ResolveToken = (token: string) => Endpoint | undefined;
 
 interface Answer {
   status: number;
-  body: { msg: string } | { error: string };
+  body: ({ msg: string } & ExplanationFields) | { error: string };
 }
 
 /** Fixed answers. */
@@ -154,16 +159,6 @@ function dedupe(targets: RefreshTarget[]): RefreshTarget[] {
   return [...seen.values()];
 }
 
-/** Safe detail of an adapter error for logs: its code and status, never its message. */
-function errorDetail(err: unknown): Record<string, unknown> {
-  if (!isObject(err)) return { error: typeof err };
-  const detail: Record<string, unknown> = {};
-  if (typeof err.name === 'string') detail.errorName = err.name;
-  if (typeof err.code === 'string' || typeof err.code === 'number') detail.errorCode = err.code;
-  if (typeof err.status === 'number') detail.errorStatus = err.status;
-  return detail;
-}
-
 /**
  * Builds the Express handler for a route with a `:token` parameter, and the
  * error handler for paths Express cannot decode.
@@ -172,6 +167,7 @@ function errorDetail(err: unknown): Record<string, unknown> {
  */
 export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToken) {
   const { logger, maxBodyBytes, concurrency, onWebhook, deadlineMs } = config;
+  const explainAnswer = createExplainer(config);
 
   async function handle(
     endpoint: Endpoint,
@@ -276,7 +272,14 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
       };
     }
     record.outcome = 'refreshed';
-    return { status: 200, body: { msg: `refreshed ${targets.length} ${plural(kind)}` } };
+    const fields = await explainAnswer(endpoint, event, targets, (explaining) =>
+      withDeadline(explaining, remaining(started)),
+    );
+    if (fields.hint !== undefined) record.hint = fields.hint;
+    return {
+      status: 200,
+      body: { msg: `refreshed ${targets.length} ${plural(kind)}`, ...fields },
+    };
   }
 
   /**

@@ -17,6 +17,7 @@ export {
   listReceiverURLs,
   receiverPath,
   DEFAULT_SYSTEM_NAMESPACE,
+  PREVIOUS_SECRET_KEY,
 } from './kargo/index.js';
 export {
   normalizeGitURL,
@@ -50,11 +51,16 @@ export type {
   Adapter,
   ArtifactKind,
   EventSource,
+  ExplainPush,
   Logger,
   Lookup,
+  NearMiss,
   PullRequestEvent,
   PushEvent,
+  PushExplanation,
   ReceiverEvent,
   Refresh,
   RefreshTarget,
+  WarehouseExplanation,
 } from './types.js';
+export type { AnsweredWarehouse, ExplanationFields } from './explanation.js';

@@ -5,7 +5,7 @@
 import Joi from 'joi';
 import { optionsError } from './errors.js';
 import { silentLogger } from './logger.js';
-import type { Logger, Lookup, Refresh } from './types.js';
+import type { ExplainPush, Logger, Lookup, Refresh } from './types.js';
 
 /** Azure DevOps refuses payloads over 2 MB, so no legitimate body is larger. */
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -42,6 +42,8 @@ export interface WebhookRecord {
   failed: number;
   /** Time from the request's arrival to the answer, in milliseconds. */
   durationMs: number;
+  /** Why a push (or pull request event) refreshed nothing, as the answer's `hint` says it. */
+  hint?: string;
   /** Labels of the endpoint that took the request (project and receiver for `kargoReceivers`). */
   labels?: Record<string, string>;
 }
@@ -73,6 +75,16 @@ export interface AzureReceiverOptions {
    * a transient failure. Default 20000 ms.
    */
   deadlineMs?: number;
+  /**
+   * List in each push's answer the Warehouses subscribed to the pushed
+   * repository, with whether each was refreshed and why (not), and near
+   * misses when nothing matched. Needs an adapter with `explainPush`
+   * (`memoryAdapter`, `kubernetesAdapter`). Default false: answers carry only
+   * `msg`, and a `hint` when nothing was refreshed.
+   */
+  explain?: boolean;
+  /** Finds the Warehouses a push concerns and why (spread from the adapter). Optional. */
+  explainPush?: ExplainPush;
   /** Extra fields, such as the rest of an adapter spread into the options, are ignored. */
   [extra: string]: unknown;
 }
@@ -84,6 +96,8 @@ export interface HandlerConfig {
   concurrency: number;
   logger: Logger;
   onWebhook: ((record: WebhookRecord) => void) | undefined;
+  /** Add the subscribed Warehouses to push answers. */
+  explain: boolean;
 }
 
 /** What `azureReceiver` runs on after validation. */
@@ -91,6 +105,7 @@ export interface ReceiverConfig extends HandlerConfig {
   tokens: string[];
   lookup: Lookup;
   refresh: Refresh;
+  explainPush: ExplainPush | undefined;
 }
 
 const TOKEN = Joi.string()
@@ -133,6 +148,7 @@ export const handlerSchema = {
   logger: loggerSchema.default(silentLogger),
   onWebhook: Joi.function(),
   deadlineMs: Joi.number().integer().min(1).max(600_000).default(DEFAULT_DEADLINE_MS),
+  explain: Joi.boolean().default(false),
 };
 
 const schema = Joi.object({
@@ -151,6 +167,7 @@ const schema = Joi.object({
     'any.required':
       '{{#label}} is required: spread an adapter into the options, such as memoryAdapter() or kubernetesAdapter()',
   }),
+  explainPush: Joi.function(),
   ...handlerSchema,
 })
   // Adapters are spread into the options and bring fields of their own.
@@ -181,6 +198,7 @@ export function pickHandlerConfig(valid: HandlerConfig): HandlerConfig {
     logger: valid.logger,
     onWebhook: valid.onWebhook,
     deadlineMs: valid.deadlineMs,
+    explain: valid.explain,
   };
 }
 
@@ -192,6 +210,7 @@ export function receiverConfig(options: AzureReceiverOptions): ReceiverConfig {
     tokens: typeof valid.token === 'string' ? [valid.token] : valid.token,
     lookup: valid.lookup,
     refresh: valid.refresh,
+    explainPush: valid.explainPush,
     ...pickHandlerConfig(valid),
   };
 }

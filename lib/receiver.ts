@@ -19,7 +19,11 @@ import { TokenRegistry } from './token.js';
  */
 export function azureReceiver(options: AzureReceiverOptions): Router {
   const config = receiverConfig(options);
-  const endpoint: Endpoint = { lookup: config.lookup, refresh: config.refresh };
+  const endpoint: Endpoint = {
+    lookup: config.lookup,
+    refresh: config.refresh,
+    ...(config.explainPush ? { explainPush: config.explainPush } : {}),
+  };
   const tokens = new TokenRegistry<Endpoint>();
   for (const token of config.tokens) tokens.set(token, endpoint);
   const router = express.Router();

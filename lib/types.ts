@@ -32,6 +32,13 @@ export interface PushEvent {
    * refs such as `refs/heads/main` for Azure DevOps. Empty means "no filtering".
    */
   qualifiers: string[];
+  /**
+   * The repository's default branch (`develop`, without `refs/heads/`) when
+   * the payload names it (Azure DevOps `resource.repository.defaultBranch`).
+   * A Git subscription without `branch` follows it; without it, Kargo's guess
+   * (`main` or `master`) applies.
+   */
+  defaultBranch?: string;
 }
 
 /** A pull request that reached a final state (merged or abandoned). */
@@ -60,10 +67,51 @@ export type Lookup = (event: ReceiverEvent) => Promise<RefreshTarget[]>;
 /** Refreshes one object. Resolves when done (or when there was nothing to do); rejects on failure. */
 export type Refresh = (target: RefreshTarget) => Promise<void>;
 
-/** The adapter pair `azureReceiver` needs. */
+/** One Warehouse subscribed to a pushed repository, and what the push does to it. */
+export interface WarehouseExplanation {
+  namespace: string;
+  name: string;
+  /** Whether the push refreshes it (the lookup returns it). */
+  refreshed: boolean;
+  /** The subscription the verdict is about: `image myregistry.azurecr.io/app`. */
+  subscription: string;
+  /** Which subscription takes the push, or why none does. Token-free. */
+  reason: string;
+}
+
+/**
+ * A Warehouse subscribed to what is probably the pushed repository under a
+ * spelling normalization does not join (another registry host, path prefix,
+ * scheme).
+ */
+export interface NearMiss {
+  namespace: string;
+  name: string;
+  /** The subscription as the index holds it (normalized): `image otherregistry.azurecr.io/app`. */
+  subscription: string;
+  /** How it differs from the pushed repository: `another registry host or login server (myregistry.azurecr.io)`. */
+  difference: string;
+}
+
+/** Why a push refreshes what it refreshes, from what an adapter's scope holds. */
+export interface PushExplanation {
+  /** Every Warehouse of the scope subscribed to the pushed repository, sorted by namespace then name. */
+  warehouses: WarehouseExplanation[];
+  /** Filled only when no Warehouse takes the push. Sorted by namespace then name. */
+  nearMisses: NearMiss[];
+}
+
+/**
+ * Explains a push from the same index and rules as `lookup`. Optional: an
+ * adapter without it still works, and its answers carry a generic hint.
+ */
+export type ExplainPush = (event: PushEvent) => Promise<PushExplanation>;
+
+/** The adapter pair `azureReceiver` needs, and the optional `explainPush`. */
 export interface Adapter {
   lookup: Lookup;
   refresh: Refresh;
+  explainPush?: ExplainPush;
 }
 
 /** The subset of a pino logger we use. pino, bunyan-style and console-like loggers fit. */
@@ -72,4 +120,6 @@ export interface Logger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+  /** pino's level check: when present and false for `debug`, explanations are not computed for the log alone. */
+  isLevelEnabled?(level: string): boolean;
 }

@@ -211,12 +211,18 @@ export function normalizeGitURL(url: string): string {
  * the short form (`nginx`, `library/nginx`, `docker.io/library/nginx` and
  * `index.docker.io/library/nginx` all become `nginx`; `docker.io/org/app`
  * becomes `org/app`). Other registries keep their host: `myacr.azurecr.io/app`.
+ * Input that is no image reference (`invalid url`) comes back as given,
+ * only trimmed, as Kargo's `NormalizeImage` returns what go-containerregistry
+ * cannot parse (`pkg/urls/image_test.go`, `{"invalid url", "invalid url"}`).
  *
  * Never throws.
  */
 export function normalizeImageURL(url: string): string {
-  // Image references never hold whitespace; Kargo drops it wherever it is.
-  let ref = sanitize(url).replace(/\s+/g, '').toLowerCase();
+  const input = sanitize(url);
+  let ref = input.toLowerCase();
+  // go-containerregistry's alphabets: registry host (and port, IPv6 brackets), repository
+  // `[a-z0-9_./-]`, tag `[\w.-]`, digest `algo:hex` (pkg/name/registry.go, repository.go, tag.go).
+  if (!/^[a-z0-9._\-/:@[\]]*$/.test(ref)) return input;
   const at = ref.indexOf('@');
   if (at !== -1) ref = ref.slice(0, at);
   const lastColon = ref.lastIndexOf(':');

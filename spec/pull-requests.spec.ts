@@ -56,7 +56,7 @@ function withoutLinks(body: ReturnType<typeof fixture>) {
 }
 
 const WOKEN = ['kargo-demo/waiting', 'kargo-demo/waiting-vs-form'];
-const cases: Array<{ name: string; body: object; msg: string; woken: string[] }> = [
+const cases: Array<{ name: string; body: object; msg: string; hint?: string; woken: string[] }> = [
   { name: 'merged (real payload)', body: merged(), msg: 'refreshed 2 promotion(s)', woken: WOKEN },
   {
     name: 'merged, without _links (URL from repository and id)',
@@ -115,6 +115,7 @@ const cases: Array<{ name: string; body: object; msg: string; woken: string[] }>
       },
     }),
     msg: 'refreshed 0 promotion(s)',
+    hint: 'no running Promotion of this receiver waits on pull request https://dev.azure.com/fabrikam/fabrikam/_git/fabrikam/pullrequest/7',
     woken: [],
   },
 ];
@@ -130,7 +131,7 @@ describe('pull-request events wake the Promotions waiting on them', () => {
         app.use('/azure', azureReceiver({ token, ...adapter }));
         const res = await request(app).post(`/azure/${token}`).send(c.body);
         assert.equal(res.status, 200);
-        assert.deepEqual(res.body, { msg: c.msg });
+        assert.deepEqual(res.body, c.hint ? { msg: c.msg, hint: c.hint } : { msg: c.msg });
         assert.deepEqual(adapter.refreshed.map((r) => `${r.namespace}/${r.name}`).sort(), c.woken);
       });
     }
@@ -162,7 +163,7 @@ describe('pull-request events wake the Promotions waiting on them', () => {
             .set('Content-Type', 'application/json; charset=utf-8')
             .send(c.body);
           assert.equal(res.status, 200);
-          assert.deepEqual(res.body, { msg: c.msg });
+          assert.deepEqual(res.body, c.hint ? { msg: c.msg, hint: c.hint } : { msg: c.msg });
           const annotated = promotions
             .map((p) =>
               api.get({

@@ -228,11 +228,14 @@ const cases: Case[] = [
     adapters: true,
   },
   {
-    name: 'ACR push matching nothing',
+    name: 'ACR push matching nothing (an adapter without explainPush: a hint from the event alone)',
     body: acrPush,
     targets: 0,
     status: 200,
-    body_: { msg: 'refreshed 0 warehouse(s)' },
+    body_: {
+      msg: 'refreshed 0 warehouse(s)',
+      hint: 'no Warehouse of this receiver takes tag "v1" of image myregistry.azurecr.io/hello-world (the adapter cannot say why)',
+    },
     adapters: true,
   },
   {
@@ -547,8 +550,27 @@ describe('azureReceiver: events handed to lookup', () => {
       ],
       kinds: ['git'],
       qualifiers: ['refs/heads/master', 'refs/tags/v1.2.3'],
+      defaultBranch: 'main',
     });
   });
+
+  const defaultBranches: Array<[unknown, string | undefined]> = [
+    ['refs/heads/develop', 'develop'],
+    ['release/1.x', 'release/1.x'],
+    ['refs/tags/v1', undefined],
+    ['', undefined],
+    [null, undefined],
+    [42, undefined],
+  ];
+  for (const [given, expected] of defaultBranches) {
+    it(`git.push with defaultBranch ${JSON.stringify(given)}: ${expected ?? 'none'} (never a rejected push)`, async () => {
+      const body = fixture('devops-git-push');
+      body.resource.repository.defaultBranch = given;
+      const event = (await lookupOf(body)) as { defaultBranch?: string };
+      assert.equal(event.defaultBranch, expected);
+      assert.equal('defaultBranch' in event, expected !== undefined);
+    });
+  }
 
   it('PR merged: the web URL, normalized (no #view=discussion)', async () => {
     assert.deepEqual(await lookupOf(fixtureText('devops-pr-merged')), {

@@ -289,7 +289,23 @@ describe('normalizeImageURL', () => {
     { name: 'port kept', input: 'localhost:5000/app:1', output: 'localhost:5000/app' },
     { name: 'localhost', input: 'localhost/app', output: 'localhost/app' },
     { name: 'ghcr', input: 'ghcr.io/example/repo', output: 'ghcr.io/example/repo' },
-    { name: 'whitespace', input: ' \ufeffdocker.io/example /repo\n', output: 'example/repo' },
+    {
+      name: 'invisible and outer whitespace',
+      input: ' \ufeffdocker.io/example/repo\n',
+      output: 'example/repo',
+    },
+    // Kargo's TestNormalizeImage: what go-containerregistry cannot parse comes back unchanged.
+    { name: 'unparsable (Kargo)', input: 'invalid url', output: 'invalid url' },
+    {
+      name: 'inner whitespace',
+      input: ' docker.io/example /repo\n',
+      output: 'docker.io/example /repo',
+    },
+    {
+      name: 'percent-encoded',
+      input: 'docker.io/example%20repo',
+      output: 'docker.io/example%20repo',
+    },
     {
       name: 'trailing slash',
       input: 'myregistry.azurecr.io/app/',
@@ -336,6 +352,8 @@ describe('normalizeChartURL', () => {
       input: ' http://charts.example.com ',
       output: 'http://charts.example.com',
     },
+    // Kargo's NormalizeChart lowercases and trims, then NormalizeImage returns what it cannot parse.
+    { name: 'unparsable', input: ' oci://Invalid Chart ', output: 'invalid chart' },
   ];
   for (const c of cases) {
     it(c.name, () => {

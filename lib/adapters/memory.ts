@@ -6,7 +6,7 @@
  */
 import { PromotionIndex, WarehouseIndex } from '../matching/index.js';
 import { silentLogger } from '../logger.js';
-import type { Logger, ReceiverEvent, RefreshTarget } from '../types.js';
+import type { Logger, PushEvent, PushExplanation, ReceiverEvent, RefreshTarget } from '../types.js';
 
 /** Options of {@link memoryAdapter}. */
 export interface MemoryAdapterOptions {
@@ -30,6 +30,8 @@ export interface RefreshRecord extends RefreshTarget {
 export interface MemoryAdapter {
   lookup(event: ReceiverEvent): Promise<RefreshTarget[]>;
   refresh(target: RefreshTarget): Promise<void>;
+  /** Why a push refreshes what it refreshes (same index and rules as `lookup`). */
+  explainPush(event: PushEvent): Promise<PushExplanation>;
   /** Every refresh applied, oldest first. */
   readonly refreshed: readonly RefreshRecord[];
   /** Forgets the refreshes recorded so far. */
@@ -74,6 +76,9 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): MemoryAdapter
   return {
     async lookup(event) {
       return event.type === 'push' ? warehouses.match(event) : promotions.match(event.prURL);
+    },
+    async explainPush(event) {
+      return warehouses.explainPush(event);
     },
     async refresh(target) {
       // Like a 404 from the API server: an object that is gone needs no refresh.

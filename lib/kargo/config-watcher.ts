@@ -1,27 +1,36 @@
 /**
- * Watches ProjectConfigs, the ClusterConfig and Secrets, and turns them into
- * the set of Azure receivers to serve, each with its Kargo token or the
- * reason it cannot be served.
+ * Watches ProjectConfigs, the ClusterConfig and the Secrets they reference,
+ * and turns them into the set of Azure receivers to serve, each with its
+ * Kargo token (and, during a rotation, the previous one) or the reason it
+ * cannot be served.
  *
- * Secret data is never kept: when a referenced Secret arrives (watch event or
- * a GET for a reference added later) the tokens of the receivers using it are
- * derived at once and the bytes dropped. A reference to a Secret seen before
- * it was referenced costs one GET.
+ * Secrets: only the Secrets receivers reference are read, each by its own
+ * list + watch with `fieldSelector=metadata.name=<name>` in its namespace.
+ * Kargo itself reads only the Secret a receiver references, by name, when a
+ * webhook arrives (pkg/webhook/external/receiver.go `NewReceiver`, through an
+ * uncached reader). Watching by name instead of polling makes a rotation take
+ * effect at once, and memory and traffic do not grow with the unrelated
+ * Secrets of the cluster. The API server treats such a list or watch as a
+ * request for that one name, so RBAC can name the Secrets in `resourceNames`
+ * (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/get.go, "fieldSelector
+ * setting explicitly the metadata.name … is propagated to requestInfo as the
+ * name").
+ *
+ * Secret data is never kept: when a referenced Secret arrives the tokens of
+ * the receivers using it are derived at once and the bytes dropped. A
+ * receiver added later that references a Secret already watched restarts
+ * that one watch (one list of one object).
  * @module
  */
 import type { ClientKubeConfig as KubeConfig } from '../adapters/kubernetes/kube-config.js';
-import {
-  type BackoffOptions,
-  type Sleep,
-  backoffDelay,
-  realSleep,
-} from '../adapters/kubernetes/backoff.js';
-import { KubeHttpError, collectionPath, kubeGet } from '../adapters/kubernetes/kube-http.js';
-import { type ObjectRef, ResourceWatcher } from '../adapters/kubernetes/resource-watcher.js';
+import type { BackoffOptions, Sleep } from '../adapters/kubernetes/backoff.js';
+import { KubeHttpError } from '../adapters/kubernetes/kube-http.js';
+import { ResourceWatcher } from '../adapters/kubernetes/resource-watcher.js';
 import type { Logger } from '../types.js';
 import {
   CLUSTER_CONFIGS,
   CLUSTER_CONFIG_NAME,
+  PREVIOUS_SECRET_KEY,
   PROJECT_CONFIGS,
   SECRETS,
   type AzureReceiverSpec,
@@ -32,6 +41,7 @@ import {
   azureReceivers,
   problemFields,
   problemMessage,
+  projectConfigProblem,
   receiverToken,
   secretBytes,
 } from './resources.js';
@@ -41,6 +51,8 @@ export interface ReceiverState {
   spec: AzureReceiverSpec;
   /** Set when served. */
   token?: string;
+  /** During a rotation: the token of `data.previousSecret`, accepted too. */
+  previousToken?: string;
   /** Set when not served; undefined with no token means "not known yet". */
   problem?: SecretProblem;
 }
@@ -68,12 +80,12 @@ export interface ConfigWatcherOptions {
   kubeConfig: KubeConfig;
   /** Namespace of the Secrets of ClusterConfig receivers. */
   systemNamespace: string;
-  /** Watch ProjectConfigs and Secrets only here (plus Secrets of `systemNamespace`); undefined: all namespaces. */
+  /** Watch ProjectConfigs only here, and Secrets only here and in `systemNamespace`; undefined: all namespaces. */
   namespaces: readonly string[] | undefined;
   logger: Logger;
   /** Called (coalesced, in a microtask) after changes. */
   onChange: (snapshot: ConfigSnapshot) => void;
-  /** Timeout of a Secret GET. */
+  /** Timeout of a Secret list. */
   requestTimeoutMs: number;
   /** Watch tuning, passed to every ResourceWatcher (tests). */
   watch?: {
@@ -89,12 +101,23 @@ interface ConfigEntry {
   projectConfig?: ProjectConfigState;
 }
 
-type Derived = { token: string } | { problem: SecretProblem };
+type Derived = { token: string; previousToken?: string } | { problem: SecretProblem };
 
-const RETRY: Required<BackoffOptions> = { initialMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
+interface SecretWatch {
+  watcher: ResourceWatcher<SecretObject>;
+  /** Resolves after the first list, or the first failure (then its receivers are `secret-unreadable`). */
+  settled: Promise<void>;
+  settle: () => void;
+  /** Whether a list delivered the Secret (a list still in flight will serve new receivers too). */
+  listed: boolean;
+}
 
 function secretKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
+}
+
+function secretKeyOf(spec: AzureReceiverSpec): string {
+  return secretKey(spec.secretNamespace, spec.secretName);
 }
 
 function receiverKey(spec: AzureReceiverSpec): string {
@@ -120,15 +143,11 @@ export class ConfigWatcher {
   readonly #logger: Logger;
   readonly #configs = new Map<string, ConfigEntry>();
   readonly #derived = new Map<string, Derived>();
-  /** Bumped on every watch event of a Secret, so a GET answered after a newer event is ignored. */
-  readonly #generation = new Map<string, number>();
-  readonly #fetching = new Map<string, Promise<void>>();
-  readonly #attempts = new Map<string, number>();
   /** Last problem logged per receiver ('' once served), so each change is logged once. */
   readonly #logged = new Map<string, string>();
   readonly #configWatchers: ResourceWatcher[] = [];
-  readonly #secretWatchers: ResourceWatcher<SecretObject>[] = [];
-  readonly #abort = new AbortController();
+  readonly #secrets = new Map<string, SecretWatch>();
+  readonly #closing = new Set<Promise<void>>();
   readonly #ready: Promise<void>;
   #secretsSynced = false;
   #scheduled = false;
@@ -158,38 +177,25 @@ export class ConfigWatcher {
         onDelete: () => this.#setConfig('cc', undefined),
       }),
     );
-    const secretNamespaces = options.namespaces
-      ? [...new Set([...options.namespaces, options.systemNamespace])]
-      : [undefined];
-    for (const namespace of secretNamespaces) {
-      this.#secretWatchers.push(
-        new ResourceWatcher<SecretObject>({
-          ...common,
-          resource: SECRETS,
-          ...(namespace ? { namespace } : {}),
-          onUpsert: (object) => this.#onSecret(object),
-          onDelete: (ref) => this.#onSecretDeleted(ref),
-        }),
-      );
-    }
-    // Configs first: the Secrets' initial list then finds every reference and
-    // needs no GET per receiver.
     for (const w of this.#configWatchers) w.start();
+    // Each Secret watch starts as soon as a config references it; ready once the configs are
+    // listed and every Secret they reference was listed (or failed once).
     this.#ready = Promise.all(this.#configWatchers.map((w) => w.ready)).then(async () => {
       if (this.#closed) throw new Error('[kargo-azure-receiver] closed before the first sync');
-      for (const w of this.#secretWatchers) w.start();
-      await Promise.all(this.#secretWatchers.map((w) => w.ready));
-      this.#secretsSynced = true;
-      for (const spec of this.#specs()) {
-        if (!this.#derived.has(receiverKey(spec)))
-          this.#derived.set(receiverKey(spec), { problem: 'secret-missing' });
+      // A watch replaced meanwhile (a receiver added to its Secret) is waited for too.
+      for (;;) {
+        const watches = [...this.#secrets.values()];
+        await Promise.all(watches.map((w) => w.settled));
+        if (this.#closed) throw new Error('[kargo-azure-receiver] closed before the first sync');
+        if ([...this.#secrets.values()].every((w) => watches.includes(w))) break;
       }
+      this.#secretsSynced = true;
       this.#emitNow();
     });
     this.#ready.catch(() => undefined);
   }
 
-  /** Resolves once ProjectConfigs, the ClusterConfig and Secrets were listed. */
+  /** Resolves once ProjectConfigs, the ClusterConfig and the referenced Secrets were listed. */
   get ready(): Promise<void> {
     return this.#ready;
   }
@@ -199,12 +205,16 @@ export class ConfigWatcher {
     return this.#secretsSynced;
   }
 
-  /** Stops every watch, GET and retry. */
+  /** Stops every watch and retry. */
   async close(): Promise<void> {
     this.#closed = true;
-    this.#abort.abort();
-    await Promise.all([...this.#configWatchers, ...this.#secretWatchers].map((w) => w.close()));
-    await Promise.all([...this.#fetching.values()]);
+    const secrets = [...this.#secrets.values()].map((s) => s.watcher.close());
+    this.#secrets.clear();
+    await Promise.all([
+      ...this.#configWatchers.map((w) => w.close()),
+      ...secrets,
+      ...this.#closing,
+    ]);
   }
 
   #watched(namespace: string): boolean {
@@ -216,20 +226,35 @@ export class ConfigWatcher {
     for (const entry of this.#configs.values()) yield* entry.specs;
   }
 
+  #ignored(declaredBy: string): (index: number, reason: string) => void {
+    return (index, reason) =>
+      this.#logger.warn(
+        { config: declaredBy, index },
+        `${declaredBy}: Azure receiver ignored: ${reason}`,
+      );
+  }
+
   #onProjectConfig(object: KargoConfigObject): void {
     const namespace = object.metadata?.namespace ?? '';
     const name = object.metadata?.name ?? '';
+    const key = `pc:${namespace}/${name}`;
     const declaredBy = `ProjectConfig ${namespace}/${name}`;
+    const problem = projectConfigProblem(object);
+    if (problem) {
+      if (this.#logged.get(key) !== problem) {
+        this.#logged.set(key, problem);
+        this.#logger.warn({ config: declaredBy }, `${declaredBy} ignored: ${problem}`);
+      }
+      this.#setConfig(key, undefined);
+      return;
+    }
+    this.#logged.delete(key);
     const specs = azureReceivers(
       object,
       { project: namespace, secretNamespace: namespace, declaredBy },
-      (index, reason) =>
-        this.#logger.warn(
-          { config: declaredBy, index },
-          `${declaredBy}: Azure receiver ignored: ${reason}`,
-        ),
+      this.#ignored(declaredBy),
     );
-    this.#setConfig(`pc:${namespace}/${name}`, {
+    this.#setConfig(key, {
       specs,
       projectConfig: {
         namespace,
@@ -246,11 +271,7 @@ export class ConfigWatcher {
     const specs = azureReceivers(
       object,
       { project: '', secretNamespace: this.#options.systemNamespace, declaredBy },
-      (index, reason) =>
-        this.#logger.warn(
-          { config: declaredBy, index },
-          `${declaredBy}: Azure receiver ignored: ${reason}`,
-        ),
+      this.#ignored(declaredBy),
     );
     this.#setConfig('cc', { specs });
   }
@@ -258,119 +279,140 @@ export class ConfigWatcher {
   #setConfig(key: string, entry: ConfigEntry | undefined): void {
     if (entry) this.#configs.set(key, entry);
     else this.#configs.delete(key);
+    const restart = new Set<string>();
     for (const spec of entry?.specs ?? []) {
       const rk = receiverKey(spec);
       if (this.#derived.has(rk)) continue;
       if (!this.#watched(spec.secretNamespace)) this.#derived.set(rk, { problem: 'not-watched' });
-      else if (this.#secretsSynced) this.#fetch(secretKey(spec.secretNamespace, spec.secretName));
-      // Before the Secrets are synced, their initial list will bring the data.
+      // A new receiver of a Secret already listed: its bytes are gone, so list that Secret again.
+      else if (this.#secrets.get(secretKeyOf(spec))?.listed) restart.add(secretKeyOf(spec));
     }
+    this.#syncSecretWatches(restart);
     this.#schedule();
   }
 
-  #referenced(key: string): boolean {
+  /** Starts a watch for each newly referenced Secret, stops those no longer referenced. */
+  #syncSecretWatches(restart: ReadonlySet<string>): void {
+    if (this.#closed) return;
+    const wanted = new Map<string, AzureReceiverSpec>();
     for (const spec of this.#specs())
-      if (secretKey(spec.secretNamespace, spec.secretName) === key) return true;
-    return false;
+      if (this.#watched(spec.secretNamespace)) wanted.set(secretKeyOf(spec), spec);
+    for (const [key, watch] of this.#secrets) {
+      if (wanted.has(key) && !restart.has(key)) continue;
+      this.#secrets.delete(key);
+      watch.settle(); // nobody waits for a watch that is gone
+      const closing = watch.watcher.close().finally(() => this.#closing.delete(closing));
+      this.#closing.add(closing);
+    }
+    for (const [key, spec] of wanted)
+      if (!this.#secrets.has(key)) this.#watchSecret(key, spec.secretNamespace, spec.secretName);
   }
 
-  #onSecret(object: SecretObject): void {
-    const key = secretKey(object.metadata?.namespace ?? '', object.metadata?.name ?? '');
-    this.#generation.set(key, (this.#generation.get(key) ?? 0) + 1);
-    if (this.#referenced(key)) this.#applySecret(key, object);
-  }
-
-  #onSecretDeleted(ref: ObjectRef): void {
-    const key = secretKey(ref.namespace ?? '', ref.name);
-    this.#generation.set(key, (this.#generation.get(key) ?? 0) + 1);
-    if (this.#referenced(key)) this.#applySecret(key, undefined);
+  #watchSecret(key: string, namespace: string, name: string): void {
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    const current = (): boolean => this.#secrets.get(key)?.watcher === watcher;
+    const watcher: ResourceWatcher<SecretObject> = new ResourceWatcher<SecretObject>({
+      kubeConfig: this.#options.kubeConfig,
+      logger: this.#logger,
+      ...this.#options.watch,
+      listTimeoutMs: this.#options.requestTimeoutMs,
+      resource: SECRETS,
+      namespace,
+      fieldSelector: `metadata.name=${name}`,
+      onUpsert: (object) => {
+        if (current() && object.metadata?.name === name) this.#applySecret(key, object);
+      },
+      onDelete: (ref) => {
+        if (current() && ref.name === name) this.#applySecret(key, undefined);
+      },
+      onResync: (objects) => {
+        if (!current()) return;
+        entry.listed = true;
+        if (!objects.some((o) => o.metadata?.name === name)) this.#applySecret(key, undefined);
+        settle();
+      },
+      onError: (err) => {
+        if (!current()) return;
+        for (const spec of this.#specs()) {
+          const rk = receiverKey(spec);
+          if (secretKeyOf(spec) === key && !this.#derived.has(rk))
+            this.#derived.set(rk, { problem: 'secret-unreadable' });
+        }
+        const status = err instanceof KubeHttpError ? err.statusCode : undefined;
+        if (status === 403)
+          this.#logger.warn(
+            { secretRef: key, status },
+            `reading Secret ${key} is forbidden: grant list and watch on secrets (resourceNames may name it) to this service account (see deploy/rbac-config.yaml)`,
+          );
+        settle();
+        this.#schedule();
+      },
+    });
+    const entry: SecretWatch = { watcher, settled, settle, listed: false };
+    this.#secrets.set(key, entry);
+    watcher.start();
   }
 
   /** Derives the tokens of every receiver using this Secret; the bytes go out of scope here. */
   #applySecret(key: string, secret: SecretObject | undefined): void {
     const bytes = secretBytes(secret);
+    const previous = secretBytes(secret, PREVIOUS_SECRET_KEY);
     for (const spec of this.#specs()) {
-      if (secretKey(spec.secretNamespace, spec.secretName) !== key) continue;
-      this.#derived.set(
-        receiverKey(spec),
-        typeof bytes === 'string'
-          ? { problem: bytes }
-          : { token: receiverToken(spec.project, spec.name, bytes) },
-      );
+      if (secretKeyOf(spec) !== key) continue;
+      const rk = receiverKey(spec);
+      const before = this.#derived.get(rk);
+      let next: Derived;
+      if (typeof bytes === 'string') next = { problem: bytes };
+      else {
+        const token = receiverToken(spec.project, spec.name, bytes);
+        const previousToken =
+          typeof previous === 'string'
+            ? undefined
+            : receiverToken(spec.project, spec.name, previous);
+        next = previousToken && previousToken !== token ? { token, previousToken } : { token };
+      }
+      this.#logRotation(spec, before, next, secret?.metadata?.resourceVersion);
+      this.#derived.set(rk, next);
     }
     if (typeof bytes !== 'string') bytes.fill(0);
+    if (typeof previous !== 'string') previous.fill(0);
     this.#schedule();
   }
 
-  /** GETs one Secret for receivers that reference it after the initial sync. */
-  #fetch(key: string): void {
-    if (this.#fetching.has(key) || this.#closed) return;
-    const generation = this.#generation.get(key) ?? 0;
-    const slash = key.indexOf('/');
-    const namespace = key.slice(0, slash);
-    const name = key.slice(slash + 1);
-    const path = `${collectionPath(SECRETS, namespace)}/${encodeURIComponent(name)}`;
-    const run = async (): Promise<void> => {
-      let secret: SecretObject | undefined;
-      let failed: KubeHttpError | undefined;
-      try {
-        secret = (await kubeGet(
-          this.#options.kubeConfig,
-          path,
-          {},
-          { signal: this.#abort.signal, timeoutMs: this.#options.requestTimeoutMs },
-        )) as SecretObject;
-      } catch (err) {
-        if (err instanceof KubeHttpError && err.statusCode === 404) secret = undefined;
-        else failed = err instanceof KubeHttpError ? err : new KubeHttpError(undefined, 'Error');
-      }
-      if (this.#closed) return;
-      if (failed) {
-        const attempt = (this.#attempts.get(key) ?? 0) + 1;
-        this.#attempts.set(key, attempt);
-        const delay = backoffDelay(attempt, RETRY, Math.random);
-        this.#logger.warn(
-          {
-            secretRef: key,
-            status: failed.statusCode,
-            reason: failed.reason,
-            attempt,
-            retryInMs: delay,
-          },
-          `reading Secret ${key} failed, retrying`,
-        );
-        for (const spec of this.#specs()) {
-          const rk = receiverKey(spec);
-          if (secretKey(spec.secretNamespace, spec.secretName) === key && !this.#derived.has(rk))
-            this.#derived.set(rk, { problem: 'secret-unreadable' });
-        }
-        this.#schedule();
-        await (this.#options.watch?.sleep ?? realSleep)(delay, this.#abort.signal);
-        this.#fetching.delete(key);
-        if (this.#referenced(key) && (this.#generation.get(key) ?? 0) === generation)
-          this.#fetch(key);
-        return;
-      }
-      this.#attempts.delete(key);
-      this.#fetching.delete(key);
-      // A watch event newer than this GET already applied fresher data.
-      if ((this.#generation.get(key) ?? 0) === generation && this.#referenced(key))
-        this.#applySecret(key, secret);
-      // A receiver added while the GET was in flight, after that newer event: read again.
-      for (const spec of this.#specs()) {
-        if (
-          secretKey(spec.secretNamespace, spec.secretName) === key &&
-          !this.#derived.has(receiverKey(spec))
-        ) {
-          this.#fetch(key);
-          break;
-        }
-      }
+  /** One line per rotation of a served receiver, never naming the secret or a token. */
+  #logRotation(
+    spec: AzureReceiverSpec,
+    before: Derived | undefined,
+    next: Derived,
+    resourceVersion: string | undefined,
+  ): void {
+    if (!before || !('token' in before) || !('token' in next)) return;
+    const fields = {
+      config: spec.declaredBy,
+      project: spec.project,
+      receiver: spec.name,
+      secretRef: secretKeyOf(spec),
+      resourceVersion,
     };
-    this.#fetching.set(
-      key,
-      run().finally(() => undefined),
-    );
+    const which = `Azure receiver "${spec.name}" of ${spec.declaredBy}`;
+    if (before.token !== next.token) {
+      if (next.previousToken === before.token)
+        this.#logger.info(
+          { ...fields, previousURL: 'accepted' },
+          `${which}: secret rotated; the previous URL stays accepted while the Secret holds "${PREVIOUS_SECRET_KEY}": register the new URL in Azure, then remove that key`,
+        );
+      else
+        this.#logger.warn(
+          { ...fields, previousURL: 'rejected' },
+          `${which}: secret rotated without "${PREVIOUS_SECRET_KEY}"; the previous URL now answers 404: register the new URL in Azure at once`,
+        );
+    } else if (before.previousToken && !next.previousToken) {
+      this.#logger.info(
+        { ...fields, previousURL: 'rejected' },
+        `${which}: rotation finished; the previous URL is no longer accepted`,
+      );
+    }
   }
 
   #schedule(): void {
@@ -387,6 +429,7 @@ export class ConfigWatcher {
     const live = new Set(specs.map(receiverKey));
     for (const rk of this.#derived.keys()) if (!live.has(rk)) this.#derived.delete(rk);
     for (const rk of this.#logged.keys()) {
+      if (rk.startsWith('pc:')) continue;
       if (!live.has(rk.replace(/^duplicate:/, ''))) this.#logged.delete(rk);
     }
 
@@ -407,27 +450,26 @@ export class ConfigWatcher {
       }
       seen.add(id);
       const derived = this.#derived.get(receiverKey(spec));
-      states.push(
-        derived === undefined
-          ? { spec }
-          : 'token' in derived
-            ? { spec, token: derived.token }
-            : { spec, problem: derived.problem },
-      );
+      let state: ReceiverState = { spec };
+      if (derived && 'token' in derived) {
+        state = { spec, token: derived.token };
+        if (derived.previousToken) state.previousToken = derived.previousToken;
+      } else if (derived) state = { spec, problem: derived.problem };
+      states.push(state);
     }
 
     // Kargo hashes a plain concatenation, so ("ab", "c") and ("a", "bc") with one secret collide:
-    // never let one project's URL reach another project's receiver.
+    // never let one project's URL reach another project's receiver (previous URLs included).
     const projectsByToken = new Map<string, Set<string>>();
     for (const s of states)
-      if (s.token)
-        projectsByToken.set(
-          s.token,
-          (projectsByToken.get(s.token) ?? new Set()).add(s.spec.project),
-        );
+      for (const t of [s.token, s.previousToken])
+        if (t) projectsByToken.set(t, (projectsByToken.get(t) ?? new Set()).add(s.spec.project));
+    const ambiguous = (t: string | undefined): boolean =>
+      t !== undefined && (projectsByToken.get(t)?.size ?? 0) > 1;
     for (const s of states) {
-      if (s.token && (projectsByToken.get(s.token)?.size ?? 0) > 1) {
+      if (ambiguous(s.token) || ambiguous(s.previousToken)) {
         delete s.token;
+        delete s.previousToken;
         s.problem = 'ambiguous';
       }
     }

@@ -18,7 +18,7 @@ import {
   pickHandlerConfig,
   validate,
 } from '../options.js';
-import type { Logger, Lookup, Refresh } from '../types.js';
+import type { ExplainPush, Logger, Lookup, Refresh } from '../types.js';
 import { DEFAULT_SYSTEM_NAMESPACE } from './resources.js';
 import { baseURLSchema } from './urls.js';
 
@@ -28,8 +28,14 @@ export interface KargoAdapter {
   lookup: Lookup;
   /** Refreshes an object in any namespace. */
   refresh: Refresh;
-  /** The same, restricted to these namespaces: a project's receiver refreshes its project only. */
-  scoped(namespaces: readonly string[]): { lookup: Lookup; refresh: Refresh };
+  /** Explains pushes in every namespace, for hints and `explain` answers. Optional. */
+  explainPush?: ExplainPush;
+  /** The same, restricted to these namespaces: a project's receiver refreshes (and explains) its project only. */
+  scoped(namespaces: readonly string[]): {
+    lookup: Lookup;
+    refresh: Refresh;
+    explainPush?: ExplainPush;
+  };
   /** Awaited by `ready()` when present. */
   ready?(): Promise<void>;
   /** Consulted by `isReady()` when present. */
@@ -72,9 +78,16 @@ export interface KargoReceiversOptions {
   onWebhook?: (record: WebhookRecord) => void;
   /** A webhook is answered within this time at the latest (503 past it). Default 20000 ms. */
   deadlineMs?: number;
+  /**
+   * List in each push's answer the Warehouses of the receiver's project
+   * subscribed to the pushed repository, whether each was refreshed and why
+   * (not). `true`: every receiver; a list of projects: the receivers of those
+   * projects only. Default false. See `azureReceiver`'s `explain`.
+   */
+  explain?: boolean | string[];
   /** Finds and refreshes Warehouses. Default: `kubernetesAdapter({ kubeConfig, logger, namespace: namespaces })`, closed by `close()`. */
   adapter?: KargoAdapter;
-  /** Timeout of one-shot requests (Secret reads), in milliseconds. Default 30 000. */
+  /** Timeout of a Secret's list (each referenced Secret is listed, then watched, by name), in milliseconds. Default 30 000. */
   requestTimeoutMs?: number;
 }
 
@@ -87,6 +100,8 @@ export interface KargoReceiversConfig extends HandlerConfig {
   namespaces: string[] | undefined;
   adapter: KargoAdapter | undefined;
   requestTimeoutMs: number;
+  /** Projects whose receivers explain, when `explain` is a list. */
+  explainProjects: string[] | undefined;
 }
 
 const namespacesSchema = Joi.alternatives().try(
@@ -105,6 +120,7 @@ const schema = Joi.object({
     lookup: Joi.function().required(),
     refresh: Joi.function().required(),
     scoped: Joi.function().required(),
+    explainPush: Joi.function(),
     ready: Joi.function(),
     isReady: Joi.function(),
   })
@@ -115,6 +131,9 @@ const schema = Joi.object({
     }),
   requestTimeoutMs: Joi.number().integer().min(1).default(30_000),
   ...handlerSchema,
+  explain: Joi.alternatives()
+    .try(Joi.boolean(), Joi.array().items(namespaceSchema).unique())
+    .default(false),
 })
   .oxor('namespace', 'namespaces')
   .messages({ 'object.oxor': 'namespace is an alias of namespaces: give one of them' });
@@ -129,6 +148,7 @@ export function kargoReceiversConfig(
     schema,
     options ?? {},
   );
+  const explain = (valid as { explain: boolean | string[] }).explain;
   return {
     kubeConfig: valid.kubeConfig ? adoptKubeConfig(valid.kubeConfig) : undefined,
     baseURL: valid.baseURL,
@@ -138,6 +158,9 @@ export function kargoReceiversConfig(
     adapter: valid.adapter,
     requestTimeoutMs: valid.requestTimeoutMs,
     ...pickHandlerConfig(valid),
+    // A list of projects: off by default, on for their receivers (see `explainProjects`).
+    explain: explain === true,
+    explainProjects: Array.isArray(explain) ? explain : undefined,
   };
 }
 

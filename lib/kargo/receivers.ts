@@ -8,7 +8,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { kubernetesAdapter } from '../adapters/kubernetes/index.js';
 import { type Endpoint, mountWebhookRoute } from '../handler.js';
 import { TokenRegistry } from '../token.js';
-import type { Lookup, Refresh } from '../types.js';
+import type { ExplainPush, Lookup, Refresh } from '../types.js';
 import { type ConfigSnapshot, ConfigWatcher } from './config-watcher.js';
 import { type KargoAdapter, type KargoReceiversOptions, kargoReceiversConfig } from './options.js';
 import { RECEIVER_TYPE } from './resources.js';
@@ -58,7 +58,10 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
         ...(config.namespaces ? { namespace: config.namespaces } : {}),
       });
   const adapter: KargoAdapter = config.adapter ?? (ownedAdapter as KargoAdapter);
-  const scopedByProject = new Map<string, { lookup: Lookup; refresh: Refresh }>();
+  const scopedByProject = new Map<
+    string,
+    { lookup: Lookup; refresh: Refresh; explainPush?: ExplainPush }
+  >();
   const statusWriter = config.writeStatus
     ? new StatusWriter({ kubeConfig, logger, baseURL: config.baseURL })
     : undefined;
@@ -67,15 +70,21 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
   let served: ReceiverInfo[] = [];
 
   function endpointFor(project: string, receiver: string): Endpoint {
-    let pair: { lookup: Lookup; refresh: Refresh } | undefined =
+    let pair: { lookup: Lookup; refresh: Refresh; explainPush?: ExplainPush } | undefined =
       project === ''
-        ? { lookup: adapter.lookup, refresh: adapter.refresh }
+        ? { lookup: adapter.lookup, refresh: adapter.refresh, explainPush: adapter.explainPush }
         : scopedByProject.get(project);
     if (!pair) {
       pair = adapter.scoped([project]);
       scopedByProject.set(project, pair);
     }
-    return { lookup: pair.lookup, refresh: pair.refresh, labels: { project, receiver } };
+    return {
+      lookup: pair.lookup,
+      refresh: pair.refresh,
+      ...(pair.explainPush ? { explainPush: pair.explainPush } : {}),
+      ...(config.explainProjects ? { explain: config.explainProjects.includes(project) } : {}),
+      labels: { project, receiver },
+    };
   }
 
   function onChange(snapshot: ConfigSnapshot): void {
@@ -85,7 +94,10 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
     const projects = new Set<string>();
     for (const state of snapshot.receivers) {
       if (!state.token) continue;
-      next.set(state.token, endpointFor(state.spec.project, state.spec.name));
+      const endpoint = endpointFor(state.spec.project, state.spec.name);
+      next.set(state.token, endpoint);
+      // During a rotation the URL still registered in Azure keeps working (data.previousSecret).
+      if (state.previousToken) next.set(state.previousToken, endpoint);
       infos.push(receiverInfo(state.spec, state.token, config.baseURL));
       projects.add(state.spec.project);
     }

@@ -25,6 +25,12 @@ export const DEFAULT_SYSTEM_NAMESPACE = 'kargo-system-resources';
 export const CLUSTER_CONFIG_NAME = 'cluster';
 /** The data key of an Azure receiver's Secret. */
 export const SECRET_KEY = 'secret';
+/**
+ * Our own, optional data key: the value `secret` had before a rotation. Its
+ * URL is accepted too until the key is removed, so Azure can be moved to the
+ * new URL without losing events. Kargo reads only `secret` and ignores it.
+ */
+export const PREVIOUS_SECRET_KEY = 'previousSecret';
 /** The receiver type segment of the path. */
 export const RECEIVER_TYPE = 'azure';
 
@@ -91,17 +97,21 @@ export function azureReceivers(
   const list = object.spec?.webhookReceivers;
   if (!Array.isArray(list)) return [];
   const found: AzureReceiverSpec[] = [];
+  // Names are unique across every receiver type of a config (Kargo's router finds a receiver by
+  // name alone, pkg/webhook/external/router.go getWebhookReceiverConfig: the first one wins).
   const names = new Set<string>();
   list.forEach((entry: unknown, index) => {
-    if (!isRecord(entry) || entry.azure === undefined || entry.azure === null) return;
+    if (!isRecord(entry)) return;
     const name = entry.name;
+    const taken = typeof name === 'string' && names.has(name);
+    if (typeof name === 'string') names.add(name);
+    if (entry.azure === undefined || entry.azure === null) return;
     const secretRef = isRecord(entry.azure) ? entry.azure.secretRef : undefined;
     const secretName = isRecord(secretRef) ? secretRef.name : undefined;
     if (typeof name !== 'string' || name === '') return onInvalid(index, 'receiver has no name');
     if (typeof secretName !== 'string' || secretName === '')
       return onInvalid(index, `receiver "${name}" has no azure.secretRef.name`);
-    if (names.has(name)) return onInvalid(index, `receiver name "${name}" is declared twice`);
-    names.add(name);
+    if (taken) return onInvalid(index, `receiver name "${name}" is declared twice`);
     found.push({
       project: where.project,
       name,
@@ -111,6 +121,18 @@ export function azureReceivers(
     });
   });
   return found;
+}
+
+/**
+ * Why a ProjectConfig is not Kargo's: Kargo's admission requires its name to
+ * equal its namespace (pkg/webhook/kubernetes/projectconfig/webhook.go), and
+ * reads only that one. Undefined when it is fine.
+ */
+export function projectConfigProblem(object: KargoConfigObject): string | undefined {
+  const { name, namespace } = object.metadata ?? {};
+  return name === namespace
+    ? undefined
+    : `its name "${name ?? ''}" differs from its namespace "${namespace ?? ''}"; Kargo reads only the ProjectConfig named after its project`;
 }
 
 /** Why a receiver gives no token. */
@@ -139,9 +161,12 @@ export const PROBLEM_TEXT: Record<SecretProblem, string> = {
  * Reads the raw bytes of `data.secret`, or says why there are none. The
  * caller derives tokens and drops the bytes: Secret data is never kept.
  */
-export function secretBytes(secret: SecretObject | undefined): Buffer | SecretProblem {
+export function secretBytes(
+  secret: SecretObject | undefined,
+  key: string = SECRET_KEY,
+): Buffer | SecretProblem {
   if (!secret) return 'secret-missing';
-  const value = isRecord(secret.data) ? secret.data[SECRET_KEY] : undefined;
+  const value = isRecord(secret.data) ? secret.data[key] : undefined;
   if (value === undefined || value === null) return 'key-missing';
   if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) return 'secret-invalid';
   const bytes = Buffer.from(value, 'base64');

@@ -33,6 +33,7 @@ import {
   azureReceivers,
   problemFields,
   problemMessage,
+  projectConfigProblem,
   receiverToken,
   secretBytes,
 } from './resources.js';
@@ -83,7 +84,20 @@ export function receiverDetails(
   if (baseURL === undefined) return { path: receiverPath(token) };
   const base = new URL(baseURL);
   const path = joinPath(base.pathname, RECEIVER_TYPE, token);
-  return { path, url: `${base.origin}${path}` };
+  return { path, url: `${schemeAndHost(baseURL)}${path}` };
+}
+
+/**
+ * The scheme and host of a base URL as Go's `u.String()` writes them: the
+ * scheme lowercased (`net/url` `getScheme` then `strings.ToLower`), the host
+ * and port exactly as given. WHATWG's `URL.origin` would drop a default
+ * port (`:443`) and lowercase or punycode the host, so the URL written to
+ * the status would differ from the one Kargo writes.
+ */
+function schemeAndHost(baseURL: string): string {
+  const match = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)/.exec(baseURL);
+  if (!match) return new URL(baseURL).origin;
+  return `${(match[1] ?? '').toLowerCase()}://${match[2] ?? ''}`;
 }
 
 /** The `receivers()` entry of a receiver: path below the mount point, URL from the base URL. */
@@ -167,6 +181,11 @@ export async function listReceiverURLs(
   for (const pc of projectConfigs.items ?? []) {
     const namespace = pc.metadata?.namespace ?? '';
     const declaredBy = `ProjectConfig ${namespace}/${pc.metadata?.name ?? ''}`;
+    const problem = projectConfigProblem(pc);
+    if (problem) {
+      logger.warn({ config: declaredBy }, `${declaredBy} ignored: ${problem}`);
+      continue;
+    }
     specs.push(
       ...azureReceivers(
         pc,
@@ -192,10 +211,16 @@ export async function listReceiverURLs(
 
   const result: ReceiverInfo[] = [];
   for (const spec of specs) {
-    const path = `${collectionPath(SECRETS, spec.secretNamespace)}/${encodeURIComponent(spec.secretName)}`;
-    const bytes = secretBytes(
-      (await getOrUndefined((p) => get(p, SECRETS), path)) as SecretObject | undefined,
-    );
+    // A list of one name, as `serve` reads it: the same RBAC (list, resourceNames allowed) suffices.
+    const found = (await kubeGet(
+      kubeConfig,
+      collectionPath(SECRETS, spec.secretNamespace),
+      { fieldSelector: `metadata.name=${spec.secretName}` },
+      { timeoutMs },
+    ).catch((err: unknown) => {
+      throw err instanceof KubeHttpError ? explainKubeFailure(err, kubeConfig, SECRETS) : err;
+    })) as { items?: SecretObject[] };
+    const bytes = secretBytes(found.items?.find((s) => s.metadata?.name === spec.secretName));
     if (typeof bytes === 'string') {
       logger.warn(problemFields(spec, bytes), problemMessage(spec, bytes));
       continue;

@@ -6,6 +6,7 @@
 export { WarehouseIndex } from './warehouse-index.js';
 export type {
   MatchOptions,
+  NearMiss,
   WarehouseExplanation,
   WarehouseIndexOptions,
 } from './warehouse-index.js';

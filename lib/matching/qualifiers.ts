@@ -11,8 +11,20 @@
  */
 import { compileConstraint, parseTagVersion, type Constraint } from './semver-constraint.js';
 
-/** Why a qualifier does not match, or undefined when it does. */
-export type Rule = (qualifier: string) => string | undefined;
+/** What the pushed payload says beside its qualifiers. */
+export interface RuleContext {
+  /** The repository's default branch, when the payload names it (see `PushEvent.defaultBranch`). */
+  defaultBranch?: string;
+}
+
+/**
+ * Why a qualifier does not match, or undefined when it does. `note`, when
+ * present, says what a match rests on beyond the subscription's own fields
+ * (the default branch a subscription without `branch` follows).
+ */
+export type Rule = ((qualifier: string, context?: RuleContext) => string | undefined) & {
+  note?: (context?: RuleContext) => string;
+};
 
 const BRANCH_PREFIX = 'refs/heads/';
 const TAG_PREFIX = 'refs/tags/';
@@ -136,9 +148,38 @@ function checkSemver(
 }
 
 /**
+ * The rule of a `NewestFromBranch` subscription without `branch`: Kargo
+ * clones the repository's default branch. Its own receivers cannot know it
+ * and guess `main` or `master` (`MatchesRef` in
+ * `pkg/controller/git/commit/newest_from_branch_selector.go`); an Azure
+ * DevOps `git.push` names it in `resource.repository.defaultBranch`, so the
+ * rule follows the payload when it says, and Kargo's guess otherwise.
+ */
+function defaultBranchRule(): Rule {
+  const rule: Rule = (ref, context) => {
+    if (!ref.startsWith(BRANCH_PREFIX)) return `${ref} is not a branch`;
+    const pushed = ref.slice(BRANCH_PREFIX.length);
+    const named = context?.defaultBranch;
+    if (named !== undefined && named !== '') {
+      return pushed === named
+        ? undefined
+        : `branch ${JSON.stringify(pushed)} is not the default branch ${JSON.stringify(named)} named by the push (no branch set)`;
+    }
+    return pushed === 'main' || pushed === 'master'
+      ? undefined
+      : `branch ${JSON.stringify(pushed)} is not main or master (no branch set, and the push names no default branch: Kargo's guess)`;
+  };
+  rule.note = (context) =>
+    context?.defaultBranch
+      ? `no branch set: follows the default branch ${JSON.stringify(context.defaultBranch)} named by the push`
+      : "no branch set: follows main or master (the push names no default branch: Kargo's guess)";
+  return rule;
+}
+
+/**
  * Compiles the rule of a Git subscription. Qualifiers are refs.
- * `NewestFromBranch` (the default) takes `refs/heads/<branch>`, and without a
- * `branch` Kargo assumes the default branch is `main` or `master`. `SemVer`,
+ * `NewestFromBranch` (the default) takes `refs/heads/<branch>`; without a
+ * `branch`, the default branch (see `defaultBranchRule`). `SemVer`,
  * `NewestTag` and `Lexical` take `refs/tags/<tag>` through the tag filter and,
  * for `SemVer`, the strictness and `semverConstraint`. Throws on a broken
  * subscription.
@@ -148,14 +189,10 @@ export function compileGitRule(sub: Record<string, unknown>): Rule {
   switch (strategy) {
     case 'NewestFromBranch': {
       const branch = optionalString(sub, 'branch');
+      if (branch === '') return defaultBranchRule();
       return (ref) => {
         if (!ref.startsWith(BRANCH_PREFIX)) return `${ref} is not a branch`;
         const pushed = ref.slice(BRANCH_PREFIX.length);
-        if (branch === '') {
-          return pushed === 'main' || pushed === 'master'
-            ? undefined
-            : `branch ${JSON.stringify(pushed)} is not main or master (no branch set)`;
-        }
         return pushed === branch
           ? undefined
           : `branch ${JSON.stringify(pushed)} is not ${JSON.stringify(branch)}`;
@@ -221,12 +258,12 @@ export function compileImageRule(sub: Record<string, unknown>): Rule {
 /**
  * Compiles the rule of a chart subscription. Qualifiers are chart versions.
  * Without `semverConstraint` every version matches; with one, the version
- * must be a strict semantic version satisfying it (Kargo's webhook code:
- * "SemVer constraints are always strict for charts"). Throws on a broken
- * subscription.
+ * must satisfy it, parsed loosely as Kargo's `MatchesVersion` does
+ * (Masterminds' `NewVersion`: `1.0` and `v1` are `1.0.0`). Throws on a
+ * broken subscription.
  */
 export function compileChartRule(sub: Record<string, unknown>): Rule {
   const constraint = optionalConstraint(optionalString(sub, 'semverConstraint'));
   if (constraint === undefined) return () => undefined;
-  return (version) => checkSemver(version, true, constraint);
+  return (version) => checkSemver(version, false, constraint);
 }

@@ -3,25 +3,27 @@
  * Warehouses does this push concern?" without scanning them all.
  * @module
  */
-import type { ArtifactKind, Logger, PushEvent, RefreshTarget } from '../types.js';
+import type {
+  ArtifactKind,
+  Logger,
+  NearMiss,
+  PushEvent,
+  PushExplanation,
+  RefreshTarget,
+  WarehouseExplanation,
+} from '../types.js';
 import { compareKeys, keyOf, namespaceFilter, readIdentity, silentLogger } from './identity.js';
+import { describeDifference, repositoryName } from './near-miss.js';
+import type { RuleContext } from './qualifiers.js';
 import { asRecord, compileSubscription, type CompiledSubscription } from './subscriptions.js';
+
+export type { NearMiss, WarehouseExplanation } from '../types.js';
 
 /** What the index keeps of a Warehouse: never the manifest itself. */
 interface WarehouseEntry {
   namespace: string;
   name: string;
   subscriptions: CompiledSubscription[];
-}
-
-/** One Warehouse's verdict for an event, from {@link WarehouseIndex.explain}. */
-export interface WarehouseExplanation {
-  namespace: string;
-  name: string;
-  /** Whether {@link WarehouseIndex.match} returns this Warehouse for the event. */
-  refreshed: boolean;
-  /** Which subscription matched, or why none did. */
-  reason: string;
 }
 
 /** Options of {@link WarehouseIndex}. */
@@ -50,19 +52,52 @@ function bucketKey(kind: ArtifactKind, repoURL: string): string {
 function checkQualifiers(
   sub: CompiledSubscription,
   qualifiers: readonly string[],
+  context: RuleContext,
 ): string | undefined {
   if (qualifiers.length === 0) return undefined;
   const reasons: string[] = [];
   for (const qualifier of qualifiers) {
-    const reason = sub.rule(qualifier);
+    const reason = sub.rule(qualifier, context);
     if (reason === undefined) return undefined;
     reasons.push(reason);
   }
   return reasons.join('; ');
 }
 
+/** `image myregistry.azurecr.io/app`: the subscription column of an explanation. */
 function describe(sub: CompiledSubscription): string {
-  return `${sub.kind} subscription ${String(sub.index)} (${sub.repoURL})`;
+  return `${sub.kind} ${sub.repoURL}`;
+}
+
+/** Where the subscription sits in the manifest. */
+function label(sub: CompiledSubscription): string {
+  return `spec.subscriptions[${String(sub.index)}]`;
+}
+
+const QUALIFIER_NOUN: Record<ArtifactKind, string> = { git: '', image: 'tag ', chart: 'version ' };
+
+/** Which qualifier `sub` takes, in words, with the note of its rule (the default branch it followed). */
+function takes(sub: CompiledSubscription, event: PushEvent): string {
+  const taken = event.qualifiers.find((q) => sub.rule(q, event) === undefined);
+  const what =
+    taken === undefined
+      ? 'the push (it names no tag or ref to filter on)'
+      : sub.kind === 'git'
+        ? taken
+        : `${QUALIFIER_NOUN[sub.kind]}${JSON.stringify(taken)}`;
+  const note = taken === undefined ? undefined : sub.rule.note?.(event);
+  return `${label(sub)} takes ${what}${note ? ` (${note})` : ''}`;
+}
+
+const WITH_ARTICLE: Record<ArtifactKind, string> = {
+  git: 'a git',
+  image: 'an image',
+  chart: 'a chart',
+};
+
+/** `an image`, `an image or a chart`: what a push can be, for reasons. */
+function kindsPhrase(kinds: readonly ArtifactKind[]): string {
+  return kinds.length === 0 ? 'nothing' : kinds.map((kind) => WITH_ARTICLE[kind]).join(' or ');
 }
 
 /**
@@ -74,6 +109,17 @@ export class WarehouseIndex {
   readonly #warehouses = new Map<string, WarehouseEntry>();
   /** `${kind}|${repoURL}` → Warehouse key → that Warehouse's subscriptions to it. */
   readonly #buckets = new Map<string, Map<string, CompiledSubscription[]>>();
+  /**
+   * kind → repository name (last path segment) → the subscribed repoURLs of
+   * that name, for near misses: one entry per distinct subscribed
+   * repository (the subscription's own string, no key built), kept as
+   * buckets come and go.
+   */
+  readonly #byName: Record<ArtifactKind, Map<string, Set<string>>> = {
+    git: new Map(),
+    image: new Map(),
+    chart: new Map(),
+  };
 
   /** Creates an empty index. */
   constructor(options: WarehouseIndexOptions = {}) {
@@ -132,6 +178,7 @@ export class WarehouseIndex {
       if (bucket === undefined) {
         bucket = new Map();
         this.#buckets.set(bk, bucket);
+        this.#nameRepository(sub.kind, sub.repoURL, true);
       }
       const subs = bucket.get(key);
       if (subs === undefined) bucket.set(key, [sub]);
@@ -149,14 +196,35 @@ export class WarehouseIndex {
       const bk = bucketKey(sub.kind, sub.repoURL);
       const bucket = this.#buckets.get(bk);
       bucket?.delete(key);
-      if (bucket?.size === 0) this.#buckets.delete(bk);
+      if (bucket?.size === 0) {
+        this.#buckets.delete(bk);
+        this.#nameRepository(sub.kind, sub.repoURL, false);
+      }
     }
+  }
+
+  /** Adds or removes a subscribed repository in {@link #byName}. */
+  #nameRepository(kind: ArtifactKind, repoURL: string, add: boolean): void {
+    const byName = this.#byName[kind];
+    const name = repositoryName(repoURL);
+    let urls = byName.get(name);
+    if (add) {
+      if (urls === undefined) {
+        urls = new Set();
+        byName.set(name, urls);
+      }
+      urls.add(repoURL);
+      return;
+    }
+    urls?.delete(repoURL);
+    if (urls?.size === 0) byName.delete(name);
   }
 
   /** Removes every Warehouse. */
   clear(): void {
     this.#warehouses.clear();
     this.#buckets.clear();
+    for (const kind of ALL_KINDS) this.#byName[kind].clear();
   }
 
   /**
@@ -175,7 +243,7 @@ export class WarehouseIndex {
         for (const [key, subs] of bucket) {
           const entry = this.#warehouses.get(key);
           if (entry === undefined || found.has(key) || !inScope(entry.namespace)) continue;
-          if (subs.some((sub) => checkQualifiers(sub, event.qualifiers) === undefined))
+          if (subs.some((sub) => checkQualifiers(sub, event.qualifiers, event) === undefined))
             found.set(key, entry);
         }
       }
@@ -187,8 +255,9 @@ export class WarehouseIndex {
 
   /**
    * For each Warehouse with a subscription (of any kind) to one of
-   * `event.repoURLs`, whether {@link match} returns it and why (not). Sorted
-   * by namespace then name.
+   * `event.repoURLs`, whether {@link match} returns it, for which
+   * subscription, and why (not). Same rules as {@link match}; sorted by
+   * namespace then name. Costs O(subscribed Warehouses).
    */
   explain(event: PushEvent, options: MatchOptions = {}): WarehouseExplanation[] {
     const inScope = namespaceFilter(options.namespaces);
@@ -209,29 +278,79 @@ export class WarehouseIndex {
       if (entry === undefined || !inScope(entry.namespace)) continue;
       subs.sort((a, b) => a.index - b.index);
       const reasons: string[] = [];
-      let matched: string | undefined;
+      let matched: CompiledSubscription | undefined;
       for (const sub of subs) {
         if (!kinds.has(sub.kind)) {
           reasons.push(
-            `${describe(sub)}: the event concerns ${[...kinds].join(', ') || 'no kind'}`,
+            `${label(sub)} is ${WITH_ARTICLE[sub.kind]} subscription; the push is ${kindsPhrase(event.kinds)}`,
           );
           continue;
         }
-        const reason = checkQualifiers(sub, event.qualifiers);
+        const reason = checkQualifiers(sub, event.qualifiers, event);
         if (reason === undefined) {
-          const taken = event.qualifiers.find((qualifier) => sub.rule(qualifier) === undefined);
-          matched = `${describe(sub)} matches ${taken ?? 'the push (no qualifier to filter on)'}`;
+          matched = sub;
           break;
         }
-        reasons.push(`${describe(sub)}: ${reason}`);
+        reasons.push(`${label(sub)}: ${reason}`);
       }
+      const shown = matched ?? subs[0];
       result.push({
         namespace: entry.namespace,
         name: entry.name,
         refreshed: matched !== undefined,
-        reason: matched ?? reasons.join(' | '),
+        subscription: shown === undefined ? '' : describe(shown),
+        reason: matched ? takes(matched, event) : reasons.join('; '),
       });
     }
     return result.sort(compareKeys);
+  }
+
+  /**
+   * Warehouses of a kind the push can satisfy, subscribed to a repository
+   * with the same name as a pushed one but spelled so that normalization
+   * does not join them (another registry host, path prefix or scheme): the
+   * likely reason a push refreshed nothing. One entry per Warehouse and
+   * spelling, sorted by namespace, name, then subscription. Costs
+   * O(subscriptions to repositories of that name).
+   */
+  nearMisses(event: PushEvent, options: MatchOptions = {}): NearMiss[] {
+    const inScope = namespaceFilter(options.namespaces);
+    const pushed = new Set(event.repoURLs);
+    const found = new Map<string, NearMiss>();
+    for (const repoURL of pushed) {
+      for (const kind of new Set(event.kinds)) {
+        for (const subscribedURL of this.#byName[kind].get(repositoryName(repoURL)) ?? []) {
+          if (pushed.has(subscribedURL)) continue;
+          const difference = describeDifference(repoURL, subscribedURL, kind);
+          if (difference === undefined) continue;
+          const subscription = `${kind} ${subscribedURL}`;
+          for (const key of this.#buckets.get(bucketKey(kind, subscribedURL))?.keys() ?? []) {
+            const entry = this.#warehouses.get(key);
+            if (entry === undefined || !inScope(entry.namespace)) continue;
+            found.set(`${key}|${subscription}`, {
+              namespace: entry.namespace,
+              name: entry.name,
+              subscription,
+              difference,
+            });
+          }
+        }
+      }
+    }
+    return [...found.values()].sort(
+      (a, b) =>
+        compareKeys(a, b) ||
+        (a.subscription < b.subscription ? -1 : a.subscription > b.subscription ? 1 : 0),
+    );
+  }
+
+  /**
+   * {@link explain}, plus {@link nearMisses} when no Warehouse takes the
+   * push: what an adapter's `explain` answers.
+   */
+  explainPush(event: PushEvent, options: MatchOptions = {}): PushExplanation {
+    const warehouses = this.explain(event, options);
+    const nearMisses = warehouses.some((w) => w.refreshed) ? [] : this.nearMisses(event, options);
+    return { warehouses, nearMisses };
   }
 }

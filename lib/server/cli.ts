@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `kargo-azure-receiver`: the package's command (`serve`, `urls`).
+ * `kargo-azure-receiver`: the package's command (`serve`, `urls`, `explain`).
  * Exit codes: 0 done (or stopped by SIGTERM/SIGINT), 1 runtime failure,
  * 2 bad flags.
  * @module
@@ -32,6 +32,7 @@ function packageVersion(): string {
 const lazyCommands: ProgramActions = {
   serve: async (config) => (await import('./commands.js')).serve(config),
   urls: async (options) => (await import('./commands.js')).urls(options),
+  explain: async (options) => (await import('./commands.js')).explain(options),
 };
 
 /** Runs the command line; resolves with the exit code (serve keeps running and exits on a signal). */

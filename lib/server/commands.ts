@@ -1,5 +1,5 @@
 /**
- * What the commands `serve` and `urls` do. Loaded by cli.ts only once a
+ * What the commands `serve`, `urls` and `explain` do. Loaded by cli.ts only once a
  * command runs: @kubernetes/client-node takes about a second to load, and
  * `--help` or a bad flag should not wait for it.
  * @module
@@ -10,6 +10,10 @@ import type { ProgramActions, ServerConfig } from './config.js';
 import { createLogger } from './logging.js';
 import { startServer, type RunningServer } from './serve.js';
 import { safeErrorMessage } from './errors.js';
+import { explain } from './explain-command.js';
+import { formatTable } from './table.js';
+
+export { explain };
 
 export async function serve(config: ServerConfig): Promise<void> {
   const logger = createLogger(config.logLevel);
@@ -88,11 +92,7 @@ export async function urls(options: {
     ['PROJECT', 'NAME', options.baseURL ? 'URL' : 'PATH'],
     ...list.map((r) => [r.project || '(cluster)', r.name, r.url ?? r.path]),
   ];
-  const widths = [0, 1].map((i) => Math.max(...rows.map((row) => row[i]?.length ?? 0)));
-  for (const row of rows)
-    process.stdout.write(
-      `${row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  ')}\n`,
-    );
+  process.stdout.write(`${formatTable(rows)}\n`);
   if (list.length === 0)
     process.stderr.write(
       'no Azure receiver found: declare one in a ProjectConfig (spec.webhookReceivers[].azure)\n',
@@ -102,4 +102,4 @@ export async function urls(options: {
 }
 
 /** The commands, for `main()`. */
-export const commands: ProgramActions = { serve, urls };
+export const commands: ProgramActions = { serve, urls, explain };

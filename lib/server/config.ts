@@ -12,6 +12,7 @@ import {
   MIN_TOKEN_LENGTH,
 } from '../options.js';
 import { kargoToken } from '../token.js';
+import type { ExplainCommandOptions } from './explain-command.js';
 
 /** pino levels accepted by `--log-level`. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -74,6 +75,12 @@ export interface ServerConfig {
    * the server is closing (a 502 for Azure).
    */
   keepAliveTimeoutMs: number;
+  /**
+   * List the subscribed Warehouses, and why each was (not) refreshed, in
+   * push answers: `true` for every receiver, a list for the ProjectConfig
+   * receivers of these projects (single-receiver mode: any list turns it on).
+   */
+  explain: boolean | string[];
 }
 
 /** A usage error: one line on stderr, exit code 2. */
@@ -154,6 +161,7 @@ export interface ServeFlags {
   tlsCert?: string;
   tlsKey?: string;
   writeStatus?: boolean;
+  explain?: boolean | string[];
   token?: string[];
   secret?: string;
   project?: string;
@@ -177,6 +185,19 @@ function envBoolean(command: Command, key: string, variable: string): boolean | 
   return !/^(|0|false|no|off)$/i.test((process.env[variable] ?? '').trim());
 }
 
+/**
+ * `--explain` alone or `KAR_EXPLAIN=true`: every receiver; `--explain a,b` or
+ * `KAR_EXPLAIN=a,b`: the receivers of projects a and b; `KAR_EXPLAIN=false`: off.
+ */
+function explainSetting(value: boolean | string | string[]): boolean | string[] {
+  if (typeof value === 'boolean') return value;
+  const list = typeof value === 'string' ? collectList(value, undefined) : value;
+  if (list.length === 1 && /^(0|false|no|off)$/i.test(list[0] ?? '')) return false;
+  if (list.length === 0) return typeof value === 'string' ? false : true;
+  if (list.length === 1 && /^(1|true|yes|on)$/i.test(list[0] ?? '')) return true;
+  return [...new Set(list)];
+}
+
 /** Checks the combination of `serve` flags and builds the config; throws {@link UsageError}. */
 export function serveConfig(flags: ServeFlags, command?: Command): ServerConfig {
   const writeStatus =
@@ -185,6 +206,11 @@ export function serveConfig(flags: ServeFlags, command?: Command): ServerConfig 
     false;
   const metricsOn =
     (command && envBoolean(command, 'metrics', 'KAR_METRICS')) ?? flags.metrics ?? false;
+  const explain = explainSetting(
+    command?.getOptionValueSource('explain') === 'env'
+      ? (process.env.KAR_EXPLAIN ?? '')
+      : (flags.explain ?? false),
+  );
 
   if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) {
     throw new UsageError(
@@ -262,6 +288,7 @@ export function serveConfig(flags: ServeFlags, command?: Command): ServerConfig 
     headersTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,
     keepAliveTimeoutMs: 65_000,
+    explain,
   };
 }
 
@@ -288,6 +315,7 @@ export function defaultServerConfig(overrides: Partial<ServerConfig> = {}): Serv
     headersTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,
     keepAliveTimeoutMs: 65_000,
+    explain: false,
     ...overrides,
   };
 }
@@ -338,6 +366,32 @@ Examples:
   $ kargo-azure-receiver urls --output json
 `;
 
+const EXPLAIN_EXAMPLES = `
+Classifies and matches the payload exactly as a delivery would, against the
+Warehouses of the cluster (listed with the current kubeconfig) or of a
+manifests file, and prints each Warehouse subscribed to the pushed repository
+with its verdict and reason, the near misses when nothing matches, and the
+answer's msg and hint. It sends no webhook and patches nothing.
+
+Examples:
+  # A real ACR push against the demo's manifests, offline:
+  $ kargo-azure-receiver explain spec/fixtures/azure/acr-push.json --manifests examples/manifests.yaml
+
+  # What Azure DevOps just sent (copied from the service hook's History), against the cluster:
+  $ pbpaste | kargo-azure-receiver explain - --namespace kargo-demo --json
+`;
+
+/** A namespace name: an RFC 1123 label, as the API server validates it. */
+const NAMESPACE_NAME = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Raw option values of `explain`. */
+interface ExplainFlags {
+  manifests?: string;
+  namespace?: string[];
+  json?: boolean;
+  kubeconfig?: string;
+}
+
 /** What the program calls once the flags are parsed. */
 export interface ProgramActions {
   serve(config: ServerConfig): Promise<void>;
@@ -347,6 +401,7 @@ export interface ProgramActions {
     kubeconfig: string | undefined;
     output: 'table' | 'json';
   }): Promise<void>;
+  explain(options: ExplainCommandOptions): Promise<void>;
 }
 
 function sharedOptions(command: Command): Command {
@@ -394,7 +449,8 @@ export function buildProgram(actions: ProgramActions, version: string): Command 
       `
 Get started:
   $ kargo-azure-receiver serve --help
-  $ kargo-azure-receiver urls --help`,
+  $ kargo-azure-receiver urls --help
+  $ kargo-azure-receiver explain --help`,
     );
 
   const serve = program
@@ -480,6 +536,14 @@ Get started:
     )
     .addOption(
       new Option(
+        '--explain [projects]',
+        'list in push answers the subscribed Warehouses and why each was (not) refreshed: every receiver, or the ProjectConfig receivers of these projects (comma-separated)',
+      )
+        .env('KAR_EXPLAIN')
+        .argParser(collectList),
+    )
+    .addOption(
+      new Option(
         '--token <token>',
         'single receiver: accepted URL token (repeat or comma-separate to rotate)',
       )
@@ -553,6 +617,52 @@ Get started:
         systemNamespace: flags.systemNamespace,
         kubeconfig: flags.kubeconfig,
         output: flags.output,
+      });
+    });
+
+  program
+    .command('explain')
+    .description(
+      'show which Warehouses a webhook payload would refresh and why the others would not, sending nothing',
+    )
+    .argument('<payload>', 'file holding the webhook body (JSON), or - for standard input')
+    .exitOverride()
+    .configureOutput({
+      outputError: (text, write) => write(`${text.trimEnd().replace(/\n+/g, ' ')}\n`),
+    })
+    .addOption(
+      new Option(
+        '--manifests <file>',
+        'read Warehouses and Promotions from this multi-document YAML file instead of the cluster',
+      ),
+    )
+    .addOption(
+      new Option(
+        '-n, --namespace <names>',
+        'only these namespaces (projects), as a project receiver sees them (repeat or comma-separate; default: all)',
+      ).argParser(collectList),
+    )
+    .addOption(new Option('--json', 'print the report as JSON'))
+    .addOption(
+      new Option(
+        '--kubeconfig <file>',
+        'kubeconfig file (default: in-cluster service account, then KUBECONFIG, then ~/.kube/config)',
+      ).env('KAR_KUBECONFIG'),
+    )
+    .addHelpText('after', EXPLAIN_EXAMPLES)
+    .action(async (payload: string, flags: ExplainFlags, command: Command) => {
+      const bad = (flags.namespace ?? []).find((ns) => !NAMESPACE_NAME.test(ns));
+      if (bad !== undefined)
+        command.error(
+          `error: --namespace ${JSON.stringify(bad)} is not a Kubernetes namespace name.`,
+          { exitCode: 2, code: 'kar.usage' },
+        );
+      await actions.explain({
+        payload,
+        manifests: flags.manifests,
+        namespaces: [...new Set(flags.namespace ?? [])],
+        json: flags.json ?? false,
+        kubeconfig: flags.kubeconfig,
       });
     });
 

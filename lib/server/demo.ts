@@ -3,7 +3,8 @@
  * seeded from example manifests, no cluster needed.
  *
  * Environment: PORT (8080), KAR_MANIFESTS (examples/manifests.yaml),
- * KAR_TOKEN, or KAR_SECRET with KAR_PROJECT / KAR_RECEIVER (Kargo's derivation).
+ * KAR_TOKEN, or KAR_SECRET with KAR_PROJECT / KAR_RECEIVER (Kargo's derivation),
+ * KAR_EXPLAIN=true (list the subscribed Warehouses in each push's answer).
  * @module
  */
 import { readFile } from 'node:fs/promises';
@@ -32,6 +33,8 @@ export interface DemoOptions {
   secret?: string;
   project?: string;
   receiver?: string;
+  /** List the subscribed Warehouses and why in each push's answer. */
+  explain?: boolean;
   logger?: Logger;
 }
 
@@ -70,7 +73,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     });
   const adapter = memoryAdapter({ warehouses: manifests, logger });
   const app = express();
-  app.use('/azure', azureReceiver({ token, ...adapter, logger }));
+  app.use(
+    '/azure',
+    azureReceiver({ token, ...adapter, logger, explain: options.explain ?? false }),
+  );
   const server = createServer(app);
   const { port } = await listen(server, options.port ?? 8080, options.host ?? '127.0.0.1');
   return {
@@ -92,6 +98,7 @@ async function main(): Promise<void> {
     secret: env.KAR_SECRET,
     project: env.KAR_PROJECT,
     receiver: env.KAR_RECEIVER,
+    explain: /^(1|true|yes|on)$/i.test((env.KAR_EXPLAIN ?? '').trim()),
   });
   // npm start runs in the package root, where these real payloads live.
   const fixtures = 'spec/fixtures/azure';
@@ -105,6 +112,8 @@ async function main(): Promise<void> {
       `  curl -sS -H 'Content-Type: application/json' --data @${fixtures}/acr-push.json ${demo.url}`,
       'Post the Azure DevOps wizard Test payload (refreshes fabrikam-master):',
       `  curl -sS -H 'Content-Type: application/json' --data @${fixtures}/devops-test-git-push.json ${demo.url}`,
+      'Ask which Warehouses a payload refreshes and why, sending nothing:',
+      `  npm run explain -- ${fixtures}/acr-push.json --manifests ${env.KAR_MANIFESTS ?? 'examples/manifests.yaml'}`,
       '',
     ].join('\n') + '\n',
   );

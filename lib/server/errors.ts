@@ -16,6 +16,7 @@ export function safeErrorMessage(err: unknown): string {
     typeof syscall === 'string' ||
     err.message.startsWith('[kargo-azure-receiver]') ||
     err.name === 'KubernetesAdapterError' ||
+    err.name === 'CommandError' ||
     err.name === 'KubeHttpError' ||
     err.name === 'KubeClusterError'
   ) {
@@ -24,4 +25,12 @@ export function safeErrorMessage(err: unknown): string {
   if (err.name === 'Error' && typeof code !== 'string' && /^(ENOENT|EACCES)/.test(err.message))
     return err.message;
   return `unexpected ${err.name}${typeof code === 'string' ? ` (${code})` : ''}`;
+}
+
+/** A failure a command reports in one line (a file it cannot read, a payload it cannot use), exit 1. */
+export class CommandError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandError';
+  }
 }

@@ -93,6 +93,9 @@ function singleReceiver(
     token: config.tokens,
     lookup,
     refresh,
+    explainPush: adapter.explainPush,
+    // One receiver: a project list turns explanations on too.
+    explain: config.explain !== false,
     maxBodyBytes: config.maxBodyBytes,
     deadlineMs: config.deadlineMs,
     concurrency: config.refreshConcurrency,
@@ -132,12 +135,17 @@ async function projectConfigReceivers(
     maxBodyBytes: config.maxBodyBytes,
     deadlineMs: config.deadlineMs,
     concurrency: config.refreshConcurrency,
+    explain: config.explain,
     adapter: {
       lookup: timed.lookup,
       refresh: timed.refresh,
+      explainPush: adapter.explainPush,
       scoped: (namespaces) => {
         const scoped = adapter.scoped(namespaces);
-        return metrics ? metrics.instrument(scoped) : scoped;
+        return {
+          ...(metrics ? metrics.instrument(scoped) : scoped),
+          explainPush: scoped.explainPush,
+        };
       },
       ready: () => adapter.ready(),
       isReady: () => adapter.isReady(),

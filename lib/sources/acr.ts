@@ -39,13 +39,17 @@ const pushSchema = Joi.object({
   request: Joi.object({ host: Joi.string().allow('') }).unknown(true),
 }).unknown(true);
 
-// Image-only media types: a Docker manifest (v2, list, v1 signed) or an OCI index.
+// Image-only media types: a Docker manifest (v2, list, v1 signed), an OCI index, or an image
+// config blob, Docker's or OCI's (Kargo's pkg/webhook/external media types: a config blob
+// names an image, never a chart; media_types_test.go "v2 image config blob", "OCI image config blob").
 const IMAGE_MEDIA_TYPES = new Set([
   'application/vnd.docker.distribution.manifest.v2+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
   'application/vnd.docker.distribution.manifest.v1+json',
   'application/vnd.docker.distribution.manifest.v1+prettyjws',
   'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.container.image.v1+json',
+  'application/vnd.oci.image.config.v1+json',
 ]);
 
 /**

@@ -45,7 +45,7 @@ const pullRequestSchema = Joi.object({
 }).unknown(true);
 
 type Resource = JSONObject & {
-  repository?: { remoteUrl?: string };
+  repository?: { remoteUrl?: string; defaultBranch?: unknown };
   refUpdates?: Array<{ name?: string; newObjectId?: string }>;
   pullRequestId?: number;
   status?: string;
@@ -83,6 +83,7 @@ function classifyPush(eventType: string, body: JSONObject): Classification {
   if (updates.length > 0 && live.length === 0) {
     return ignore(eventType, 'nothing refreshed: the push only deleted refs');
   }
+  const defaultBranch = branchName(resource.repository?.defaultBranch);
   return {
     action: 'refresh',
     source: 'azure-devops',
@@ -94,8 +95,24 @@ function classifyPush(eventType: string, body: JSONObject): Classification {
       repoURLs: [normalizeGitURL(remoteUrl)],
       kinds: ['git'],
       qualifiers: unique(live.map((u) => u.name as string)),
+      ...(defaultBranch ? { defaultBranch } : {}),
     },
   };
+}
+
+/**
+ * `resource.repository.defaultBranch` is a full ref (`refs/heads/main`, in
+ * both Microsoft's sample and the wizard's Test payload); a bare name is
+ * taken as it is. Absent, empty, null (a repository without commits), not a
+ * string or another kind of ref: undefined, and Kargo's guess applies. It is
+ * not validated: an informational field must never cost the push its refresh.
+ */
+function branchName(ref: unknown): string | undefined {
+  if (typeof ref !== 'string') return undefined;
+  const value = ref.trim();
+  if (value === '') return undefined;
+  if (value.startsWith('refs/heads/')) return value.slice('refs/heads/'.length) || undefined;
+  return value.startsWith('refs/') ? undefined : value;
 }
 
 /**

@@ -112,6 +112,62 @@ describe('kargoReceivers (fake Kubernetes API, real client-node)', function () {
     assert.deepEqual(warehousePatches(api), ['proj-a/images', 'proj-b/images']);
   });
 
+  it("explain: true lists the project's own subscribed Warehouses, never another project's", async function () {
+    api.put(warehouse('proj-a', 'eu', 'myregistry-eu.azurecr.io/hello-world'));
+    api.put(warehouse('proj-b', 'eu', 'myregistry-eu.azurecr.io/hello-world'));
+    // proj-b has no Warehouse on the pushed repository: its answer gets the hint and the near miss.
+    api.remove({ kind: 'Warehouse', namespace: 'proj-b', name: 'images' });
+    const r = start({ explain: true });
+    await r.ready();
+    const res = await push(app, kargoPath('proj-a', RECEIVER, SECRET_A));
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, {
+      msg: 'refreshed 1 warehouse(s)',
+      warehouses: [
+        {
+          namespace: 'proj-a',
+          name: 'images',
+          refreshed: true,
+          reason: 'spec.subscriptions[0] takes tag "v1"',
+        },
+      ],
+    });
+    const missed = await push(app, kargoPath('proj-b', RECEIVER, SECRET_B));
+    assert.deepEqual(missed.body, {
+      msg: 'refreshed 0 warehouse(s)',
+      hint: 'no Warehouse subscribes to image myregistry.azurecr.io/hello-world; Warehouse proj-b/eu subscribes to image myregistry-eu.azurecr.io/hello-world (another registry host or login server: myregistry-eu.azurecr.io instead of myregistry.azurecr.io)',
+      warehouses: [],
+      nearMisses: [
+        {
+          namespace: 'proj-b',
+          name: 'eu',
+          subscription: 'image myregistry-eu.azurecr.io/hello-world',
+          difference:
+            'another registry host or login server: myregistry-eu.azurecr.io instead of myregistry.azurecr.io',
+        },
+      ],
+    });
+  });
+
+  it('explain: a list of projects turns it on for their receivers only', async function () {
+    const r = start({ explain: ['proj-b'] });
+    await r.ready();
+    const a = await push(app, kargoPath('proj-a', RECEIVER, SECRET_A));
+    assert.deepEqual(a.body, { msg: 'refreshed 1 warehouse(s)' });
+    const b = await push(app, kargoPath('proj-b', RECEIVER, SECRET_B));
+    assert.deepEqual(b.body, {
+      msg: 'refreshed 1 warehouse(s)',
+      warehouses: [
+        {
+          namespace: 'proj-b',
+          name: 'images',
+          refreshed: true,
+          reason: 'spec.subscriptions[0] takes tag "v1"',
+        },
+      ],
+    });
+  });
+
   it('computes the path as Kargo does for known inputs (a literal digest)', async function () {
     api.put(secret('kargo-demo', 'azure-wh-secret', 'demo-secret-1234567890'));
     api.put(projectConfig('kargo-demo', [azure('azure-wh-receiver', 'azure-wh-secret')]));
@@ -151,19 +207,6 @@ describe('kargoReceivers (fake Kubernetes API, real client-node)', function () {
     );
   });
 
-  it('rotation: the new path works at once, the old one is 404', async function () {
-    const r = start();
-    await r.ready();
-    const oldPath = kargoPath('proj-a', RECEIVER, SECRET_A);
-    const newPath = kargoPath('proj-a', RECEIVER, 'rotated-secret-value-000000');
-    api.put(secret('proj-a', 'azure-wh-secret', 'rotated-secret-value-000000'));
-    await until(() => r.receivers().some((x) => x.path === newPath), 'rotation');
-    assert.deepEqual((await push(app, oldPath)).status, 404);
-    const res = await push(app, newPath);
-    assert.deepEqual([res.status, res.body], [200, { msg: 'refreshed 1 warehouse(s)' }]);
-    assert.deepEqual(warehousePatches(api), ['proj-a/images']);
-  });
-
   it('deletion of the receiver, the Secret or the ProjectConfig stops serving it', async function () {
     const r = start();
     await r.ready();
@@ -194,19 +237,30 @@ describe('kargoReceivers (fake Kubernetes API, real client-node)', function () {
     assert.deepEqual(warehousePatches(api), []);
   });
 
-  it('a receiver added later, referencing an existing Secret, is served (one GET)', async function () {
+  it('a receiver added later, referencing an existing Secret, is served (one list of that name)', async function () {
     api.put(secret('proj-c', 'hook', 'late-secret-value-abcdefgh'));
     api.put(warehouse('proj-c', 'images'));
+    const lists = (): number =>
+      api
+        .requestsTo('GET', '/namespaces/proj-c/secrets', { watch: false })
+        .filter((q) => q.query.fieldSelector === 'metadata.name=hook').length;
     const r = start();
     await r.ready();
-    assert.equal(api.requestsTo('GET', '/namespaces/proj-c/secrets/hook').length, 0);
+    assert.equal(lists(), 0);
     api.put(projectConfig('proj-c', [azure('late', 'hook')]));
     const path = kargoPath('proj-c', 'late', 'late-secret-value-abcdefgh');
     await until(() => r.receivers().some((x) => x.path === path), 'late receiver');
-    assert.equal(api.requestsTo('GET', '/namespaces/proj-c/secrets/hook').length, 1);
+    assert.equal(lists(), 1);
     const res = await push(app, path);
     assert.deepEqual([res.status, res.body], [200, { msg: 'refreshed 1 warehouse(s)' }]);
     assert.deepEqual(warehousePatches(api), ['proj-c/images']);
+
+    // A second receiver of the same Secret: its bytes were dropped, so that one Secret is listed again.
+    api.put(projectConfig('proj-c', [azure('late', 'hook'), azure('later', 'hook')]));
+    const second = kargoPath('proj-c', 'later', 'late-secret-value-abcdefgh');
+    await until(() => r.receivers().some((x) => x.path === second), 'second receiver');
+    assert.equal(lists(), 2);
+    assert.equal((await push(app, path)).status, 200);
   });
 
   describe('broken configuration', function () {
@@ -275,6 +329,30 @@ describe('kargoReceivers (fake Kubernetes API, real client-node)', function () {
         );
       });
     }
+
+    it('a ProjectConfig not named after its namespace is ignored, with one warning', async function () {
+      api.put(secret('proj-c', 'hook', 'misnamed-config-secret-0'));
+      api.put({
+        ...projectConfig('proj-c', [azure('x', 'hook')]),
+        metadata: { namespace: 'proj-c', name: 'other' },
+      });
+      const r = start();
+      await r.ready();
+      assert.deepEqual(
+        r.receivers().map((x) => x.project),
+        ['proj-a', 'proj-b'],
+      );
+      assert.deepEqual(
+        logger.lines.filter((l) => l.level === 'warn'),
+        [
+          {
+            level: 'warn',
+            obj: { config: 'ProjectConfig proj-c/other' },
+            msg: 'ProjectConfig proj-c/other ignored: its name "other" differs from its namespace "proj-c"; Kargo reads only the ProjectConfig named after its project',
+          },
+        ],
+      );
+    });
 
     it('never logs a secret or a token', async function () {
       api.put(projectConfig('proj-c', [azure('x', 'absent')]));
@@ -346,9 +424,8 @@ describe('kargoReceivers (fake Kubernetes API, real client-node)', function () {
     assert.deepEqual(
       api
         .requestsTo('GET', '/secrets', { watch: false })
-        .map((x) => x.path)
-        .sort(),
-      ['/api/v1/namespaces/kargo-system-resources/secrets', '/api/v1/namespaces/proj-b/secrets'],
+        .map((x) => `${x.path}?${x.query.fieldSelector ?? ''}`),
+      ['/api/v1/namespaces/proj-b/secrets?metadata.name=azure-wh-secret'],
     );
   });
 
@@ -378,6 +455,11 @@ describe('kargoReceivers options', function () {
       options: { systemNamespace: 'Not_A_Namespace' },
       message:
         '[kargo-azure-receiver] options.systemNamespace must be a Kubernetes namespace name (RFC 1123 label)',
+    },
+    {
+      options: { explain: ['Not_A_Project'] },
+      message:
+        '[kargo-azure-receiver] options.explain[0] must be a Kubernetes namespace name (RFC 1123 label)',
     },
     {
       options: { writeStatus: 'yes' },

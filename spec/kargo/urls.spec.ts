@@ -28,6 +28,19 @@ describe('Kargo receiver paths and URLs', function () {
     });
   }
 
+  // Go's u.String() keeps host and port as given and lowercases only the scheme (net/url).
+  const hosts = [
+    { base: 'https://hooks.example.com:443', url: `https://hooks.example.com:443/azure/${H}` },
+    { base: 'http://hooks.example.com:80/k', url: `http://hooks.example.com:80/k/azure/${H}` },
+    { base: 'HTTPS://Hooks.Example.COM', url: `https://Hooks.Example.COM/azure/${H}` },
+    { base: 'http://[::1]:8080', url: `http://[::1]:8080/azure/${H}` },
+  ];
+  for (const c of hosts) {
+    it(`${c.base}: url keeps the host and port as given`, function () {
+      assert.equal(receiverDetails(c.base, H).url, c.url);
+    });
+  }
+
   it('joinPath follows path.Join: dot segments, empty segments, trailing slash of the last element', function () {
     assert.equal(joinPath('/a/./b/../c', 'd'), '/a/c/d');
     assert.equal(joinPath('', 'azure', 'x/'), '/azure/x/');
@@ -99,6 +112,29 @@ describe('listReceiverURLs (one-shot, fake Kubernetes API)', function () {
         ['proj-b', 'z', undefined],
       ],
     );
+  });
+
+  it('reads each Secret by name only, and skips a ProjectConfig not named after its namespace', async function () {
+    api.put(secret('proj-c', 'hook', 'list-secret-c-other'));
+    api.put({
+      ...projectConfig('proj-c', [azure('c', 'hook')]),
+      metadata: { namespace: 'proj-c', name: 'misnamed' },
+    });
+    const logger = new RecordingLogger();
+    const list = await listReceiverURLs({ kubeConfig: api.kubeConfig(), logger });
+    assert.deepEqual(
+      list.map((r) => r.project),
+      ['', 'proj-a', 'proj-b'],
+    );
+    assert.ok(
+      logger.lines.some(
+        (l) =>
+          l.msg ===
+          'ProjectConfig proj-c/misnamed ignored: its name "misnamed" differs from its namespace "proj-c"; Kargo reads only the ProjectConfig named after its project',
+      ),
+    );
+    for (const r of api.requests.filter((q) => q.path.includes('/secrets')))
+      assert.match(r.query.fieldSelector ?? '', /^metadata\.name=/, r.path);
   });
 
   it('rejects on API errors with a message free of response bodies', async function () {

@@ -5,6 +5,7 @@ import {
   compileImageRule,
   compileRegex,
   type Rule,
+  type RuleContext,
 } from '../../lib/matching/qualifiers.js';
 
 interface Case {
@@ -13,6 +14,8 @@ interface Case {
   qualifier: string;
   /** undefined: matches; otherwise the exact reason. */
   reason: string | undefined;
+  /** What the payload says beside the qualifier (the default branch). */
+  context?: RuleContext;
 }
 
 function table(
@@ -23,7 +26,7 @@ function table(
   describe(describeName, () => {
     for (const c of cases) {
       it(c.name, () => {
-        assert.equal(compile(c.sub)(c.qualifier), c.reason);
+        assert.equal(compile(c.sub)(c.qualifier, c.context), c.reason);
       });
     }
   });
@@ -47,7 +50,36 @@ table('compileGitRule', compileGitRule, [
     name: 'default strategy, no branch: other branch',
     sub: {},
     qualifier: 'refs/heads/develop',
-    reason: 'branch "develop" is not main or master (no branch set)',
+    reason:
+      'branch "develop" is not main or master (no branch set, and the push names no default branch: Kargo\'s guess)',
+  },
+  {
+    name: 'no branch, the push names the default branch develop: develop',
+    sub: {},
+    qualifier: 'refs/heads/develop',
+    context: { defaultBranch: 'develop' },
+    reason: undefined,
+  },
+  {
+    name: 'no branch, the push names the default branch develop: main is not it',
+    sub: {},
+    qualifier: 'refs/heads/main',
+    context: { defaultBranch: 'develop' },
+    reason: 'branch "main" is not the default branch "develop" named by the push (no branch set)',
+  },
+  {
+    name: "no branch, an empty default branch: Kargo's guess",
+    sub: {},
+    qualifier: 'refs/heads/master',
+    context: { defaultBranch: '' },
+    reason: undefined,
+  },
+  {
+    name: 'branch set: the default branch named by the push does not matter',
+    sub: { branch: 'release' },
+    qualifier: 'refs/heads/develop',
+    context: { defaultBranch: 'develop' },
+    reason: 'branch "develop" is not "release"',
   },
   {
     name: 'branch set: same',
@@ -293,11 +325,20 @@ table('compileChartRule', compileChartRule, [
     qualifier: '2.0.0',
     reason: 'tag "2.0.0" does not satisfy "^1.0.0"',
   },
+  // Kargo's MatchesVersion parses chart versions loosely (Masterminds NewVersion).
+  { name: 'loose 1.3', sub: { semverConstraint: '^1.0.0' }, qualifier: '1.3', reason: undefined },
+  { name: 'loose v1', sub: { semverConstraint: '^1.0.0' }, qualifier: 'v1', reason: undefined },
   {
-    name: 'always strict',
+    name: 'loose, outside',
     sub: { semverConstraint: '^1.0.0' },
-    qualifier: '1.3',
-    reason: 'tag "1.3" is not a strict semantic version',
+    qualifier: 'v2',
+    reason: 'tag "v2" does not satisfy "^1.0.0"',
+  },
+  {
+    name: 'no version at all',
+    sub: { semverConstraint: '^1.0.0' },
+    qualifier: 'latest',
+    reason: 'tag "latest" is not a semantic version',
   },
 ]);
 
@@ -384,4 +425,22 @@ describe('compileRegex', () => {
       assert.equal(compileRegex(c.source).test(c.input), c.ok);
     });
   }
+});
+
+describe('compileGitRule notes', () => {
+  it('a subscription without branch says which default branch it followed', () => {
+    const rule = compileGitRule({});
+    assert.equal(
+      rule.note?.({ defaultBranch: 'develop' }),
+      'no branch set: follows the default branch "develop" named by the push',
+    );
+    assert.equal(
+      rule.note?.({}),
+      "no branch set: follows main or master (the push names no default branch: Kargo's guess)",
+    );
+  });
+
+  it('a subscription with a branch has no note', () => {
+    assert.equal(compileGitRule({ branch: 'main' }).note, undefined);
+  });
 });

@@ -432,31 +432,36 @@ describe('WarehouseIndex.explain', () => {
         namespace: 'another-project',
         name: 'other-project',
         refreshed: true,
-        reason: `git subscription 0 (${GIT}) matches refs/heads/main`,
+        subscription: `git ${GIT}`,
+        reason: `spec.subscriptions[0] takes refs/heads/main (no branch set: follows main or master (the push names no default branch: Kargo's guess))`,
       },
       {
         namespace: 'kargo-demo',
         name: 'git-default',
         refreshed: true,
-        reason: `git subscription 0 (${GIT}) matches refs/heads/main`,
+        subscription: `git ${GIT}`,
+        reason: `spec.subscriptions[0] takes refs/heads/main (no branch set: follows main or master (the push names no default branch: Kargo's guess))`,
       },
       {
         namespace: 'kargo-demo',
         name: 'git-develop',
         refreshed: false,
-        reason: `git subscription 0 (${GIT}): branch "main" is not "develop"`,
+        subscription: `git ${GIT}`,
+        reason: `spec.subscriptions[0]: branch "main" is not "develop"`,
       },
       {
         namespace: 'kargo-demo',
         name: 'git-semver',
         refreshed: false,
-        reason: `git subscription 0 (${GIT}): refs/heads/main is not a tag`,
+        subscription: `git ${GIT}`,
+        reason: `spec.subscriptions[0]: refs/heads/main is not a tag`,
       },
       {
         namespace: 'kargo-demo',
         name: 'image-on-git-url',
         refreshed: false,
-        reason: `git subscription 1 (${GIT}): branch "main" is not "release"`,
+        subscription: `git ${GIT}`,
+        reason: `spec.subscriptions[1]: branch "main" is not "release"`,
       },
     ]);
   });
@@ -470,13 +475,15 @@ describe('WarehouseIndex.explain', () => {
           namespace: 'kargo-demo',
           name: 'image-digest',
           refreshed: false,
-          reason: `image subscription 0 (${IMAGE}): the event concerns chart`,
+          subscription: `image ${IMAGE}`,
+          reason: `spec.subscriptions[0] is an image subscription; the push is a chart`,
         },
         {
           namespace: 'kargo-demo',
           name: 'image-semver',
           refreshed: false,
-          reason: `image subscription 0 (${IMAGE}): the event concerns chart`,
+          subscription: `image ${IMAGE}`,
+          reason: `spec.subscriptions[0] is an image subscription; the push is a chart`,
         },
       ],
     );
@@ -487,13 +494,15 @@ describe('WarehouseIndex.explain', () => {
           namespace: 'kargo-demo',
           name: 'image-digest',
           refreshed: false,
-          reason: `image subscription 0 (${IMAGE}): tag "v1" is not "stable"; tag "latest" is not "stable"`,
+          subscription: `image ${IMAGE}`,
+          reason: `spec.subscriptions[0]: tag "v1" is not "stable"; tag "latest" is not "stable"`,
         },
         {
           namespace: 'kargo-demo',
           name: 'image-semver',
           refreshed: false,
-          reason: `image subscription 0 (${IMAGE}): tag "v1" is not a strict semantic version; tag "latest" is not a strict semantic version`,
+          subscription: `image ${IMAGE}`,
+          reason: `spec.subscriptions[0]: tag "v1" is not a strict semantic version; tag "latest" is not a strict semantic version`,
         },
       ],
     );
@@ -508,13 +517,15 @@ describe('WarehouseIndex.explain', () => {
         namespace: 'kargo-demo',
         name: 'image-digest',
         refreshed: true,
-        reason: `image subscription 0 (${IMAGE}) matches the push (no qualifier to filter on)`,
+        subscription: `image ${IMAGE}`,
+        reason: `spec.subscriptions[0] takes the push (it names no tag or ref to filter on)`,
       },
       {
         namespace: 'kargo-demo',
         name: 'image-semver',
         refreshed: true,
-        reason: `image subscription 0 (${IMAGE}) matches the push (no qualifier to filter on)`,
+        subscription: `image ${IMAGE}`,
+        reason: `spec.subscriptions[0] takes the push (it names no tag or ref to filter on)`,
       },
     ]);
     assert.deepEqual(
@@ -525,5 +536,91 @@ describe('WarehouseIndex.explain', () => {
 
   it('is empty for a repository nobody subscribes to', () => {
     assert.deepEqual(fleet().explain(push(['https://dev.azure.com/x/y/_git/z'], ['git'], [])), []);
+  });
+});
+
+describe('WarehouseIndex.nearMisses and explainPush', () => {
+  const PUSHED = 'myacr.azurecr.io/app';
+
+  function nearFleet(): WarehouseIndex {
+    const index = new WarehouseIndex();
+    index.upsert(
+      warehouseManifest('exact', [{ image: { repoURL: PUSHED, semverConstraint: '^2' } }]),
+    );
+    index.upsert(warehouseManifest('geo', [{ image: { repoURL: 'myacr-eu.azurecr.io/app' } }]));
+    index.upsert(warehouseManifest('team', [{ image: { repoURL: 'myacr.azurecr.io/team/app' } }]));
+    index.upsert(
+      warehouseManifest(
+        'geo',
+        [{ image: { repoURL: 'myacr-eu.azurecr.io/app' } }],
+        'another-project',
+      ),
+    );
+    index.upsert(
+      warehouseManifest('git-app', [{ git: { repoURL: 'https://example.com/org/app' } }]),
+    );
+    index.upsert(warehouseManifest('other-name', [{ image: { repoURL: 'myacr.azurecr.io/api' } }]));
+    return index;
+  }
+
+  it('finds subscriptions of the same repository name, of a kind the push can be, in scope', () => {
+    const event = push([PUSHED], ['image'], ['1.0.0']);
+    assert.deepEqual(nearFleet().nearMisses(event, { namespaces: ['kargo-demo'] }), [
+      {
+        namespace: 'kargo-demo',
+        name: 'geo',
+        subscription: 'image myacr-eu.azurecr.io/app',
+        difference:
+          'another registry host or login server: myacr-eu.azurecr.io instead of myacr.azurecr.io',
+      },
+      {
+        namespace: 'kargo-demo',
+        name: 'team',
+        subscription: 'image myacr.azurecr.io/team/app',
+        difference: 'another path prefix: team/app instead of app',
+      },
+    ]);
+    assert.equal(nearFleet().nearMisses(event).length, 3);
+  });
+
+  it('explainPush: near misses only when nothing takes the push', () => {
+    const index = nearFleet();
+    const missed = index.explainPush(push([PUSHED], ['image'], ['1.0.0']), {
+      namespaces: ['kargo-demo'],
+    });
+    assert.deepEqual(
+      missed.warehouses.map((w) => [w.name, w.refreshed]),
+      [['exact', false]],
+    );
+    assert.deepEqual(
+      missed.nearMisses.map((m) => m.name),
+      ['geo', 'team'],
+    );
+    const taken = index.explainPush(push([PUSHED], ['image'], ['2.0.0']));
+    assert.deepEqual(
+      taken.warehouses.map((w) => [w.name, w.refreshed]),
+      [['exact', true]],
+    );
+    assert.deepEqual(taken.nearMisses, []);
+  });
+
+  it('forgets near misses with their Warehouses: replaced, deleted, cleared', () => {
+    const index = nearFleet();
+    const event = push([PUSHED], ['image'], []);
+    index.upsert(warehouseManifest('geo', [{ image: { repoURL: 'myacr.azurecr.io/other' } }]));
+    index.delete('kargo-demo', 'team');
+    assert.deepEqual(
+      index.nearMisses(event).map((m) => `${m.namespace}/${m.name}`),
+      ['another-project/geo'],
+    );
+    index.delete('another-project', 'geo');
+    assert.deepEqual(index.nearMisses(event), []);
+    const again = nearFleet();
+    again.clear();
+    again.upsert(warehouseManifest('geo', [{ image: { repoURL: 'myacr-eu.azurecr.io/app' } }]));
+    assert.deepEqual(
+      again.nearMisses(event).map((m) => m.name),
+      ['geo'],
+    );
   });
 });

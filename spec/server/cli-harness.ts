@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { main } from '../../lib/server/cli.js';
+import { commands } from '../../lib/server/commands.js';
 import type { FakeKubeApi } from '../support/fake-kube-api.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -168,4 +170,35 @@ export async function waitForStatus(url: string, status: number, timeoutMs = 800
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`${url} answered ${last}, not ${status}, for ${timeoutMs} ms`);
+}
+
+/** Runs `main()` in this process, capturing what it writes. Only for arguments that fail before serving. */
+export async function runInProcess(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<RunResult> {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  let stdout = '';
+  let stderr = '';
+  const write = { out: process.stdout.write, err: process.stderr.write };
+  process.stdout.write = ((chunk: string) => (
+    (stdout += chunk),
+    true
+  )) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string) => (
+    (stderr += chunk),
+    true
+  )) as typeof process.stderr.write;
+  try {
+    // The commands imported statically: main()'s default loads them lazily, which the child-process specs cover.
+    const code = await main(['node', 'kargo-azure-receiver', ...args], commands);
+    return { code, signal: null, stdout, stderr };
+  } finally {
+    process.stdout.write = write.out;
+    process.stderr.write = write.err;
+    for (const k of Object.keys(env))
+      if (saved[k] === undefined) Reflect.deleteProperty(process.env, k);
+      else process.env[k] = saved[k];
+  }
 }

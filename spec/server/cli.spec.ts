@@ -9,38 +9,8 @@ import {
 } from '../../lib/server/config.js';
 import { redactPath } from '../../lib/server/logging.js';
 import { eventLabel } from '../../lib/server/metrics.js';
-import { main } from '../../lib/server/cli.js';
-import { commands } from '../../lib/server/commands.js';
 import { FakeKubeApi } from '../support/fake-kube-api.js';
-import { TempKubeConfig, runCli, type RunResult } from './cli-harness.js';
-
-/** Runs `main()` in this process, capturing what it writes. Only for arguments that fail before serving. */
-async function runInProcess(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  let stdout = '';
-  let stderr = '';
-  const write = { out: process.stdout.write, err: process.stderr.write };
-  process.stdout.write = ((chunk: string) => (
-    (stdout += chunk),
-    true
-  )) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => (
-    (stderr += chunk),
-    true
-  )) as typeof process.stderr.write;
-  try {
-    // The commands imported statically: main()'s default loads them lazily, which the child-process specs cover.
-    const code = await main(['node', 'kargo-azure-receiver', ...args], commands);
-    return { code, signal: null, stdout, stderr };
-  } finally {
-    process.stdout.write = write.out;
-    process.stderr.write = write.err;
-    for (const k of Object.keys(env))
-      if (saved[k] === undefined) Reflect.deleteProperty(process.env, k);
-      else process.env[k] = saved[k];
-  }
-}
+import { TempKubeConfig, runCli, runInProcess, type RunResult } from './cli-harness.js';
 
 describe('kargo-azure-receiver command line', function () {
   this.timeout(20_000);
@@ -185,6 +155,7 @@ describe('kargo-azure-receiver command line', function () {
             captured = config;
           },
           urls: async () => undefined,
+          explain: async () => undefined,
         },
         '0.0.0',
       );
@@ -221,6 +192,7 @@ describe('kargo-azure-receiver command line', function () {
           headersTimeoutMs: 10_000,
           requestTimeoutMs: 30_000,
           keepAliveTimeoutMs: 65_000,
+          explain: false,
         },
       );
     });
@@ -241,6 +213,31 @@ describe('kargo-azure-receiver command line', function () {
         name: 'port and host from the environment',
         env: { KAR_PORT: '9000', KAR_HOST: '127.0.0.1' },
         expect: { port: 9000, host: '127.0.0.1' },
+      },
+      {
+        name: '--explain',
+        args: ['--explain'],
+        expect: { explain: true },
+      },
+      {
+        name: 'KAR_EXPLAIN=true',
+        env: { KAR_EXPLAIN: 'true' },
+        expect: { explain: true },
+      },
+      {
+        name: 'KAR_EXPLAIN=false is off',
+        env: { KAR_EXPLAIN: 'false' },
+        expect: { explain: false },
+      },
+      {
+        name: '--explain with projects: their ProjectConfig receivers only',
+        args: ['--explain', 'kargo-demo,other', '--explain', 'kargo-demo'],
+        expect: { explain: ['kargo-demo', 'other'] },
+      },
+      {
+        name: 'KAR_EXPLAIN with a project',
+        env: { KAR_EXPLAIN: 'kargo-demo' },
+        expect: { explain: ['kargo-demo'] },
       },
       {
         name: 'a flag wins over its variable',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { DEMO_SECRET, startDemo, type Demo } from '../../lib/server/demo.js';
 import { kargoToken } from '../../lib/index.js';
-import { fixtureText } from '../support/fixtures.js';
+import { fixture, fixtureText } from '../support/fixtures.js';
 import { RecordingLogger } from '../support/recording-adapter.js';
 
 describe('the embedded demo (npm start)', () => {
@@ -68,6 +68,42 @@ describe('the embedded demo (npm start)', () => {
       );
     });
   }
+
+  it("explain: the README's History example (a push to develop) is the demo's answer", async () => {
+    const explaining = await startDemo({ port: 0, logger, explain: true });
+    try {
+      const body = fixture('devops-git-push');
+      body.resource.refUpdates[0].name = 'refs/heads/develop';
+      const res = await fetch(explaining.url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json; charset=utf-8' },
+        body: JSON.stringify(body),
+      });
+      assert.equal(res.status, 200);
+      const repo =
+        'https://dev.azure.com/fabrikam-fiber-inc/fabrikam-fiber-git/_git/fabrikam-fiber-git';
+      assert.deepEqual(await res.json(), {
+        msg: 'refreshed 0 warehouse(s)',
+        hint: `2 Warehouses subscribe to Git repository ${repo}; none takes refs/heads/develop: kargo-demo/fabrikam-main: spec.subscriptions[0]: branch "develop" is not "main"; and 1 more`,
+        warehouses: [
+          {
+            namespace: 'kargo-demo',
+            name: 'fabrikam-main',
+            refreshed: false,
+            reason: 'spec.subscriptions[0]: branch "develop" is not "main"',
+          },
+          {
+            namespace: 'kargo-demo',
+            name: 'fabrikam-master',
+            refreshed: false,
+            reason: 'spec.subscriptions[0]: branch "develop" is not "master"',
+          },
+        ],
+      });
+    } finally {
+      await explaining.close();
+    }
+  });
 
   it('a port in use is a clear error, not a crash (Express 4 and 5)', async () => {
     const port = Number(new URL(demo.url).port);

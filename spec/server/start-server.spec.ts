@@ -92,6 +92,28 @@ describe('startServer (in process)', function () {
     ).then((r) => (running = r));
   }
 
+  it('--explain: answers list the Warehouses through the instrumented adapter; the explanation is logged at debug', async () => {
+    const log = memoryLogger();
+    const server = await start({ explain: true, metricsPort: 0 }, log);
+    await server.ready();
+    const res = await rawRequest(server.url, 'POST', `/azure/${TOKEN}`, fixtureText('acr-push'));
+    assert.equal(res.status, 200);
+    assert.deepEqual(JSON.parse(res.body), {
+      msg: 'refreshed 1 warehouse(s)',
+      warehouses: [
+        {
+          namespace: 'kargo-demo',
+          name: 'hello-world',
+          refreshed: true,
+          reason: 'spec.subscriptions[0] takes tag "v1"',
+        },
+      ],
+    });
+    const explained = log.lines.find((l) => l.msg === 'push explained');
+    assert.equal(explained?.level, 'debug');
+    assert.deepEqual(explained?.qualifiers, ['v1']);
+  });
+
   it('serves below a base path, answers a malformed token like any wrong token, and never logs it', async () => {
     const log = memoryLogger();
     const server = await start({ basePath: '/hooks' }, log);

@@ -85,6 +85,78 @@ export interface Fault {
   destroy?: boolean;
 }
 
+/**
+ * What a validating admission webhook is sent for an UPDATE (admission/v1
+ * `AdmissionRequest`: operation, resource, user, old and new object).
+ */
+export interface AdmissionRequest {
+  operation: 'UPDATE';
+  group: string;
+  plural: string;
+  kind: string;
+  namespace: string | undefined;
+  name: string;
+  subresource: string | undefined;
+  userInfo: { username: string };
+  oldObject: KubeObject;
+  object: KubeObject;
+}
+
+/**
+ * A validating admission webhook: returns undefined to admit, or the
+ * `metav1.Status` the API server answers with (its `code` is the HTTP status).
+ * kube-apiserver runs validating webhooks after the patch is applied and
+ * before the object is stored (`staging/src/k8s.io/apiserver/pkg/admission/plugin/webhook/validating`).
+ */
+export type AdmissionHook = (request: AdmissionRequest) => KubeObject | undefined;
+
+/** What the authorizer is asked (`authorizer.Attributes` of a resource request). */
+export interface RequestAttributes {
+  verb: string;
+  group: string;
+  resource: string;
+  namespace: string | undefined;
+  name: string;
+}
+
+/**
+ * The verb and name of a request as kube-apiserver's `RequestInfoFactory`
+ * derives them (`staging/src/k8s.io/apiserver/pkg/endpoints/request/requestinfo.go`):
+ * a GET of a collection is `list`, or `watch` with `watch=true`; a list or
+ * watch whose field selector requires one `metadata.name` is a request for
+ * that name, which lets RBAC `resourceNames` allow it.
+ */
+function requestAttributes(
+  method: string,
+  watch: boolean,
+  route: {
+    type: StoredType;
+    namespace: string | undefined;
+    name: string | undefined;
+    subresource: string | undefined;
+  },
+  query: Record<string, string>,
+): RequestAttributes {
+  const collection = method === 'GET' && !route.name;
+  const verb = collection
+    ? watch
+      ? 'watch'
+      : 'list'
+    : method === 'GET'
+      ? 'get'
+      : method.toLowerCase();
+  const selected = collection
+    ? /^metadata\.name==?([^,]+)$/.exec(query.fieldSelector ?? '')?.[1]
+    : undefined;
+  return {
+    verb,
+    group: route.type.group,
+    resource: route.subresource ? `${route.type.plural}/${route.subresource}` : route.type.plural,
+    namespace: route.namespace,
+    name: route.name ?? selected ?? '',
+  };
+}
+
 interface StoredType extends Required<ResourceType> {
   apiVersion: string;
 }
@@ -315,6 +387,12 @@ function getField(obj: KubeObject, path: string): string | undefined {
 export class FakeKubeApi {
   /** Every request received, in order. */
   readonly requests: RecordedRequest[] = [];
+  /** Validating admission for PATCHes (e.g. `FakeKargoAdmission`); none by default. */
+  admission: AdmissionHook | undefined;
+  /** RBAC for every request (e.g. `rbacAuthorizer` of fake-kargo-admission.ts); none: everything allowed. */
+  authorize: ((username: string, attributes: RequestAttributes) => boolean) | undefined;
+  /** The user every request authenticates as (what admission webhooks see). */
+  username = 'system:serviceaccount:kargo:receiver';
 
   private readonly types = new Map<string, StoredType>(); // key: `${group}/${plural}`
   private readonly store = new Map<string, Map<string, KubeObject>>(); // type key → `${ns}/${name}` → object
@@ -322,6 +400,7 @@ export class FakeKubeApi {
   private readonly watches = new Set<OpenWatch>();
   private readonly sockets = new Set<Socket>();
   private faults: (Fault & { remaining: number })[] = [];
+  private closedBytesSent = 0;
   private server: http.Server | undefined;
   private rv = 100;
   /** Events with a resourceVersion ≤ this were compacted away: watching from before it answers 410. */
@@ -375,7 +454,10 @@ export class FakeKubeApi {
     });
     server.on('connection', (socket) => {
       this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
+      socket.on('close', () => {
+        this.sockets.delete(socket);
+        this.closedBytesSent += socket.bytesWritten;
+      });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     this.server = server;
@@ -423,6 +505,13 @@ export class FakeKubeApi {
   /** How many watch connections are open. */
   get openWatches(): number {
     return this.watches.size;
+  }
+
+  /** Bytes written to clients so far, on every connection (headers included). */
+  get bytesSent(): number {
+    let open = 0;
+    for (const s of this.sockets) open += s.bytesWritten;
+    return this.closedBytesSent + open;
   }
 
   /** How many TCP connections are open. */
@@ -723,6 +812,13 @@ export class FakeKubeApi {
       return;
     }
     const { type, namespace, name, subresource } = route;
+    if (
+      this.authorize &&
+      !this.authorize(this.username, requestAttributes(method, watch, route, query))
+    ) {
+      this.sendStatus(res, 403, this.forbiddenMessage(method, url.pathname));
+      return;
+    }
     if (method === 'GET' && !name) {
       if (watch) this.serveWatch(req, res, type, namespace, query);
       else this.serveList(res, type, namespace, query);
@@ -997,6 +1093,22 @@ export class FakeKubeApi {
       }
       if (current.status === undefined) delete next.status;
       else next.status = clone(current.status);
+    }
+    const refusal = this.admission?.({
+      operation: 'UPDATE',
+      group: type.group,
+      plural: type.plural,
+      kind: type.kind,
+      namespace,
+      name,
+      subresource,
+      userInfo: { username: this.username },
+      oldObject: clone(current),
+      object: clone(next),
+    });
+    if (refusal) {
+      this.sendJSON(res, typeof refusal.code === 'number' ? refusal.code : 500, refusal);
+      return;
     }
     this.sendJSON(res, 200, this.commit(type, key, next, 'MODIFIED'));
   }

@@ -5,7 +5,15 @@
  * @module
  */
 import { PromotionIndex, WarehouseIndex } from '../../matching/index.js';
-import type { Lookup, ReceiverEvent, Refresh, RefreshTarget } from '../../types.js';
+import type {
+  ExplainPush,
+  Lookup,
+  PushEvent,
+  PushExplanation,
+  ReceiverEvent,
+  Refresh,
+  RefreshTarget,
+} from '../../types.js';
 import { KubernetesAdapterError } from './errors.js';
 import { keepAliveUntilSettled } from './keep-alive.js';
 import { type KubernetesAdapterOptions, resolveOptions } from './options.js';
@@ -38,6 +46,8 @@ export interface KubernetesAdapter {
   lookup: Lookup;
   /** Refreshes one Warehouse or Promotion. */
   refresh: Refresh;
+  /** Why a push refreshes what it refreshes, from the same cache and rules as `lookup`. */
+  explainPush: ExplainPush;
   /** Stops every watch and pending retry; lookups and refreshes reject afterwards. */
   close(): Promise<void>;
   /**
@@ -49,7 +59,11 @@ export interface KubernetesAdapter {
   /** Whether the initial lists completed. */
   isReady(): boolean;
   /** The same caches, restricted to these namespaces (per-project receivers). `refresh` refuses targets outside. */
-  scoped(namespaces: readonly string[]): { lookup: Lookup; refresh: Refresh };
+  scoped(namespaces: readonly string[]): {
+    lookup: Lookup;
+    refresh: Refresh;
+    explainPush: ExplainPush;
+  };
   /** Counters. */
   stats(): KubernetesAdapterStats;
 }
@@ -165,6 +179,13 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     };
   }
 
+  function makeExplain(namespaces: readonly string[] | undefined): ExplainPush {
+    return async function kubernetesExplain(event: PushEvent): Promise<PushExplanation> {
+      await whenSynced();
+      return warehouses.explainPush(event, namespaces ? { namespaces } : {});
+    };
+  }
+
   function makeRefresh(namespaces: readonly string[] | undefined): Refresh {
     return async function kubernetesRefresh(target: RefreshTarget): Promise<void> {
       if (closed) throw new KubernetesAdapterError('KUBE_CLOSED');
@@ -185,6 +206,7 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
   return {
     lookup: makeLookup(undefined),
     refresh: makeRefresh(undefined),
+    explainPush: makeExplain(undefined),
     async close() {
       closed = true;
       closing.abort();
@@ -194,7 +216,11 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     isReady,
     scoped(namespaces) {
       const copy = [...namespaces];
-      return { lookup: makeLookup(copy), refresh: makeRefresh(copy) };
+      return {
+        lookup: makeLookup(copy),
+        refresh: makeRefresh(copy),
+        explainPush: makeExplain(copy),
+      };
     },
     stats() {
       const sum = (pick: (s: ReturnType<ResourceWatcher['stats']>) => number): number =>

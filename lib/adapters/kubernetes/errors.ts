@@ -12,6 +12,7 @@ export type KubernetesErrorCode =
   | 'KUBE_FORBIDDEN'
   | 'KUBE_UNAUTHORIZED'
   | 'KUBE_REJECTED'
+  | 'KUBE_ADMISSION_DENIED'
   | 'KUBE_OUT_OF_SCOPE'
   | 'KUBE_CLOSED';
 
@@ -21,6 +22,7 @@ const MESSAGES: Record<KubernetesErrorCode, string> = {
   KUBE_FORBIDDEN: 'the Kubernetes API refused the request: missing RBAC permission',
   KUBE_UNAUTHORIZED: 'the Kubernetes API did not accept the credentials',
   KUBE_REJECTED: 'the Kubernetes API rejected the request',
+  KUBE_ADMISSION_DENIED: 'an admission webhook refused the request',
   KUBE_OUT_OF_SCOPE: 'the target is outside the namespaces of this adapter',
   KUBE_CLOSED: 'the Kubernetes adapter is closed',
 };
@@ -32,6 +34,7 @@ const STATUSES: Record<KubernetesErrorCode, number> = {
   KUBE_FORBIDDEN: 500,
   KUBE_UNAUTHORIZED: 500,
   KUBE_REJECTED: 500,
+  KUBE_ADMISSION_DENIED: 500,
   KUBE_OUT_OF_SCOPE: 500,
   KUBE_CLOSED: 503,
 };

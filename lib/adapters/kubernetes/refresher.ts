@@ -84,16 +84,48 @@ function retryAfterMs(value: string | undefined, now: Date): number | undefined 
   return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
 }
 
-function statusReason(body: unknown): string | undefined {
+/** The `reason` and `message` of a `metav1.Status` answer body (a string or parsed JSON). */
+function statusOf(body: unknown): { reason: string | undefined; message: string | undefined } {
   let parsed: unknown = body;
   if (typeof body === 'string') {
     try {
       parsed = JSON.parse(body);
     } catch {
-      return undefined;
+      return { reason: undefined, message: undefined };
     }
   }
-  return safeReason((parsed as { reason?: unknown } | null)?.reason);
+  const status = (parsed ?? {}) as { reason?: unknown; message?: unknown };
+  return {
+    reason: safeReason(status.reason),
+    message: typeof status.message === 'string' ? status.message : undefined,
+  };
+}
+
+/**
+ * kube-apiserver words a validating webhook's refusal as
+ * `admission webhook "<name>" denied the request: <message>`, with the
+ * webhook's own code (`staging/src/k8s.io/apiserver/pkg/admission/plugin/webhook/errors/statuserror.go`).
+ * Kargo's Promotion webhook refuses a caller without the verb `promote` with
+ * a 500 `InternalError` (`pkg/webhook/kubernetes/promotion/webhook.go`,
+ * `ValidateUpdate` → `authorize`), which must not pass for a transient 500.
+ * A webhook that could not be called says `failed calling webhook` instead:
+ * that one is transient and retried.
+ */
+const ADMISSION_DENIED = /^admission webhook "([^"]{1,253})" denied the request/;
+
+/** A refusal by an admission webhook, with its message made safe to log. */
+export function admissionRefusal(
+  message: string | undefined,
+): { webhook: string; message: string } | undefined {
+  const match = message === undefined ? null : ADMISSION_DENIED.exec(message);
+  if (!match || message === undefined) return undefined;
+  // Kubernetes' message names the webhook, the object, the subject and the Stage, never a secret;
+  // it is still cut short and stripped of control characters before it reaches a log line.
+  const clean = [...message].map((c) => (c < ' ' || c === '\u007f' ? ' ' : c)).join('');
+  return {
+    webhook: match[1] ?? '',
+    message: clean.length > 1024 ? `${clean.slice(0, 1024)}…` : clean,
+  };
 }
 
 /** Applies refresh patches. */
@@ -172,6 +204,19 @@ export class Refresher {
       const outcome = await this.#limit(() => this.#attempt(target, plural, flight));
       if (outcome.done) return;
       const { status, reason, retryAfter } = outcome;
+      if (outcome.admission) {
+        this.#stats.failures += 1;
+        const { webhook, message } = outcome.admission;
+        const hint =
+          target.kind === 'Promotion'
+            ? `: Kargo's Promotion webhook wants the verb "promote" on stages.${GROUP} in namespace ${target.namespace} (see deploy/rbac.yaml)`
+            : '';
+        logger.error(
+          { ...where, status, reason, webhook, message },
+          `an admission webhook refused the refresh, not retried${hint}`,
+        );
+        throw new KubernetesAdapterError('KUBE_ADMISSION_DENIED', status);
+      }
       if (status === 403) {
         this.#stats.failures += 1;
         logger.error(
@@ -231,6 +276,7 @@ export class Refresher {
         status: number | undefined;
         reason: string | undefined;
         retryAfter: number | undefined;
+        admission?: { webhook: string; message: string };
       }
   > {
     const now = this.#config.now();
@@ -258,7 +304,7 @@ export class Refresher {
     } catch (err) {
       if (err instanceof ApiException) {
         const status = err.code;
-        const reason = statusReason(err.body);
+        const { reason, message } = statusOf(err.body);
         if (status === 404) {
           this.#stats.notFound += 1;
           this.#config.logger.debug(
@@ -268,10 +314,12 @@ export class Refresher {
           return { done: true };
         }
         const headers = (err.headers ?? {}) as Record<string, string | undefined>;
+        const admission = admissionRefusal(message);
         return {
           done: false,
           status,
           reason,
+          ...(admission ? { admission } : {}),
           retryAfter:
             status === 429 || status === 503
               ? retryAfterMs(headers['retry-after'], now)

@@ -61,6 +61,8 @@ export interface ResourceWatcherOptions<T extends KubeObjectLike = KubeObjectLik
   onDelete: (ref: ObjectRef, object?: T) => void;
   /** After each (re)list, once the deltas above were delivered: every object of the list. */
   onResync?: (objects: readonly T[]) => void;
+  /** A list or watch failed (it is retried after a backoff); for callers that must not wait for ever on `ready`. */
+  onError?: (error: Error) => void;
   /** Receives warnings on restarts. Default: silent. */
   logger?: Logger;
   /** Backoff between failed attempts. Default: 1 s doubling to 30 s, ±20 %. */
@@ -232,6 +234,9 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
             { ...this.#describe, status, reason, problem, attempt: failures, retryInMs: delay },
             'Kubernetes watch failed, retrying',
           );
+          const { onError } = this.#options;
+          if (onError)
+            this.#deliver(() => onError(err instanceof Error ? err : new Error(String(err))));
         }
       }
       if (delay > 0 && !this.#closed) await this.#sleep(delay, this.#abort.signal);

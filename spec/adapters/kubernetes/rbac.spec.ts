@@ -26,6 +26,8 @@ const ADAPTER_RULES = [
     resources: ['warehouses', 'promotions'],
     verbs: ['list', 'watch', 'patch'],
   },
+  // Kargo's Promotion admission webhook checks `promote` on the Promotion's Stage (admission.spec.ts).
+  { apiGroups: ['kargo.akuity.io'], resources: ['stages'], verbs: ['promote'] },
 ];
 const PROJECT_CONFIG_RULE = {
   apiGroups: ['kargo.akuity.io'],
@@ -38,7 +40,8 @@ const CLUSTER_CONFIG_RULE = {
   resourceNames: ['cluster'],
   verbs: ['get', 'list', 'watch'],
 };
-const SECRETS_RULE = { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] };
+// Each referenced Secret is listed and watched by name; no get, no cluster-wide read is needed.
+const SECRETS_RULE = { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] };
 
 // Every role of every file, with exactly the rules it may grant: least privilege, checked.
 const files: Array<{ file: string; kinds: string[]; rules: Record<string, unknown[]> }> = [

@@ -1,0 +1,229 @@
+/**
+ * What an answer says beside `msg`: the `hint` when a push refreshes
+ * nothing, and with `explain: true` the Warehouses of the receiver's scope
+ * subscribed to the pushed repository. Azure shows the answer to the user
+ * (Azure DevOps in the service hook's History, ACR in the webhook's events),
+ * so this is where users find out why. Everything here is token-free: it is
+ * built from repository URLs, tags, refs and object names only.
+ * @module
+ */
+import { errorDetail } from './errors.js';
+import type {
+  ExplainPush,
+  Logger,
+  NearMiss,
+  PushEvent,
+  PushExplanation,
+  ReceiverEvent,
+  RefreshTarget,
+  WarehouseExplanation,
+} from './types.js';
+
+/** Most Warehouses (and near misses) an answer lists; past it, a count says how many were left out. */
+export const MAX_EXPLAINED = 50;
+/** Longest reason, difference or hint in an answer, in characters. */
+export const MAX_TEXT = 400;
+
+/** One Warehouse as an answer lists it. */
+export interface AnsweredWarehouse {
+  namespace: string;
+  name: string;
+  refreshed: boolean;
+  reason: string;
+}
+
+/** The fields an answer adds to `msg`. */
+export interface ExplanationFields {
+  /** Why nothing was refreshed. Only when nothing was. */
+  hint?: string;
+  /** With `explain`: each subscribed Warehouse of the scope, sorted, at most {@link MAX_EXPLAINED}. */
+  warehouses?: AnsweredWarehouse[];
+  /** With `explain`: how many Warehouses were left out of `warehouses`. */
+  warehousesOmitted?: number;
+  /** With `explain`, when nothing matched: likely misspelt subscriptions, at most {@link MAX_EXPLAINED}. */
+  nearMisses?: NearMiss[];
+  /** With `explain`: how many near misses were left out. */
+  nearMissesOmitted?: number;
+}
+
+/** Cuts `text` to {@link MAX_TEXT} characters. */
+export function bounded(text: string): string {
+  return text.length <= MAX_TEXT ? text : `${text.slice(0, MAX_TEXT - 1)}…`;
+}
+
+const KIND_NOUN = { git: 'Git repository', image: 'image', chart: 'chart' } as const;
+
+/** `image myregistry.azurecr.io/app`, `Git repository https://dev.azure.com/…`: what was pushed. */
+export function pushSubject(event: PushEvent): string {
+  const kinds = event.kinds.map((kind) => KIND_NOUN[kind]).join(' or ') || 'repository';
+  return `${kinds} ${[...new Set(event.repoURLs)].join(' or ')}`;
+}
+
+/** `tag "1.2.3"`, `refs/heads/main`, `the push`: what the subscriptions had to take. */
+function pushedQualifiers(event: PushEvent): string {
+  if (event.qualifiers.length === 0) return 'the push';
+  if (event.kinds.includes('git')) return event.qualifiers.join(' or ');
+  const noun = event.kinds.length === 1 && event.kinds[0] === 'chart' ? 'version' : 'tag';
+  return event.qualifiers.map((q) => `${noun} ${JSON.stringify(q)}`).join(' or ');
+}
+
+function warehouses(n: number): string {
+  return n === 1 ? '1 Warehouse subscribes' : `${String(n)} Warehouses subscribe`;
+}
+
+/**
+ * One sentence saying why a push refreshed nothing, from what the
+ * receiver's scope holds (`explanation`), or from the event alone when the
+ * adapter cannot explain.
+ */
+export function pushHint(event: PushEvent, explanation: PushExplanation | undefined): string {
+  const subject = pushSubject(event);
+  if (explanation === undefined) {
+    return bounded(
+      `no Warehouse of this receiver takes ${pushedQualifiers(event)} of ${subject} (the adapter cannot say why)`,
+    );
+  }
+  const subscribed = explanation.warehouses;
+  const first = subscribed[0];
+  if (first === undefined) {
+    const miss = explanation.nearMisses[0];
+    if (miss === undefined) return bounded(`no Warehouse subscribes to ${subject}`);
+    const more = explanation.nearMisses.length - 1;
+    return bounded(
+      `no Warehouse subscribes to ${subject}; Warehouse ${miss.namespace}/${miss.name} subscribes to ${miss.subscription} (${miss.difference})${more > 0 ? `, and ${String(more)} more near miss(es)` : ''}`,
+    );
+  }
+  const more = subscribed.length - 1;
+  return bounded(
+    `${warehouses(subscribed.length)} to ${subject}; none takes ${pushedQualifiers(event)}: ${first.namespace}/${first.name}: ${first.reason}${more > 0 ? `; and ${String(more)} more` : ''}`,
+  );
+}
+
+/** The hint of a pull request event that refreshed nothing. */
+export function pullRequestHint(prURL: string): string {
+  return bounded(`no running Promotion of this receiver waits on pull request ${prURL}`);
+}
+
+function keyOf(target: { namespace: string; name: string }): string {
+  return `${target.namespace}/${target.name}`;
+}
+
+/**
+ * The `warehouses` (and `nearMisses`) of an answer: bounded, reasons cut,
+ * and `refreshed` from what was refreshed (`targets`), so the list agrees
+ * with `msg` even if the cache changed between lookup and explanation.
+ */
+export function explainedFields(
+  explanation: PushExplanation,
+  targets: readonly RefreshTarget[],
+): ExplanationFields {
+  const refreshed = new Set(targets.map(keyOf));
+  const list: AnsweredWarehouse[] = explanation.warehouses
+    .slice(0, MAX_EXPLAINED)
+    .map((w: WarehouseExplanation) => ({
+      namespace: w.namespace,
+      name: w.name,
+      refreshed: refreshed.has(keyOf(w)),
+      reason: bounded(w.reason),
+    }));
+  const fields: ExplanationFields = { warehouses: list };
+  const omitted = explanation.warehouses.length - list.length;
+  if (omitted > 0) fields.warehousesOmitted = omitted;
+  if (explanation.nearMisses.length > 0) {
+    fields.nearMisses = explanation.nearMisses.slice(0, MAX_EXPLAINED).map((m) => ({
+      namespace: m.namespace,
+      name: m.name,
+      subscription: bounded(m.subscription),
+      difference: bounded(m.difference),
+    }));
+    const missed = explanation.nearMisses.length - MAX_EXPLAINED;
+    if (missed > 0) fields.nearMissesOmitted = missed;
+  }
+  return fields;
+}
+
+/** pino's `isLevelEnabled('debug')`; false for loggers that cannot tell, so the hot path stays cheap. */
+function debugEnabled(logger: Logger): boolean {
+  try {
+    return logger.isLevelEnabled?.('debug') === true;
+  } catch {
+    return false;
+  }
+}
+
+/** What an explainer needs of the endpoint that took the request. */
+export interface ExplainingEndpoint {
+  explainPush?: ExplainPush;
+  /** Overrides the configured `explain` for this endpoint. */
+  explain?: boolean;
+  labels?: Record<string, string>;
+}
+
+/**
+ * Runs `explaining` within what is left of the request's deadline; resolves
+ * to a symbol when time ran out.
+ */
+export type WithinDeadline = (
+  explaining: Promise<PushExplanation>,
+) => Promise<PushExplanation | symbol>;
+
+/**
+ * Builds the step of the request pipeline that adds `hint` and, with
+ * `explain`, the subscribed Warehouses to a 200 answer. The adapter's
+ * `explainPush` runs only when nothing matched, `explain` is on, or debug
+ * logs are enabled: the hot path stays a lookup. It never fails the
+ * request: an adapter without `explainPush`, or one that fails or runs out of
+ * time, leaves the hint to what the event says.
+ */
+export function createExplainer(config: { logger: Logger; explain: boolean }) {
+  const { logger, explain } = config;
+
+  async function explainSafely(
+    endpoint: ExplainingEndpoint,
+    event: PushEvent,
+    within: WithinDeadline,
+  ): Promise<PushExplanation | undefined> {
+    const explainPush = endpoint.explainPush;
+    if (explainPush === undefined) return undefined;
+    try {
+      const result = await within(Promise.resolve().then(() => explainPush(event)));
+      if (typeof result !== 'symbol') return result;
+      logger.warn({ ...endpoint.labels }, 'explanation did not finish in time');
+    } catch (err) {
+      logger.warn({ ...endpoint.labels, ...errorDetail(err) }, 'explanation failed');
+    }
+    return undefined;
+  }
+
+  return async function explainAnswer(
+    endpoint: ExplainingEndpoint,
+    event: ReceiverEvent,
+    targets: readonly RefreshTarget[],
+    within: WithinDeadline,
+  ): Promise<ExplanationFields> {
+    if (event.type !== 'push') {
+      return targets.length === 0 ? { hint: pullRequestHint(event.prURL) } : {};
+    }
+    const listed = endpoint.explain ?? explain;
+    if (targets.length > 0 && !listed && !debugEnabled(logger)) return {};
+    const explanation = await explainSafely(endpoint, event, within);
+    if (explanation !== undefined) {
+      logger.debug(
+        {
+          ...endpoint.labels,
+          repoURLs: event.repoURLs,
+          qualifiers: event.qualifiers,
+          defaultBranch: event.defaultBranch,
+          warehouses: explanation.warehouses.slice(0, MAX_EXPLAINED),
+          nearMisses: explanation.nearMisses.slice(0, MAX_EXPLAINED),
+        },
+        'push explained',
+      );
+    }
+    const fields: ExplanationFields = {};
+    if (targets.length === 0) fields.hint = pushHint(event, explanation);
+    if (listed && explanation !== undefined)
+      Object.assign(fields, explainedFields(explanation, targets));
+    return fields;
+  };
+}
