@@ -56,7 +56,10 @@ describe('my app receives Azure webhooks', function () {
           refs: ['refs/heads/main'],
         }),
       )
-      .expect(200, { msg: 'refreshed 0 warehouse(s)' });
+      .expect(200, {
+        msg: 'refreshed 0 warehouse(s)',
+        hint: 'no Warehouse of this receiver takes refs/heads/main of Git repository https://dev.azure.com/org/project/_git/repo (the adapter cannot say why)',
+      });
     assert.deepEqual(adapter.lookups[0], {
       type: 'push',
       source: 'azure-devops',
@@ -64,6 +67,7 @@ describe('my app receives Azure webhooks', function () {
       repoURLs: ['https://dev.azure.com/org/project/_git/repo'],
       kinds: ['git'],
       qualifiers: ['refs/heads/main'],
+      defaultBranch: 'main',
     });
   });
 

@@ -29,11 +29,22 @@ function push(app: express.Express, path: string): request.Test {
     .send(fixtureText('acr-push'));
 }
 
+/** Where each RBAC file lives in deploy/ (one kustomize component per scope). */
+const RBAC_DIRS: Record<string, string> = {
+  'rbac.yaml': 'rbac/cluster/',
+  'rbac-config.yaml': 'rbac/cluster/',
+  'rbac-namespaced.yaml': 'rbac/namespaced/',
+  'rbac-status.yaml': 'rbac/status/',
+};
+
 function deployRbac(...files: string[]): RbacDocument[] {
   return files.flatMap((file) =>
-    parseAllDocuments(readFileSync(new URL(`../../deploy/${file}`, import.meta.url), 'utf8')).map(
-      (d) => d.toJS() as RbacDocument,
-    ),
+    parseAllDocuments(
+      readFileSync(
+        new URL(`../../deploy/${RBAC_DIRS[file] ?? ''}${file}`, import.meta.url),
+        'utf8',
+      ),
+    ).map((d) => d.toJS() as RbacDocument),
   );
 }
 

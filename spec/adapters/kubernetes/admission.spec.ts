@@ -35,8 +35,19 @@ const RECEIVER_USER = 'system:serviceaccount:kargo-azure-receiver:kargo-azure-re
 const PROMOTION: RefreshTarget = { kind: 'Promotion', namespace: 'kargo-demo', name: 'p1' };
 const WAREHOUSE: RefreshTarget = { kind: 'Warehouse', namespace: 'kargo-demo', name: 'w1' };
 
+/** Where each RBAC file lives in deploy/ (one kustomize component per scope). */
+const RBAC_DIRS: Record<string, string> = {
+  'rbac.yaml': 'rbac/cluster/',
+  'rbac-config.yaml': 'rbac/cluster/',
+  'rbac-namespaced.yaml': 'rbac/namespaced/',
+  'rbac-status.yaml': 'rbac/status/',
+};
+
 function deployRbac(file: string): RbacDocument[] {
-  const text = readFileSync(new URL(`../../../deploy/${file}`, import.meta.url), 'utf8');
+  const text = readFileSync(
+    new URL(`../../../deploy/${RBAC_DIRS[file] ?? ''}${file}`, import.meta.url),
+    'utf8',
+  );
   return parseAllDocuments(text).map((d) => d.toJS() as RbacDocument);
 }
 
