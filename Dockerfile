@@ -8,7 +8,7 @@
 # Runs as the unprivileged "node" user (uid 1000) and needs no writable
 # file system: deploy/deployment.yaml sets readOnlyRootFilesystem.
 
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -16,7 +16,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY lib ./lib
 RUN npm run build
 
-FROM node:20-slim
+FROM node:24-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

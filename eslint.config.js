@@ -25,6 +25,15 @@ export default tseslint.config(
     },
   },
   {
+    // The CommonJS consumer of the packed package (spec/package).
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', fetch: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['spec/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

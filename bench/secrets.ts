@@ -28,9 +28,9 @@ const MB = 1024 * 1024;
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CLI = fileURLToPath(new URL('../dist/server/cli.js', import.meta.url));
 
-/** The Deployment's memory limit and NODE_OPTIONS, read from deploy/deployment.yaml. */
+/** The Deployment's memory limit and NODE_OPTIONS, read from deploy/base/deployment.yaml. */
 export function deploymentMemory(): { limitMB: number; nodeOptions: string } {
-  const text = readFileSync(new URL('../deploy/deployment.yaml', import.meta.url), 'utf8');
+  const text = readFileSync(new URL('../deploy/base/deployment.yaml', import.meta.url), 'utf8');
   const limit = /limits:\s*\n\s*memory:\s*(\d+)Mi/.exec(text)?.[1];
   const options = /name: NODE_OPTIONS\s*\n\s*value:\s*(\S+)/.exec(text)?.[1];
   return { limitMB: Number(limit ?? 0), nodeOptions: options ?? '' };

@@ -9,6 +9,7 @@ export { memoryAdapter } from './adapters/memory.js';
 export {
   kubernetesAdapter,
   KubernetesAdapterError,
+  KubeClusterError,
   REFRESH_ANNOTATION,
 } from './adapters/kubernetes/index.js';
 export {
@@ -44,7 +45,9 @@ export type {
   KubernetesAdapterOptions,
   KubernetesAdapterStats,
   KubernetesErrorCode,
+  KubeClusterErrorCode,
 } from './adapters/kubernetes/index.js';
+export type { KubeConfigLike } from './adapters/kubernetes/kube-config.js';
 export type {
   Adapter,
   ArtifactKind,

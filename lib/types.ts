@@ -15,7 +15,8 @@ export type EventSource = 'acr' | 'azure-devops';
  */
 export interface PushEvent {
   type: 'push';
-  source: EventSource;
+  /** `acr` or `azure-devops`; another receiver sharing the adapter names itself (`github`, …). */
+  source: EventSource | (string & {});
   /** The Azure event name as sent (`push`, `git.push`). */
   eventType: string;
   /**

@@ -183,9 +183,9 @@ describe('misspelt options are refused, with the nearest valid name', () => {
           "[kargo-azure-receiver] options.deadlineMS is not an option: did you mean 'deadlineMs'?",
       },
     );
-    assert.throws(() => kargoReceiversConfig({ namespace: ['a'] } as KargoReceiversOptions), {
+    assert.throws(() => kargoReceiversConfig({ namespacs: ['a'] } as KargoReceiversOptions), {
       message:
-        "[kargo-azure-receiver] options.namespace is not an option: did you mean 'namespaces'?",
+        "[kargo-azure-receiver] options.namespacs is not an option: did you mean 'namespaces'?",
     });
   });
 
@@ -193,13 +193,13 @@ describe('misspelt options are refused, with the nearest valid name', () => {
     assert.throws(
       () =>
         kubernetesAdapter({
-          // @ts-expect-error -- TypeScript: "Did you mean to write 'namespace'?"
-          namespaces: ['kargo-demo'],
+          // @ts-expect-error -- TypeScript: "Did you mean to write 'namespaces'?"
+          namespacs: ['kargo-demo'],
         }),
       {
         name: 'TypeError',
         message:
-          "[kargo-azure-receiver] options.namespaces is not an option: did you mean 'namespace'?",
+          "[kargo-azure-receiver] options.namespacs is not an option: did you mean 'namespaces'?",
       },
     );
     assert.throws(() => kubernetesAdapter({ watchBackoff: { initalMs: 5 } as BackoffOptions }), {

@@ -23,7 +23,7 @@
  * watch (one list of one object).
  * @module
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClientKubeConfig as KubeConfig } from '../adapters/kubernetes/kube-config.js';
 import type { BackoffOptions, Sleep } from '../adapters/kubernetes/backoff.js';
 import { KubeHttpError } from '../adapters/kubernetes/kube-http.js';
 import { ResourceWatcher } from '../adapters/kubernetes/resource-watcher.js';
@@ -350,7 +350,7 @@ export class ConfigWatcher {
         if (status === 403)
           this.#logger.warn(
             { secretRef: key, status },
-            `reading Secret ${key} is forbidden: grant list and watch on secrets (resourceNames may name it) to this service account (see deploy/rbac-config.yaml)`,
+            `reading Secret ${key} is forbidden: grant list and watch on secrets (resourceNames may name it) to this service account (see deploy/rbac/cluster/rbac-config.yaml)`,
           );
         settle();
         this.#schedule();

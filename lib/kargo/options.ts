@@ -2,7 +2,12 @@
  * Options of `kargoReceivers`, checked once when the factory is called.
  * @module
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import type { ClientKubeConfig as KubeConfig } from '../adapters/kubernetes/kube-config.js';
+import {
+  type KubeConfigLike,
+  adoptKubeConfig,
+  kubeConfigSchema,
+} from '../adapters/kubernetes/kube-config.js';
 import Joi from 'joi';
 import { optionsError } from '../errors.js';
 import {
@@ -39,8 +44,12 @@ export interface KargoAdapter {
 
 /** Options of {@link kargoReceivers}. */
 export interface KargoReceiversOptions {
-  /** Where and who to connect as. Default: `KubeConfig.loadFromDefault()` (in-cluster service account or `~/.kube/config`). */
-  kubeConfig?: KubeConfig;
+  /**
+   * Where and who to connect as: a `KubeConfig` of your own `@kubernetes/client-node`
+   * (1.x or 2.x). Default: `KubeConfig.loadFromDefault()` (`KUBECONFIG`, else
+   * `~/.kube/config`, else the in-cluster service account).
+   */
+  kubeConfig?: KubeConfigLike;
   /**
    * Public base URL the router is reachable at, e.g. `https://kargo-webhooks.example.com`
    * (include the path of the mount point, if any). Gives `receivers()` and the
@@ -58,7 +67,9 @@ export interface KargoReceiversOptions {
    * Secrets of `systemNamespace`), so that RBAC can be granted with Roles.
    * Default: all namespaces.
    */
-  namespaces?: string[];
+  namespaces?: string | readonly string[];
+  /** Alias of `namespaces` (give one or the other). */
+  namespace?: string | readonly string[];
   /** Largest accepted body in bytes; larger ones get 413. Default 2 MiB. */
   maxBodyBytes?: number;
   /** How many refreshes of one webhook run at once. Default 16. */
@@ -95,14 +106,18 @@ export interface KargoReceiversConfig extends HandlerConfig {
   explainProjects: string[] | undefined;
 }
 
+const namespacesSchema = Joi.alternatives().try(
+  namespaceSchema,
+  Joi.array().items(namespaceSchema).min(1).unique(),
+);
+
 const schema = Joi.object({
-  kubeConfig: Joi.object()
-    .instance(KubeConfig)
-    .messages({ 'object.instance': '{{#label}} must be a KubeConfig of @kubernetes/client-node' }),
+  kubeConfig: kubeConfigSchema,
   baseURL: baseURLSchema,
   writeStatus: Joi.boolean().default(false),
   systemNamespace: namespaceSchema.default(DEFAULT_SYSTEM_NAMESPACE),
-  namespaces: Joi.array().items(namespaceSchema).min(1).unique(),
+  namespaces: namespacesSchema,
+  namespace: namespacesSchema,
   adapter: Joi.object({
     lookup: Joi.function().required(),
     refresh: Joi.function().required(),
@@ -121,7 +136,9 @@ const schema = Joi.object({
   explain: Joi.alternatives()
     .try(Joi.boolean(), Joi.array().items(namespaceSchema).unique())
     .default(false),
-});
+})
+  .oxor('namespace', 'namespaces')
+  .messages({ 'object.oxor': 'namespace is an alias of namespaces: give one of them' });
 
 /** Validates `kargoReceivers` options and fills in the defaults. */
 export function kargoReceiversConfig(
@@ -135,11 +152,11 @@ export function kargoReceiversConfig(
   );
   const explain = (valid as { explain: boolean | string[] }).explain;
   return {
-    kubeConfig: valid.kubeConfig,
+    kubeConfig: valid.kubeConfig ? adoptKubeConfig(valid.kubeConfig) : undefined,
     baseURL: valid.baseURL,
     writeStatus: valid.writeStatus,
     systemNamespace: valid.systemNamespace,
-    namespaces: valid.namespaces,
+    namespaces: namespaceList(valid.namespaces ?? valid.namespace),
     adapter: valid.adapter,
     requestTimeoutMs: valid.requestTimeoutMs,
     ...pickHandlerConfig(valid),
@@ -147,4 +164,9 @@ export function kargoReceiversConfig(
     explain: explain === true,
     explainProjects: Array.isArray(explain) ? explain : undefined,
   };
+}
+
+function namespaceList(value: string | readonly string[] | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === 'string' ? [value] : [...value];
 }

@@ -14,7 +14,9 @@ import { type ConfigSnapshot, ConfigWatcher } from './config-watcher.js';
 import { type KargoAdapter, type KargoReceiversOptions, kargoReceiversConfig } from './options.js';
 import { RECEIVER_TYPE } from './resources.js';
 import { StatusWriter } from './status-writer.js';
-import { type ReceiverInfo, defaultKubeConfig, receiverInfo } from './urls.js';
+import { defaultKubeConfig } from '../adapters/kubernetes/kube-config.js';
+import { keepAliveUntilSettled } from '../adapters/kubernetes/keep-alive.js';
+import { type ReceiverInfo, receiverInfo } from './urls.js';
 
 /** The router `kargoReceivers` returns: an Express router with a lifecycle. */
 export interface KargoReceiversRouter extends Router {
@@ -155,7 +157,7 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
 
   let closing: Promise<void> | undefined;
   return Object.assign(router, {
-    ready: () => readyPromise,
+    ready: () => keepAliveUntilSettled(readyPromise),
     isReady,
     receivers: () => served.map((r) => ({ ...r })),
     close(): Promise<void> {

@@ -14,11 +14,12 @@
 import {
   ApiException,
   CustomObjectsApi,
-  type KubeConfig,
   PatchStrategy,
   setHeaderOptions,
+  type KubeConfig as ClientNodeKubeConfig,
 } from '@kubernetes/client-node';
 import { deadlineOptions } from '../adapters/kubernetes/request-signal.js';
+import type { ClientKubeConfig as KubeConfig } from '../adapters/kubernetes/kube-config.js';
 import type { Logger } from '../types.js';
 import type { ConfigSnapshot, ProjectConfigState } from './config-watcher.js';
 import { PROJECT_CONFIGS, type WebhookReceiverDetails } from './resources.js';
@@ -99,7 +100,7 @@ export class StatusWriter {
 
   constructor(options: StatusWriterOptions) {
     this.#options = options;
-    this.#api = options.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.#api = (options.kubeConfig as ClientNodeKubeConfig).makeApiClient(CustomObjectsApi);
   }
 
   /** Counters. */

@@ -3,9 +3,20 @@
  * of the cluster (no watch) for the `urls` command.
  * @module
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import {
+  type KubeConfigLike,
+  adoptKubeConfig,
+  defaultKubeConfig,
+  kubeConfigSchema,
+} from '../adapters/kubernetes/kube-config.js';
 import Joi from 'joi';
-import { KubeHttpError, collectionPath, kubeGet } from '../adapters/kubernetes/kube-http.js';
+import { explainKubeFailure } from '../adapters/kubernetes/errors.js';
+import {
+  KubeHttpError,
+  type ResourceType,
+  collectionPath,
+  kubeGet,
+} from '../adapters/kubernetes/kube-http.js';
 import { silentLogger } from '../logger.js';
 import { loggerSchema, validate } from '../options.js';
 import type { Logger } from '../types.js';
@@ -121,8 +132,8 @@ export const baseURLSchema = Joi.string()
 
 /** Options of {@link listReceiverURLs}. */
 export interface ListReceiverURLsOptions {
-  /** Where and who to connect as. Default: `KubeConfig.loadFromDefault()`. */
-  kubeConfig?: KubeConfig;
+  /** Where and who to connect as: a `KubeConfig` of `@kubernetes/client-node` 1.x or 2.x. Default: `KubeConfig.loadFromDefault()`. */
+  kubeConfig?: KubeConfigLike;
   /** Public base URL of the receiver, e.g. `https://kargo-webhooks.example.com`; adds `url` to each entry. */
   baseURL?: string;
   /** Namespace of the Secrets of ClusterConfig receivers. Default `kargo-system-resources`. */
@@ -134,7 +145,7 @@ export interface ListReceiverURLsOptions {
 }
 
 const listSchema = Joi.object({
-  kubeConfig: Joi.object().instance(KubeConfig),
+  kubeConfig: kubeConfigSchema,
   baseURL: baseURLSchema,
   systemNamespace: Joi.string().hostname().max(63),
   logger: loggerSchema,
@@ -150,14 +161,23 @@ export async function listReceiverURLs(
   options: ListReceiverURLsOptions = {},
 ): Promise<ReceiverInfo[]> {
   const valid = validate<ListReceiverURLsOptions>(listSchema, options);
-  const kubeConfig = valid.kubeConfig ?? defaultKubeConfig();
+  const kubeConfig = valid.kubeConfig ? adoptKubeConfig(valid.kubeConfig) : defaultKubeConfig();
   const logger = valid.logger ?? silentLogger;
   const systemNamespace = valid.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
   const timeoutMs = valid.requestTimeoutMs ?? 30_000;
-  const get = (path: string): Promise<unknown> => kubeGet(kubeConfig, path, {}, { timeoutMs });
+  // A failure other than a 404 of one object is explained: which server, which context, what to check.
+  const get = (path: string, resource: ResourceType): Promise<unknown> =>
+    kubeGet(kubeConfig, path, {}, { timeoutMs }).catch((err: unknown) => {
+      if (
+        err instanceof KubeHttpError &&
+        !(err.statusCode === 404 && path !== collectionPath(resource))
+      )
+        throw explainKubeFailure(err, kubeConfig, resource);
+      throw err;
+    });
 
   const specs: AzureReceiverSpec[] = [];
-  const projectConfigs = (await get(collectionPath(PROJECT_CONFIGS))) as {
+  const projectConfigs = (await get(collectionPath(PROJECT_CONFIGS), PROJECT_CONFIGS)) as {
     items?: KargoConfigObject[];
   };
   for (const pc of projectConfigs.items ?? []) {
@@ -177,7 +197,7 @@ export async function listReceiverURLs(
     );
   }
   const clusterConfig = (await getOrUndefined(
-    get,
+    (path) => get(path, CLUSTER_CONFIGS),
     `${collectionPath(CLUSTER_CONFIGS)}/${CLUSTER_CONFIG_NAME}`,
   )) as KargoConfigObject | undefined;
   if (clusterConfig) {
@@ -199,7 +219,9 @@ export async function listReceiverURLs(
       collectionPath(SECRETS, spec.secretNamespace),
       { fieldSelector: `metadata.name=${spec.secretName}` },
       { timeoutMs },
-    )) as { items?: SecretObject[] };
+    ).catch((err: unknown) => {
+      throw err instanceof KubeHttpError ? explainKubeFailure(err, kubeConfig, SECRETS) : err;
+    })) as { items?: SecretObject[] };
     const secret = found.items?.find((s) => s.metadata?.name === spec.secretName);
     const bytes = secretBytes(secret);
     // A receiver whose second-factor keys are unusable is not served either.
@@ -235,11 +257,4 @@ async function getOrUndefined(
     if (err instanceof KubeHttpError && err.statusCode === 404) return undefined;
     throw err;
   }
-}
-
-/** The default KubeConfig: in-cluster service account or `~/.kube/config`, as kubectl. */
-export function defaultKubeConfig(): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
-  return kubeConfig;
 }

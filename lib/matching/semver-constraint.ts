@@ -5,6 +5,18 @@
  */
 import semver from 'semver';
 
+/**
+ * A parsed version, as far as callers see it. It is a `semver.SemVer` inside;
+ * the declaration is our own so that the published types do not need
+ * `@types/semver`.
+ */
+export interface TagVersion {
+  /** The canonical `MAJOR.MINOR.PATCH[-PRERELEASE]` form. */
+  readonly version: string;
+  /** The prerelease identifiers, empty for a release. */
+  readonly prerelease: readonly (string | number)[];
+}
+
 /** Masterminds' loose version form: `v` prefix and missing minor/patch allowed (`NewVersion`). */
 const LOOSE_VERSION =
   /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
@@ -15,7 +27,7 @@ const LOOSE_VERSION =
  * semver once one leading `v` is removed (`v1.0.0` passes, `v1` and `1.0` do
  * not). Returns undefined when it is not one.
  */
-export function parseTagVersion(tag: string, strict: boolean): semver.SemVer | undefined {
+export function parseTagVersion(tag: string, strict: boolean): TagVersion | undefined {
   const m = LOOSE_VERSION.exec(tag);
   if (m === null) return undefined;
   if (strict) {
@@ -38,8 +50,8 @@ interface Comparator {
 export interface Constraint {
   /** The constraint as written. */
   readonly source: string;
-  /** Whether `version` satisfies the constraint. */
-  check(version: semver.SemVer): boolean;
+  /** Whether `version` (from {@link parseTagVersion}) satisfies the constraint. */
+  check(version: TagVersion): boolean;
 }
 
 const PART = '(?:\\d+|[xX*])';
@@ -88,7 +100,8 @@ export function compileConstraint(source: string): Constraint {
   });
   return {
     source,
-    check(version) {
+    check(tagVersion) {
+      const version = tagVersion as semver.SemVer; // parseTagVersion made it
       const pre = version.prerelease.length > 0;
       return alternatives.some((comparators) =>
         comparators.every((c) => (!pre || c.allowsPrerelease) && c.test(version)),

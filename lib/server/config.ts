@@ -11,7 +11,12 @@ import {
   parseBasicAuthLines,
   parseHeaderLines,
 } from '../auth/second-factor.js';
-import { DEFAULT_DEADLINE_MS, DEFAULT_MAX_BODY_BYTES, MIN_TOKEN_LENGTH } from '../options.js';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_DEADLINE_MS,
+  DEFAULT_MAX_BODY_BYTES,
+  MIN_TOKEN_LENGTH,
+} from '../options.js';
 import { kargoToken } from '../token.js';
 import type { ExplainCommandOptions } from './explain-command.js';
 
@@ -30,7 +35,7 @@ export const DEFAULT_PORT = 8080;
  * `--shutdown-timeout`: the webhook deadline, so that by default a webhook
  * that arrived before SIGTERM always gets its own answer (its deadline ends
  * first); only webhooks arriving later on kept-alive connections can be
- * answered 503 when it is up. deploy/deployment.yaml's grace period is sized
+ * answered 503 when it is up. deploy/base/deployment.yaml's grace period is sized
  * on it (see spec/server/shutdown.spec.ts).
  */
 export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = DEFAULT_DEADLINE_MS / 1000;
@@ -49,6 +54,10 @@ export interface ServerConfig {
   systemNamespace: string;
   /** Largest accepted webhook body. */
   maxBodyBytes: number;
+  /** A webhook is answered within this time (503 past it, which Azure retries). */
+  deadlineMs: number;
+  /** Refreshes of one webhook in flight at once. */
+  refreshConcurrency: number;
   /** pino level. */
   logLevel: LogLevel;
   /** Metrics port; undefined: no metrics server; 0 picks a free one. */
@@ -69,7 +78,7 @@ export interface ServerConfig {
    * refreshed. ProjectConfig mode: the projects served (so RBAC can be Roles).
    */
   namespaces: string[];
-  /** A kubeconfig file; undefined: client-node's default (in-cluster, KUBECONFIG, ~/.kube/config). */
+  /** A kubeconfig file; undefined: client-node's default (KUBECONFIG, then ~/.kube/config, then the in-cluster service account). */
   kubeconfig: string | undefined;
   /**
    * On SIGTERM, how long in-flight webhooks may take to finish; those still
@@ -122,6 +131,8 @@ function integer(min: number, max: number, what: string) {
 export const parsePort = integer(0, 65535, 'a port');
 const parseBytes = integer(1, 64 * 1024 * 1024, 'a size in bytes');
 const parseSeconds = integer(1, 3600, 'a number of seconds');
+const parseDeadline = integer(1000, 600_000, 'a time in milliseconds');
+const parseConcurrency = integer(1, 1024, 'a number of refreshes');
 
 /** `--namespace a,b --namespace c` → [a, b, c]. */
 function collectList(value: string, previous: string[] | undefined): string[] {
@@ -168,6 +179,8 @@ export interface ServeFlags {
   baseUrl?: string;
   systemNamespace: string;
   maxBodyBytes: number;
+  deadlineMs: number;
+  refreshConcurrency: number;
   logLevel: LogLevel;
   metrics?: boolean;
   metricsPort?: number;
@@ -354,6 +367,8 @@ export function serveConfig(flags: ServeFlags, command?: Command): ServerConfig 
     baseURL: flags.baseUrl,
     systemNamespace: flags.systemNamespace,
     maxBodyBytes: flags.maxBodyBytes,
+    deadlineMs: flags.deadlineMs,
+    refreshConcurrency: flags.refreshConcurrency,
     logLevel: flags.logLevel,
     metricsPort: flags.metricsPort ?? (metricsOn ? DEFAULT_METRICS_PORT : undefined),
     tlsCert: flags.tlsCert || undefined,
@@ -382,6 +397,8 @@ export function defaultServerConfig(overrides: Partial<ServerConfig> = {}): Serv
     baseURL: undefined,
     systemNamespace: DEFAULT_SYSTEM_NAMESPACE,
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+    deadlineMs: DEFAULT_DEADLINE_MS,
+    refreshConcurrency: DEFAULT_CONCURRENCY,
     logLevel: 'info',
     metricsPort: undefined,
     tlsCert: undefined,
@@ -514,7 +531,7 @@ function sharedOptions(command: Command): Command {
     .addOption(
       new Option(
         '--kubeconfig <file>',
-        'kubeconfig file (default: in-cluster service account, then KUBECONFIG, then ~/.kube/config)',
+        'kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then the in-cluster service account)',
       ).env('KAR_KUBECONFIG'),
     );
 }
@@ -575,6 +592,21 @@ Get started:
         .env('KAR_MAX_BODY_BYTES')
         .default(DEFAULT_MAX_BODY_BYTES)
         .argParser(parseBytes),
+    )
+    .addOption(
+      new Option(
+        '--deadline-ms <ms>',
+        'answer each webhook within this time; past it 503, which Azure retries',
+      )
+        .env('KAR_DEADLINE_MS')
+        .default(DEFAULT_DEADLINE_MS)
+        .argParser(parseDeadline),
+    )
+    .addOption(
+      new Option('--refresh-concurrency <n>', 'refreshes of one webhook in flight at once')
+        .env('KAR_REFRESH_CONCURRENCY')
+        .default(DEFAULT_CONCURRENCY)
+        .argParser(parseConcurrency),
     )
     .addOption(
       new Option('--log-level <level>', 'log level of the JSON logs on stdout')

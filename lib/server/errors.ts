@@ -17,7 +17,8 @@ export function safeErrorMessage(err: unknown): string {
     err.message.startsWith('[kargo-azure-receiver]') ||
     err.name === 'KubernetesAdapterError' ||
     err.name === 'CommandError' ||
-    err.name === 'KubeHttpError'
+    err.name === 'KubeHttpError' ||
+    err.name === 'KubeClusterError'
   ) {
     return err.message;
   }

@@ -100,7 +100,7 @@ function singleReceiver(
   const adapter = kubernetesAdapter({
     kubeConfig,
     logger: logger.child({ component: 'kubernetes-adapter' }),
-    ...(config.namespaces.length ? { namespace: config.namespaces } : {}),
+    ...(config.namespaces.length ? { namespaces: config.namespaces } : {}),
   });
   const { lookup, refresh } = metrics ? metrics.instrument(adapter) : adapter;
   const router = azureReceiver({
@@ -113,6 +113,8 @@ function singleReceiver(
     // One receiver: a project list turns explanations on too.
     explain: config.explain !== false,
     maxBodyBytes: config.maxBodyBytes,
+    deadlineMs: config.deadlineMs,
+    concurrency: config.refreshConcurrency,
     logger: logger.child({ component: 'receiver' }),
     onWebhook,
     signal,
@@ -140,7 +142,7 @@ async function projectConfigReceivers(
   const adapter = kubernetesAdapter({
     kubeConfig,
     logger: logger.child({ component: 'kubernetes-adapter' }),
-    ...(config.namespaces.length ? { namespace: config.namespaces } : {}),
+    ...(config.namespaces.length ? { namespaces: config.namespaces } : {}),
   });
   const timed = metrics ? metrics.instrument(adapter) : adapter;
   const router = kargoReceivers({
@@ -150,6 +152,8 @@ async function projectConfigReceivers(
     systemNamespace: config.systemNamespace,
     maxBodyBytes: config.maxBodyBytes,
     signal,
+    deadlineMs: config.deadlineMs,
+    concurrency: config.refreshConcurrency,
     explain: config.explain,
     adapter: {
       lookup: timed.lookup,

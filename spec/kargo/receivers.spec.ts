@@ -473,7 +473,7 @@ describe('kargoReceivers options', function () {
     {
       options: { kubeConfig: {} },
       message:
-        '[kargo-azure-receiver] options.kubeConfig must be a KubeConfig of @kubernetes/client-node',
+        '[kargo-azure-receiver] options.kubeConfig must be a KubeConfig of @kubernetes/client-node 1.x or 2.x',
     },
   ];
   for (const c of cases) {

@@ -29,11 +29,22 @@ function push(app: express.Express, path: string): request.Test {
     .send(fixtureText('acr-push'));
 }
 
+/** Where each RBAC file lives in deploy/ (one kustomize component per scope). */
+const RBAC_DIRS: Record<string, string> = {
+  'rbac.yaml': 'rbac/cluster/',
+  'rbac-config.yaml': 'rbac/cluster/',
+  'rbac-namespaced.yaml': 'rbac/namespaced/',
+  'rbac-status.yaml': 'rbac/status/',
+};
+
 function deployRbac(...files: string[]): RbacDocument[] {
   return files.flatMap((file) =>
-    parseAllDocuments(readFileSync(new URL(`../../deploy/${file}`, import.meta.url), 'utf8')).map(
-      (d) => d.toJS() as RbacDocument,
-    ),
+    parseAllDocuments(
+      readFileSync(
+        new URL(`../../deploy/${RBAC_DIRS[file] ?? ''}${file}`, import.meta.url),
+        'utf8',
+      ),
+    ).map((d) => d.toJS() as RbacDocument),
   );
 }
 
@@ -283,7 +294,7 @@ describe('kargoReceivers: Secrets (read by name only) and rotation', function ()
           (l) =>
             l.level === 'warn' &&
             l.msg ===
-              'reading Secret proj-b/hook is forbidden: grant list and watch on secrets (resourceNames may name it) to this service account (see deploy/rbac-config.yaml)',
+              'reading Secret proj-b/hook is forbidden: grant list and watch on secrets (resourceNames may name it) to this service account (see deploy/rbac/cluster/rbac-config.yaml)',
         ),
       );
       // The watch retries after its backoff (about a second) and then serves it.

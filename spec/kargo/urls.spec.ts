@@ -140,8 +140,9 @@ describe('listReceiverURLs (one-shot, fake Kubernetes API)', function () {
   it('rejects on API errors with a message free of response bodies', async function () {
     api.fault({ method: 'GET', path: '/projectconfigs', status: 403 });
     await assert.rejects(listReceiverURLs({ kubeConfig: api.kubeConfig() }), {
-      name: 'KubeHttpError',
-      message: 'Kubernetes API answered 403 Forbidden',
+      name: 'KubeClusterError',
+      code: 'KUBE_FORBIDDEN',
+      message: `the Kubernetes API server ${api.url} (context "fake") refused access to projectconfigs.kargo.akuity.io (403 Forbidden): the context's user or service account lacks an RBAC permission (see deploy/ for the roles)`,
     });
   });
 });

@@ -41,7 +41,7 @@ export interface RunResult {
 }
 
 /** Environment without KAR_* variables of the developer's shell, plus `env`. */
-function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   // NODE_V8_COVERAGE is dropped: c8 cannot map a tsx child's coverage back to the sources, and
   // merged unmapped, it would hide what the in-process specs cover.
   const dropped = new Set(['KUBECONFIG', 'NODE_V8_COVERAGE']);

@@ -235,6 +235,8 @@ describe('kargo-azure-receiver command line', function () {
           baseURL: undefined,
           systemNamespace: 'kargo-system-resources',
           maxBodyBytes: 2 * 1024 * 1024,
+          deadlineMs: 20_000,
+          refreshConcurrency: 16,
           logLevel: 'info',
           metricsPort: undefined,
           tlsCert: undefined,
@@ -261,6 +263,12 @@ describe('kargo-azure-receiver command line', function () {
       env?: Record<string, string>;
       expect: Partial<ServerConfig>;
     }> = [
+      {
+        name: 'webhook deadline and refresh concurrency, by flag and by environment',
+        args: ['--deadline-ms', '5000'],
+        env: { KAR_REFRESH_CONCURRENCY: '4' },
+        expect: { deadlineMs: 5000, refreshConcurrency: 4 },
+      },
       {
         name: 'port and host from the environment',
         env: { KAR_PORT: '9000', KAR_HOST: '127.0.0.1' },
@@ -423,6 +431,8 @@ describe('kargo-azure-receiver command line', function () {
         basePath: '/',
         systemNamespace: 'x',
         maxBodyBytes: 1,
+        deadlineMs: 20_000,
+        refreshConcurrency: 16,
         logLevel: 'info',
         shutdownTimeout: 1,
         secret: 's',

@@ -252,7 +252,7 @@ describe('startServer: close() is bounded when the API server stops answering', 
   });
 });
 
-describe('the shutdown defaults agree with deploy/deployment.yaml', () => {
+describe('the shutdown defaults agree with deploy/base/deployment.yaml', () => {
   interface Deployment {
     spec: {
       template: {
@@ -267,7 +267,7 @@ describe('the shutdown defaults agree with deploy/deployment.yaml', () => {
     };
   }
   const deployment = parse(
-    readFileSync(new URL('../../deploy/deployment.yaml', import.meta.url), 'utf8'),
+    readFileSync(new URL('../../deploy/base/deployment.yaml', import.meta.url), 'utf8'),
   ) as Deployment;
   const pod = deployment.spec.template.spec;
   const container = pod.containers[0]!;

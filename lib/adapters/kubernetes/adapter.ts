@@ -19,6 +19,7 @@ import type {
   RefreshTarget,
 } from '../../types.js';
 import { KubernetesAdapterError } from './errors.js';
+import { keepAliveUntilSettled } from './keep-alive.js';
 import { type KubernetesAdapterOptions, resolveOptions } from './options.js';
 import { KubeClient } from './kube-http.js';
 import { type RefreshStats, Refresher } from './refresher.js';
@@ -60,7 +61,11 @@ export interface KubernetesAdapter {
   explainPush: ExplainPush;
   /** Stops every watch and pending retry; lookups and refreshes reject afterwards. */
   close(): Promise<void>;
-  /** Resolves after the initial lists (rejects if closed before). */
+  /**
+   * Resolves after the initial lists (rejects if closed before). The process
+   * stays alive while this is pending; otherwise the watches never keep it
+   * alive by themselves.
+   */
   ready(): Promise<void>;
   /** Whether the initial lists completed and no cache is out of sync for longer than `maxStalenessMs`. */
   isReady(): boolean;
@@ -116,7 +121,7 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     pageSize: config.pageSize,
     watchTimeoutSeconds: config.watchTimeoutSeconds,
     watchIdleTimeoutMs: config.watchIdleTimeoutMs,
-    sleep: config.sleep,
+    sleep: config.watchSleep,
     random: config.random,
     now: config.clock,
   };
@@ -274,7 +279,7 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
       clearTimeout(timer);
       client.destroy();
     },
-    ready: () => allReady,
+    ready: () => keepAliveUntilSettled(allReady),
     isReady,
     scoped(namespaces) {
       const copy = [...namespaces];

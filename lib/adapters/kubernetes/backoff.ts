@@ -34,13 +34,19 @@ export function backoffDelay(
 }
 
 /** The real sleep: a timer, cleared when `signal` aborts. */
-export const realSleep: Sleep = (ms, signal) =>
-  new Promise<void>((resolve) => {
+export const realSleep: Sleep = (ms, signal) => timerSleep(ms, signal, false);
+
+/** The real sleep of background loops (watch backoffs): its timer does not keep the process alive. */
+export const backgroundSleep: Sleep = (ms, signal) => timerSleep(ms, signal, true);
+
+function timerSleep(ms: number, signal: AbortSignal | undefined, unref: boolean): Promise<void> {
+  return new Promise<void>((resolve) => {
     if (signal?.aborted) {
       resolve();
       return;
     }
     const timer = setTimeout(done, ms);
+    if (unref) timer.unref();
     signal?.addEventListener('abort', done, { once: true });
     function done(): void {
       clearTimeout(timer);
@@ -48,3 +54,4 @@ export const realSleep: Sleep = (ms, signal) =>
       resolve();
     }
   });
+}

@@ -62,3 +62,171 @@ export class KubernetesAdapterError extends Error {
     this.kubeStatus = kubeStatus;
   }
 }
+
+/** Stable codes of {@link KubeClusterError}. */
+export type KubeClusterErrorCode =
+  | 'KUBE_NO_CONFIG'
+  | 'KUBE_UNREACHABLE'
+  | 'KUBE_TLS'
+  | 'KUBE_UNAUTHORIZED'
+  | 'KUBE_FORBIDDEN'
+  | 'KUBE_CRDS_MISSING'
+  | 'KUBE_UNAVAILABLE';
+
+/**
+ * The cluster is not what we expect: no kubeconfig, an API server that
+ * cannot be reached or refuses us, or no Kargo. The message says so in
+ * words, naming the API server and the kubeconfig context, never a token,
+ * a certificate or a response body.
+ */
+export class KubeClusterError extends Error {
+  /** A stable machine-readable code. */
+  readonly code: KubeClusterErrorCode;
+  /** The API server URL (without user info, query or fragment). */
+  readonly server: string;
+  /** The kubeconfig context in use. */
+  readonly context: string;
+  /** The HTTP status the API answered, when it answered. */
+  readonly kubeStatus: number | undefined;
+
+  constructor(
+    code: KubeClusterErrorCode,
+    message: string,
+    where: { server: string; context: string },
+    kubeStatus?: number,
+  ) {
+    super(message);
+    this.name = 'KubeClusterError';
+    this.code = code;
+    this.server = where.server;
+    this.context = where.context;
+    this.kubeStatus = kubeStatus;
+  }
+}
+
+/** What a failure looked like: an HTTP status and the Status `reason`, or a network error code. */
+interface FailureLike {
+  statusCode?: number | undefined;
+  reason?: string | undefined;
+}
+
+/** The part of a KubeConfig read here. */
+interface KubeConfigView {
+  getCurrentContext(): string;
+  getCurrentCluster(): { readonly name: string; readonly server: string } | null;
+}
+
+/** A resource, to name it in messages. */
+interface ResourceView {
+  group: string;
+  plural: string;
+}
+
+// Node's and OpenSSL's codes of a failed TLS handshake or certificate check.
+const TLS_CODES =
+  /^(EPROTO|ERR_SSL_\w+|ERR_TLS_\w+|CERT_\w+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_\w+|HOSTNAME_MISMATCH)$/;
+
+const NETWORK_WORDS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused (is the API server running, and is this its address?)',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed (DNS)',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+  Timeout: 'no answer in time',
+  ECONNRESET: 'connection reset',
+  ConnectionReset: 'connection reset mid-answer',
+};
+
+/** The server URL safe to print: scheme, host and path only. */
+function safeServer(server: string | undefined): string {
+  if (!server) return '(no cluster in the kubeconfig)';
+  try {
+    const url = new URL(server);
+    return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
+  } catch {
+    return '(an invalid server URL)';
+  }
+}
+
+/**
+ * client-node 1.x `loadFromDefault()` falls back to this cluster when it
+ * finds no `KUBECONFIG`, no `~/.kube/config` and no service account
+ * (kubernetes-client/javascript src/config.ts, `loadFromDefault`).
+ */
+function isDefaultFallback(kubeConfig: KubeConfigView): boolean {
+  const cluster = kubeConfig.getCurrentCluster();
+  return (
+    kubeConfig.getCurrentContext() === 'loaded-context' &&
+    cluster?.name === 'cluster' &&
+    cluster.server === 'http://localhost:8080'
+  );
+}
+
+/**
+ * Explains a failed request to the Kubernetes API in words: what went
+ * wrong, on which API server and context, and what to check. Works on
+ * anything with `statusCode`/`reason` (our raw requests) or a numeric
+ * `code` (client-node's `ApiException`); never reads a message or a body.
+ */
+export function explainKubeFailure(
+  err: unknown,
+  kubeConfig: KubeConfigView,
+  resource?: ResourceView,
+): KubeClusterError {
+  const context = kubeConfig.getCurrentContext();
+  const server = safeServer(kubeConfig.getCurrentCluster()?.server);
+  const where = { server, context };
+  const at = `the Kubernetes API server ${server} (context "${context}")`;
+  if (isDefaultFallback(kubeConfig)) {
+    return new KubeClusterError(
+      'KUBE_NO_CONFIG',
+      'no kubeconfig found: KUBECONFIG is not set, ~/.kube/config does not exist and this is not a pod with a service account token; point KUBECONFIG (or --kubeconfig) at a kubeconfig file',
+      where,
+    );
+  }
+  const failure = (err ?? {}) as FailureLike & { code?: unknown };
+  const status =
+    failure.statusCode ?? (typeof failure.code === 'number' ? failure.code : undefined);
+  const what = resource
+    ? `${resource.plural}${resource.group ? `.${resource.group}` : ''}`
+    : 'the request';
+  if (status === undefined) {
+    const reason = failure.reason ?? (typeof failure.code === 'string' ? failure.code : '');
+    if (TLS_CODES.test(reason))
+      return new KubeClusterError(
+        'KUBE_TLS',
+        `TLS with ${at} failed (${reason}): check the cluster's certificate-authority data, the server name, and that the server speaks HTTPS`,
+        where,
+      );
+    const words = NETWORK_WORDS[reason] ?? (reason ? `network error ${reason}` : 'network error');
+    return new KubeClusterError('KUBE_UNREACHABLE', `cannot reach ${at}: ${words}`, where);
+  }
+  if (status === 401)
+    return new KubeClusterError(
+      'KUBE_UNAUTHORIZED',
+      `${at} did not accept the credentials (401 Unauthorized): the token or client certificate of the context's user is missing, expired or wrong`,
+      where,
+      status,
+    );
+  if (status === 403)
+    return new KubeClusterError(
+      'KUBE_FORBIDDEN',
+      `${at} refused access to ${what} (403 Forbidden): the context's user or service account lacks an RBAC permission (see deploy/ for the roles)`,
+      where,
+      status,
+    );
+  if (status === 404 && resource?.group === 'kargo.akuity.io')
+    return new KubeClusterError(
+      'KUBE_CRDS_MISSING',
+      `${at} has no ${what} (404 Not Found): Kargo's CRDs are not installed in this cluster; install Kargo first`,
+      where,
+      status,
+    );
+  return new KubeClusterError(
+    'KUBE_UNAVAILABLE',
+    `${at} answered ${status}${failure.reason ? ` ${failure.reason}` : ''} for ${what}`,
+    where,
+    status,
+  );
+}

@@ -5,8 +5,8 @@
 export { kubernetesAdapter } from './adapter.js';
 export type { KubernetesAdapter, KubernetesAdapterStats } from './adapter.js';
 export type { KubernetesAdapterOptions } from './options.js';
-export { KubernetesAdapterError } from './errors.js';
-export type { KubernetesErrorCode } from './errors.js';
+export { KubernetesAdapterError, KubeClusterError, explainKubeFailure } from './errors.js';
+export type { KubernetesErrorCode, KubeClusterErrorCode } from './errors.js';
 export { ResourceWatcher } from './resource-watcher.js';
 export type {
   KubeObjectLike,

@@ -15,7 +15,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClientKubeConfig as KubeConfig } from './kube-config.js';
 
 /** A resource type: `group` is `''` for the core group. */
 export interface ResourceType {
@@ -195,6 +195,7 @@ async function open(
   path: string,
   query: Record<string, string | undefined>,
   signal: AbortSignal,
+  background = false,
 ): Promise<Opened> {
   const client = target instanceof KubeClient ? target : undefined;
   const kubeConfig = client ? client.kubeConfig : (target as KubeConfig);
@@ -216,6 +217,8 @@ async function open(
       headers: { ...options.headers, Accept: 'application/json', 'User-Agent': USER_AGENT },
       signal,
     });
+    // A watch lasts for minutes: it must not keep the process alive by itself.
+    if (background) req.once('socket', (socket) => socket.unref());
     req.once('response', (res) => resolve({ res, req }));
     req.once('error', reject);
     req.end();
@@ -228,6 +231,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** For a GET: the whole request. For a watch: the longest silence between two chunks. */
   timeoutMs: number;
+  /** Neither the socket nor the timeout keeps the process alive (watch loops). Default false. */
+  background?: boolean;
 }
 
 function withTimeout(signal: AbortSignal | undefined): {
@@ -278,8 +283,9 @@ export async function kubeGet(
     timedOut = true;
     controller.abort();
   }, options.timeoutMs);
+  if (options.background) timer.unref();
   try {
-    const { res } = await open(target, path, query, controller.signal);
+    const { res } = await open(target, path, query, controller.signal, options.background);
     const status = res.statusCode ?? 0;
     if (status < 200 || status >= 300) throw await failure(res);
     const chunks: Buffer[] = [];
@@ -338,13 +344,21 @@ export async function kubeWatch(
   const arm = (): void => {
     clearTimeout(timer);
     timer = setTimeout(expire, options.timeoutMs);
+    if (options.background) timer.unref();
   };
   arm();
   const deadline =
     options.deadlineMs === undefined ? undefined : setTimeout(expire, options.deadlineMs);
+  if (options.background) deadline?.unref();
   let handlerError: unknown;
   try {
-    const { res } = await open(target, path, { ...query, watch: 'true' }, controller.signal);
+    const { res } = await open(
+      target,
+      path,
+      { ...query, watch: 'true' },
+      controller.signal,
+      options.background,
+    );
     const status = res.statusCode ?? 0;
     if (status !== 200) throw await failure(res);
     options.onOpen?.();

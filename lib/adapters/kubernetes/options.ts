@@ -4,19 +4,31 @@
  * @module
  */
 import Joi from 'joi';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { ClientKubeConfig as KubeConfig } from './kube-config.js';
 import type { Logger } from '../../types.js';
 import { silentLogger } from '../../logger.js';
 import { optionsError } from '../../errors.js';
 import { loggerSchema, namespaceSchema, optionsMessage } from '../../options.js';
-import { type BackoffOptions, type Sleep, realSleep } from './backoff.js';
+import { type BackoffOptions, type Sleep, backgroundSleep, realSleep } from './backoff.js';
 import type { RefreshRetryOptions } from './refresher.js';
+import {
+  type KubeConfigLike,
+  adoptKubeConfig,
+  defaultKubeConfig,
+  kubeConfigSchema,
+} from './kube-config.js';
 
 /** Options of {@link kubernetesAdapter}. */
 export interface KubernetesAdapterOptions {
-  /** Cluster and credentials. Default: `KubeConfig.loadFromDefault()` (in-cluster service account, `KUBECONFIG`, `~/.kube/config`). */
-  kubeConfig?: KubeConfig;
+  /**
+   * Cluster and credentials: a `KubeConfig` of your own `@kubernetes/client-node`
+   * (1.x or 2.x). Default: `KubeConfig.loadFromDefault()`, which reads the
+   * `KUBECONFIG` files, else `~/.kube/config`, else the in-cluster service account.
+   */
+  kubeConfig?: KubeConfigLike;
   /** Only these namespaces (Kargo projects). Default: every namespace. */
+  namespaces?: string | readonly string[];
+  /** Alias of `namespaces` (give one or the other). */
   namespace?: string | readonly string[];
   /** Receives operational logs. Default: silent. */
   logger?: Logger;
@@ -76,17 +88,22 @@ export interface KubernetesAdapterConfig {
   concurrency: number;
   now: () => Date;
   sleep: Sleep;
+  /** The sleep of the watch loops: unref'd unless injected, so watches never keep the process alive. */
+  watchSleep: Sleep;
   random: () => number;
 }
 
 const positive = Joi.number().integer().min(1);
 
+const namespacesSchema = Joi.alternatives().try(
+  namespaceSchema,
+  Joi.array().items(namespaceSchema).min(1).unique(),
+);
+
 const schema = Joi.object({
-  kubeConfig: Joi.object().instance(KubeConfig),
-  namespace: Joi.alternatives().try(
-    namespaceSchema,
-    Joi.array().items(namespaceSchema).min(1).unique(),
-  ),
+  kubeConfig: kubeConfigSchema,
+  namespaces: namespacesSchema,
+  namespace: namespacesSchema,
   logger: loggerSchema,
   syncTimeoutMs: positive,
   maxStalenessMs: positive,
@@ -113,18 +130,17 @@ const schema = Joi.object({
   now: Joi.function(),
   sleep: Joi.function(),
   random: Joi.function(),
-}).prefs({ errors: { wrap: { label: false } } });
+})
+  .oxor('namespace', 'namespaces')
+  .messages({ 'object.oxor': 'namespace is an alias of namespaces: give one of them' })
+  .prefs({ errors: { wrap: { label: false } } });
 
 /** Validates options (throws `[kargo-azure-receiver] options.… must …`) and fills defaults. */
 export function resolveOptions(options: KubernetesAdapterOptions): KubernetesAdapterConfig {
   const { error } = schema.validate(options, { abortEarly: true });
   if (error) throw optionsError(optionsMessage(schema, error));
-  let kubeConfig = options.kubeConfig;
-  if (!kubeConfig) {
-    kubeConfig = new KubeConfig();
-    kubeConfig.loadFromDefault();
-  }
-  const namespace = options.namespace;
+  const kubeConfig = options.kubeConfig ? adoptKubeConfig(options.kubeConfig) : defaultKubeConfig();
+  const namespace = options.namespaces ?? options.namespace;
   return {
     kubeConfig,
     namespaces:
@@ -160,6 +176,7 @@ export function resolveOptions(options: KubernetesAdapterOptions): KubernetesAda
     concurrency: options.concurrency ?? 8,
     now: options.now ?? (() => new Date()),
     sleep: options.sleep ?? realSleep,
+    watchSleep: options.sleep ?? backgroundSleep,
     random: options.random ?? Math.random,
   };
 }

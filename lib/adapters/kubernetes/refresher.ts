@@ -7,11 +7,12 @@
 import {
   ApiException,
   CustomObjectsApi,
-  type KubeConfig,
   PatchStrategy,
   setHeaderOptions,
+  type KubeConfig as ClientNodeKubeConfig,
 } from '@kubernetes/client-node';
 import { setMaxListeners } from 'node:events';
+import type { ClientKubeConfig as KubeConfig } from './kube-config.js';
 import pLimit from 'p-limit';
 import type { Logger, RefreshTarget } from '../../types.js';
 import { type Sleep, backoffDelay } from './backoff.js';
@@ -161,7 +162,7 @@ export class Refresher {
     this.#config = config;
     // Each PATCH on the wire and each retry wait listens to the close signal while it lasts.
     setMaxListeners(0, config.signal);
-    this.#api = config.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.#api = (config.kubeConfig as ClientNodeKubeConfig).makeApiClient(CustomObjectsApi);
     this.#limit = pLimit(config.concurrency);
   }
 
@@ -295,7 +296,7 @@ export class Refresher {
         const { webhook, message } = outcome.admission;
         const hint =
           target.kind === 'Promotion'
-            ? `: Kargo's Promotion webhook wants the verb "promote" on stages.${GROUP} in namespace ${target.namespace} (see deploy/rbac.yaml)`
+            ? `: Kargo's Promotion webhook wants the verb "promote" on stages.${GROUP} in namespace ${target.namespace} (see deploy/rbac/cluster/rbac.yaml)`
             : '';
         logger.error(
           { ...where, status, reason, webhook, message },
@@ -307,7 +308,7 @@ export class Refresher {
         this.#stats.failures += 1;
         logger.error(
           { ...where, status, reason, verb: 'patch', resource: `${plural}.${GROUP}` },
-          `forbidden: grant the verb "patch" on ${plural}.${GROUP} in namespace ${target.namespace} to this service account (see deploy/rbac.yaml)`,
+          `forbidden: grant the verb "patch" on ${plural}.${GROUP} in namespace ${target.namespace} to this service account (see deploy/rbac/cluster/rbac.yaml)`,
         );
         throw new KubernetesAdapterError('KUBE_FORBIDDEN', status);
       }

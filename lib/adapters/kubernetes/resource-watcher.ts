@@ -25,10 +25,11 @@
  * changed or vanished across a re-list. The objects go to the handlers.
  * @module
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClientKubeConfig as KubeConfig } from './kube-config.js';
 import type { Logger } from '../../types.js';
 import { silentLogger } from '../../logger.js';
-import { type BackoffOptions, type Sleep, backoffDelay, realSleep } from './backoff.js';
+import { type BackoffOptions, type Sleep, backgroundSleep, backoffDelay } from './backoff.js';
+import { explainKubeFailure } from './errors.js';
 import {
   KubeClient,
   KubeHttpError,
@@ -95,7 +96,7 @@ export interface ResourceWatcherOptions<T extends KubeObjectLike = KubeObjectLik
   maxRetryAfterMs?: number;
   /** Injectable clock in milliseconds, for freshness (tests). Default `Date.now`. */
   now?: () => number;
-  /** Injectable delay (tests). */
+  /** Injectable delay (tests). Default: a timer that does not keep the process alive. */
   sleep?: Sleep;
   /** Injectable randomness in [0, 1) for jitter (tests). */
   random?: () => number;
@@ -192,7 +193,7 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-    this.#sleep = options.sleep ?? realSleep;
+    this.#sleep = options.sleep ?? backgroundSleep;
     this.#random = options.random ?? Math.random;
     this.#path = collectionPath(options.resource, options.namespace);
     this.#ownClient = options.client === undefined;
@@ -306,8 +307,14 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
           );
           const status = err instanceof KubeHttpError ? err.statusCode : undefined;
           const reason = err instanceof KubeHttpError ? err.reason : 'Error';
+          // In words, with the server and context: "cannot reach …: connection refused", "Kargo's CRDs are not installed".
+          const { message: problem } = explainKubeFailure(
+            err,
+            this.#options.kubeConfig,
+            this.#options.resource,
+          );
           this.#logger.warn(
-            { ...this.#describe, status, reason, attempt: failures, retryInMs: delay },
+            { ...this.#describe, status, reason, problem, attempt: failures, retryInMs: delay },
             'Kubernetes watch failed, retrying',
           );
           const { onError } = this.#options;
@@ -420,7 +427,11 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
             limit: String(this.#options.pageSize ?? DEFAULT_PAGE_SIZE),
             continue: continueToken,
           },
-          { signal: this.#abort.signal, timeoutMs: this.#options.listTimeoutMs ?? 60_000 },
+          {
+            signal: this.#abort.signal,
+            timeoutMs: this.#options.listTimeoutMs ?? 60_000,
+            background: true,
+          },
         )) as ListPage<T>;
       } catch (err) {
         if (err instanceof KubeHttpError && err.statusCode === 410 && continueToken)
@@ -463,6 +474,7 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
           // The server ends the watch after timeoutSeconds; past that plus the idle bound, something is wrong.
           deadlineMs: timeoutSeconds * 1000 + idleTimeoutMs,
           onOpen: () => this.#markInSync(),
+          background: true,
           onEvent: (event) => {
             if (this.#onEvent(event)) progressed = true;
           },

@@ -35,8 +35,19 @@ const RECEIVER_USER = 'system:serviceaccount:kargo-azure-receiver:kargo-azure-re
 const PROMOTION: RefreshTarget = { kind: 'Promotion', namespace: 'kargo-demo', name: 'p1' };
 const WAREHOUSE: RefreshTarget = { kind: 'Warehouse', namespace: 'kargo-demo', name: 'w1' };
 
+/** Where each RBAC file lives in deploy/ (one kustomize component per scope). */
+const RBAC_DIRS: Record<string, string> = {
+  'rbac.yaml': 'rbac/cluster/',
+  'rbac-config.yaml': 'rbac/cluster/',
+  'rbac-namespaced.yaml': 'rbac/namespaced/',
+  'rbac-status.yaml': 'rbac/status/',
+};
+
 function deployRbac(file: string): RbacDocument[] {
-  const text = readFileSync(new URL(`../../../deploy/${file}`, import.meta.url), 'utf8');
+  const text = readFileSync(
+    new URL(`../../../deploy/${RBAC_DIRS[file] ?? ''}${file}`, import.meta.url),
+    'utf8',
+  );
   return parseAllDocuments(text).map((d) => d.toJS() as RbacDocument);
 }
 
@@ -161,7 +172,7 @@ describe("Kargo's admission webhooks (fake API server emulating promotion/wareho
           webhook: PROMOTION_WEBHOOK,
           message: `admission webhook "${PROMOTION_WEBHOOK}" denied the request: Internal error occurred: Promotion.kargo.akuity.io "p1" is forbidden: subject "${RECEIVER_USER}" is not permitted to update Promotions for Stage "prod"`,
         },
-        msg: `an admission webhook refused the refresh, not retried: Kargo's Promotion webhook wants the verb "promote" on stages.kargo.akuity.io in namespace kargo-demo (see deploy/rbac.yaml)`,
+        msg: `an admission webhook refused the refresh, not retried: Kargo's Promotion webhook wants the verb "promote" on stages.kargo.akuity.io in namespace kargo-demo (see deploy/rbac/cluster/rbac.yaml)`,
       },
     ]);
   });
@@ -206,7 +217,7 @@ describe("Kargo's admission webhooks (fake API server emulating promotion/wareho
         .send(fixtureText('devops-pr-merged'));
     }
 
-    it('with deploy/rbac.yaml: 200, the Promotion refreshed', async function () {
+    it('with deploy/rbac/cluster/rbac.yaml: 200, the Promotion refreshed', async function () {
       const res = await post(deployRbac('rbac.yaml'));
       assert.deepEqual([res.status, res.body], [200, { msg: 'refreshed 1 promotion(s)' }]);
       assert.ok(

@@ -46,12 +46,12 @@ const SECRETS_RULE = { apiGroups: [''], resources: ['secrets'], verbs: ['list', 
 // Every role of every file, with exactly the rules it may grant: least privilege, checked.
 const files: Array<{ file: string; kinds: string[]; rules: Record<string, unknown[]> }> = [
   {
-    file: 'rbac.yaml',
-    kinds: ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'],
+    file: 'rbac/cluster/rbac.yaml',
+    kinds: ['ClusterRole', 'ClusterRoleBinding'],
     rules: { 'ClusterRole kargo-azure-receiver': ADAPTER_RULES },
   },
   {
-    file: 'rbac-config.yaml',
+    file: 'rbac/cluster/rbac-config.yaml',
     kinds: ['ClusterRole', 'ClusterRoleBinding'],
     rules: {
       'ClusterRole kargo-azure-receiver-config': [
@@ -62,7 +62,7 @@ const files: Array<{ file: string; kinds: string[]; rules: Record<string, unknow
     },
   },
   {
-    file: 'rbac-status.yaml',
+    file: 'rbac/status/rbac-status.yaml',
     kinds: ['ClusterRole', 'ClusterRoleBinding'],
     rules: {
       'ClusterRole kargo-azure-receiver-status': [
@@ -75,7 +75,7 @@ const files: Array<{ file: string; kinds: string[]; rules: Record<string, unknow
     },
   },
   {
-    file: 'rbac-namespaced.yaml',
+    file: 'rbac/namespaced/rbac-namespaced.yaml',
     kinds: [
       'Role',
       'RoleBinding',
@@ -128,23 +128,24 @@ describe('deploy/ RBAC', function () {
     });
   }
 
-  it('the ServiceAccount of rbac.yaml is the subject everywhere', function () {
-    const sa = load('rbac.yaml').find((d) => d.kind === 'ServiceAccount')!;
+  it('the ServiceAccount of base/service-account.yaml is the subject everywhere', function () {
+    const sa = load('base/service-account.yaml').find((d) => d.kind === 'ServiceAccount')!;
     assert.deepEqual(
       { kind: sa.kind, name: sa.metadata.name, namespace: sa.metadata.namespace },
       SERVICE_ACCOUNT,
     );
   });
 
-  it('kustomization.yaml applies the cluster-wide files, not the alternatives', function () {
+  it('the default kustomization applies base with the cluster-wide component, not the alternatives', function () {
     const text = readFileSync(
       new URL('../../../deploy/kustomization.yaml', import.meta.url),
       'utf8',
     );
-    const { resources } = parseAllDocuments(text)[0]!.toJS() as { resources: string[] };
-    assert.ok(resources.includes('rbac.yaml') && resources.includes('rbac-config.yaml'));
-    assert.ok(
-      !resources.includes('rbac-namespaced.yaml') && !resources.includes('rbac-status.yaml'),
-    );
+    const { resources, components } = parseAllDocuments(text)[0]!.toJS() as {
+      resources: string[];
+      components: string[];
+    };
+    assert.deepEqual(resources, ['base', 'ingress.yaml']);
+    assert.deepEqual(components, ['rbac/cluster']);
   });
 });

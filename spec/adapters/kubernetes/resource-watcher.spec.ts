@@ -222,6 +222,7 @@ describe('ResourceWatcher', function () {
       namespace: '*',
       status: 500,
       reason: 'InternalError',
+      problem: `the Kubernetes API server ${api.url} (context "fake") answered 500 InternalError for warehouses.kargo.akuity.io`,
       attempt: 1,
       retryInMs: 100,
     });

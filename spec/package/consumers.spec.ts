@@ -1,0 +1,163 @@
+/**
+ * The package as users get it: `npm pack`, installed into a fresh app in a
+ * temporary directory outside the repository, used from CommonJS (plain
+ * JavaScript, and TypeScript with module commonjs and node16 under
+ * `skipLibCheck: false` with no extra `@types/*`) and from ESM.
+ *
+ * Run by `npm run test:package` (part of `npm test`), on whatever Node runs it.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CONSUMER = fileURLToPath(new URL('./consumer', import.meta.url));
+const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, { version?: string }>;
+};
+/** The versions the repository tests with, so the consumer installs what CI already cached. */
+const locked = (name: string): string => {
+  const version = lock.packages[`node_modules/${name}`]?.version;
+  if (!version) throw new Error(`${name} is not in package-lock.json`);
+  return `${name}@${version}`;
+};
+
+async function sh(cwd: string, file: string, args: string[]): Promise<string> {
+  const { stdout } = await run(file, args, {
+    cwd,
+    env: { ...process.env, NODE_V8_COVERAGE: undefined },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return stdout;
+}
+
+describe(`the packed package in a fresh app (Node ${process.version})`, function () {
+  let dir: string;
+  let app: string;
+  let tarball: string;
+
+  before(async function () {
+    dir = mkdtempSync(join(tmpdir(), 'kar-consumer-'));
+    app = join(dir, 'app');
+    // `npm pack` runs `prepack`, which builds dist/.
+    tarball = join(
+      dir,
+      (await sh(ROOT, 'npm', ['pack', '--silent', '--pack-destination', dir]))
+        .trim()
+        .split('\n')
+        .pop()!,
+    );
+    cpSync(CONSUMER, app, { recursive: true });
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify({ name: 'consumer', private: true, type: 'commonjs' }),
+    );
+    await sh(app, 'npm', [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      '--no-package-lock',
+      tarball,
+      locked('express'),
+      locked('@types/express'),
+      locked('@types/node'),
+    ]);
+  });
+
+  after(function () {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('ships dist with self-contained source maps, LICENSE and CHANGELOG, and no TypeScript sources', async function () {
+    const files = (await sh(dir, 'tar', ['-tzf', tarball])).split('\n').filter(Boolean);
+    for (const f of [
+      'package/LICENSE',
+      'package/CHANGELOG.md',
+      'package/README.md',
+      'package/dist/index.js',
+      'package/dist/index.d.ts',
+      'package/dist/index.d.cts',
+      'package/dist/testing/index.d.cts',
+    ])
+      assert.ok(files.includes(f), `${f} is in the tarball`);
+    assert.deepEqual(
+      files.filter((f) => f.startsWith('package/lib/')),
+      [],
+    );
+    const installed = join(app, 'node_modules', 'kargo-azure-receiver', 'dist');
+    const maps = files.filter((f) => f.endsWith('.js.map'));
+    assert.ok(maps.length > 10);
+    for (const f of maps) {
+      const map = JSON.parse(
+        readFileSync(join(installed, f.slice('package/dist/'.length)), 'utf8'),
+      ) as {
+        sources: string[];
+        sourcesContent?: string[];
+      };
+      assert.equal(map.sourcesContent?.length, map.sources.length, `${f} embeds its sources`);
+    }
+  });
+
+  it('require() works from plain CommonJS JavaScript, with the testing entry', async function () {
+    const out = JSON.parse(await sh(app, process.execPath, ['consumer.cjs'])) as unknown;
+    assert.deepEqual(out, {
+      results: [
+        [200, { msg: 'ping event received, webhook is configured correctly' }],
+        [200, { msg: 'refreshed 1 warehouse(s)' }],
+      ],
+      refreshes: [{ kind: 'Warehouse', namespace: 'kargo-demo', name: 'app' }],
+      image: 'myacr.azurecr.io/app',
+    });
+  });
+
+  for (const [module, moduleResolution] of [
+    ['commonjs', 'node10'],
+    ['node16', 'node16'],
+    ['nodenext', 'nodenext'],
+  ] as const) {
+    it(`TypeScript module ${module} compiles with skipLibCheck: false and no extra @types, and runs`, async function () {
+      const outDir = `out-${module}`;
+      writeFileSync(
+        join(app, `tsconfig.${module}.json`),
+        JSON.stringify({
+          compilerOptions: {
+            module,
+            moduleResolution,
+            target: 'ES2022',
+            strict: true,
+            skipLibCheck: false,
+            esModuleInterop: true,
+            outDir,
+          },
+          files: ['consumer.ts'],
+        }),
+      );
+      assert.equal(existsSync(join(app, 'node_modules', '@types', 'semver')), false);
+      await sh(app, process.execPath, [TSC, '-p', `tsconfig.${module}.json`]);
+      const out = JSON.parse(
+        await sh(app, process.execPath, [join(outDir, 'consumer.js')]),
+      ) as unknown;
+      assert.deepEqual(out, {
+        status: 200,
+        body: { msg: 'refreshed 1 warehouse(s)' },
+        qualifiers: ['v3'],
+        options: { namespaces: ['kargo-demo'] },
+      });
+    });
+  }
+
+  it('import works from ESM', async function () {
+    writeFileSync(
+      join(app, 'consumer.mjs'),
+      "import { azureReceiver } from 'kargo-azure-receiver';\nimport { acrPing } from 'kargo-azure-receiver/testing';\nconsole.log(typeof azureReceiver, acrPing().action);\n",
+    );
+    assert.equal(await sh(app, process.execPath, ['consumer.mjs']), 'function ping\n');
+  });
+});
