@@ -8,29 +8,16 @@ import type { Server } from 'node:http';
 import express from 'express';
 import request from 'supertest';
 import { azureReceiver, memoryAdapter } from '../lib/index.js';
-import type { AzureReceiverOptions, WebhookRecord } from '../lib/options.js';
+import type { AzureReceiverOptions } from '../lib/options.js';
 import { MAX_ECHO_CHARS } from '../lib/sources/fields.js';
 import { fixture } from './support/fixtures.js';
-import { RecordingAdapter, RecordingLogger, warehouse } from './support/recording-adapter.js';
+import { RecordingAdapter, warehouse } from './support/recording-adapter.js';
+import { buildReceiverApp } from './support/receiver-app.js';
 
 const TOKEN = 'c'.repeat(64);
 
 function build(adapter: RecordingAdapter, options: Partial<AzureReceiverOptions> = {}) {
-  const logger = new RecordingLogger();
-  const records: WebhookRecord[] = [];
-  const app = express();
-  app.use(
-    '/azure',
-    azureReceiver({
-      token: TOKEN,
-      lookup: adapter.lookup,
-      refresh: adapter.refresh,
-      logger,
-      onWebhook: (r) => records.push(r),
-      ...options,
-    }),
-  );
-  return { app, logger, records };
+  return buildReceiverApp(TOKEN, adapter, options);
 }
 
 /** `value` as the receiver echoes it: 200 characters and a mark. */

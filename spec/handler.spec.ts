@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import express from 'express';
 import request from 'supertest';
-import { azureReceiver, memoryAdapter } from '../lib/index.js';
+import { memoryAdapter } from '../lib/index.js';
 import type { AzureReceiverOptions } from '../lib/index.js';
-import type { WebhookRecord } from '../lib/options.js';
 import type { ReceiverEvent, RefreshTarget } from '../lib/types.js';
 import { fixture } from './support/fixtures.js';
-import { RecordingLogger, warehouse } from './support/recording-adapter.js';
+import { warehouse } from './support/recording-adapter.js';
+import { buildReceiverApp } from './support/receiver-app.js';
 
 const TOKEN = 'c'.repeat(64);
 const acrPush = fixture('acr-push');
@@ -34,21 +33,7 @@ class HangingAdapter {
 }
 
 function build(adapter: HangingAdapter, options: Partial<AzureReceiverOptions> = {}) {
-  const logger = new RecordingLogger();
-  const records: WebhookRecord[] = [];
-  const app = express();
-  app.use(
-    '/azure',
-    azureReceiver({
-      token: TOKEN,
-      lookup: adapter.lookup,
-      refresh: adapter.refresh,
-      logger,
-      onWebhook: (r) => records.push(r),
-      ...options,
-    }),
-  );
-  return { app, logger, records };
+  return buildReceiverApp(TOKEN, adapter, options);
 }
 
 describe('handler: the signal given to adapters', () => {

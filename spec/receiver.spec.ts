@@ -7,28 +7,15 @@ import { azureReceiver } from '../lib/index.js';
 import type { AzureReceiverOptions } from '../lib/index.js';
 import type { WebhookRecord } from '../lib/options.js';
 import { fixture, fixtureText } from './support/fixtures.js';
-import { RecordingAdapter, RecordingLogger, warehouse } from './support/recording-adapter.js';
+import { RecordingAdapter, warehouse } from './support/recording-adapter.js';
+import { buildReceiverApp } from './support/receiver-app.js';
 
 const TOKEN = 'a'.repeat(64);
 const OTHER_TOKEN = 'b'.repeat(64);
 const PING_MSG = { msg: 'ping event received, webhook is configured correctly' };
 
 function build(adapter: RecordingAdapter, options: Partial<AzureReceiverOptions> = {}) {
-  const logger = new RecordingLogger();
-  const records: WebhookRecord[] = [];
-  const app = express();
-  app.use(
-    '/azure',
-    azureReceiver({
-      token: TOKEN,
-      lookup: adapter.lookup,
-      refresh: adapter.refresh,
-      logger,
-      onWebhook: (r) => records.push(r),
-      ...options,
-    }),
-  );
-  return { app, logger, records };
+  return buildReceiverApp(TOKEN, adapter, options);
 }
 
 interface Case {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
 import request from 'supertest';
 import {
   SecondFactorError,
@@ -12,7 +11,8 @@ import {
 import { azureReceiver, type AzureReceiverOptions } from '../../lib/index.js';
 import type { WebhookRecord } from '../../lib/options.js';
 import { fixture } from '../support/fixtures.js';
-import { RecordingAdapter, RecordingLogger, warehouse } from '../support/recording-adapter.js';
+import { RecordingAdapter, warehouse } from '../support/recording-adapter.js';
+import { buildReceiverApp } from '../support/receiver-app.js';
 
 const TOKEN = 'a'.repeat(64);
 const USER = 'azure-devops';
@@ -31,21 +31,7 @@ function basic(username: string, password: string): string {
 function build(options: Partial<AzureReceiverOptions>) {
   const adapter = new RecordingAdapter();
   adapter.targets = [warehouse('hello-world')];
-  const logger = new RecordingLogger();
-  const records: WebhookRecord[] = [];
-  const app = express();
-  app.use(
-    '/azure',
-    azureReceiver({
-      token: TOKEN,
-      lookup: adapter.lookup,
-      refresh: adapter.refresh,
-      logger,
-      onWebhook: (r) => records.push(r),
-      ...options,
-    }),
-  );
-  return { app, adapter, logger, records };
+  return { ...buildReceiverApp(TOKEN, adapter, options), adapter };
 }
 
 interface Case {
