@@ -104,7 +104,7 @@ describe("Kargo's admission webhooks (fake API server emulating promotion/wareho
   });
 
   for (const file of ['rbac.yaml', 'rbac-namespaced.yaml']) {
-    it(`a Promotion refresh passes with the RBAC of deploy/${file} (promote on stages/<spec.stage>)`, async function () {
+    it(`a Promotion refresh passes with the RBAC of deploy/${RBAC_DIRS[file]}${file} (promote on stages/<spec.stage>)`, async function () {
       const admission = admit(deployRbac(file));
       await start().refresh(PROMOTION);
       assert.ok(refreshed(PROMOTION));
@@ -126,7 +126,7 @@ describe("Kargo's admission webhooks (fake API server emulating promotion/wareho
       ]);
     });
 
-    it(`a Warehouse refresh passes the Warehouse webhook with deploy/${file}, no promote needed`, async function () {
+    it(`a Warehouse refresh passes the Warehouse webhook with deploy/${RBAC_DIRS[file]}${file}, no promote needed`, async function () {
       const admission = admit(withoutPromote(deployRbac(file)));
       await start().refresh(WAREHOUSE);
       assert.ok(refreshed(WAREHOUSE));
