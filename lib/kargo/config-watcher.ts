@@ -430,7 +430,7 @@ export class ConfigWatcher {
   }
 
   get #pollSeconds(): number {
-    return Math.round((this.#options.secretPollMs ?? 30_000) / 1000);
+    return (this.#options.secretPollMs ?? 30_000) / 1000;
   }
 
   /** Warns once per receiver of a Secret without Kargo's label, and once more when labelled again. */
