@@ -48,9 +48,9 @@ describe('kargoReceivers: a handful of watches for any number of projects', func
         logger: new RecordingLogger(),
         // An adapter of our own: only the router's watches are counted here.
         adapter: {
-          lookup: () => [],
-          refresh: () => undefined,
-          scoped: () => ({ lookup: () => [], refresh: () => undefined }),
+          lookup: () => Promise.resolve([]),
+          refresh: () => Promise.resolve(),
+          scoped: () => ({ lookup: () => Promise.resolve([]), refresh: () => Promise.resolve() }),
         },
       });
       routers.push(router);
