@@ -243,7 +243,7 @@ describe('FakeKubeApi (through the real client-node)', function () {
       const expected = [
         ['ADDED', 'x'],
         ['MODIFIED', 'x'],
-        ['DELETED', 'y'],
+        ['DELETED', 'x'], // the previous content, at the new resourceVersion
       ];
       await until(() => live.events.length === 3);
       const replayed = await watch(api, path, { resourceVersion: rv, labelSelector: 'team=x' });
@@ -253,6 +253,7 @@ describe('FakeKubeApi (through the real client-node)', function () {
           w.events.map((e) => [e.type, e.object.metadata?.labels?.team]),
           expected,
         );
+        assert.equal(w.events[2]!.object.metadata?.resourceVersion, String(Number(rv) + 3));
         w.controller.abort();
         await w.done;
       }

@@ -823,7 +823,9 @@ export class FakeKubeApi {
    * The event a filtered watch sees, as the watch cache sends it
    * (apiserver `storage/cacher/cache_watcher.go` `convertToWatchEvent`): an
    * object that starts to match the selector arrives as ADDED, one that stops
-   * matching (a label removed) as DELETED, carrying its new state.
+   * matching (a label removed) as DELETED, carrying its previous content with
+   * the event's resourceVersion ("return a delete event with the previous
+   * object content, but with the event's resource version").
    */
   private seenBy(
     w: OpenWatch,
@@ -835,7 +837,9 @@ export class FakeKubeApi {
     }
     const before = this.inScope(w, event.previous);
     if (now) return { type: before ? 'MODIFIED' : 'ADDED', object: event.object };
-    return before ? { type: 'DELETED', object: event.object } : undefined;
+    if (!before) return undefined;
+    const metadata = { ...event.previous.metadata, resourceVersion: String(event.rv) };
+    return { type: 'DELETED', object: { ...event.previous, metadata } };
   }
 
   private inScope(w: OpenWatch, obj: KubeObject): boolean {
