@@ -3,11 +3,14 @@
  * same run on the same machine, never with a number from elsewhere.
  *   BENCH_SECONDS (default 5): duration of each HTTP run.
  *   BENCH_SCALE (default 10000,100000): Warehouse counts of the sync runs.
+ *   BENCH_PROJECTS (default 50,500,2000): Kargo project counts of the projects runs.
+ *   BENCH_ONLY=projects: run that section alone.
  */
 import { benchBodies } from './bodies.js';
 import { benchHttp } from './http.js';
 import { benchKubernetes } from './kubernetes.js';
 import { benchMatching } from './matching.js';
+import { benchProjects } from './projects.js';
 import { benchIndexMemory, benchSync } from './scale.js';
 import { benchRegex } from './regex.js';
 import { benchSecrets, deploymentMemory } from './secrets.js';
@@ -16,6 +19,26 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const scale = (process.env.BENCH_SCALE ?? '10000,100000').split(',').map(Number);
 
 console.log(`# kargo-azure-receiver benchmark (node ${process.version})\n`);
+
+async function projectsSection(): Promise<void> {
+  console.log(
+    '\n## Kargo projects: watches, connections, time until every receiver is served, memory (config watcher in a child process, shipped heap bound)',
+  );
+  const sizes = (process.env.BENCH_PROJECTS ?? '50,500,2000').split(',').map(Number);
+  const rows = await benchProjects(sizes);
+  console.table(rows);
+  for (const n of sizes) {
+    const [now, before] = rows.filter((r) => r.projects === n);
+    if (now && before)
+      console.log(
+        `  ${n} projects: ${now.peakWatches} watches and ${now.connections} connections (per Secret: ${before.peakWatches} and ${before.connections}); served in ${now.syncMs} ms (${before.syncMs} ms); peak RSS ${now.peakRssMiB} MiB (${before.peakRssMiB} MiB)`,
+      );
+  }
+}
+if (process.env.BENCH_ONLY === 'projects') {
+  await projectsSection();
+  process.exit(0);
+}
 
 console.log('## Lookup: URL index vs scanning every Warehouse');
 const matching = await benchMatching([1_000, 10_000]);
@@ -112,3 +135,5 @@ if (without && withSecrets && everySecret) {
     `  peak RSS ${withSecrets.peakRssMB} MB with them vs ${without.peakRssMB} MB without, limit ${limitMB} Mi; received ${withSecrets.bytesReceivedKB} KB vs ${without.bytesReceivedKB} KB (a list of every Secret: ${everySecret.bytesReceivedKB} KB)`,
   );
 }
+
+await projectsSection();

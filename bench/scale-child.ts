@@ -5,10 +5,16 @@
  *   sync <url> <token> kubernetesAdapter syncing every Warehouse of the fake API server
  *   unpaged <url> <token> one unpaged list through client-node, indexed (the baseline)
  *   idle               the imports alone (the fixed cost)
+ *   projects <url> <token> labelled|per-secret
+ *                      the Kargo config watcher (kargoReceivers, serve) syncing every
+ *                      ProjectConfig and Secret, in the given Secret mode
  * Prints one JSON line.
  */
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { kubernetesAdapter, WarehouseIndex } from '../lib/index.js';
+import { ConfigWatcher } from '../lib/kargo/config-watcher.js';
+import { silentLogger } from '../lib/logger.js';
+import { keepAliveUntilSettled } from '../lib/adapters/kubernetes/keep-alive.js';
 import { scaleWarehouse } from './scale-manifests.js';
 
 const [mode = '', a = '', b = ''] = process.argv.slice(2);
@@ -62,6 +68,26 @@ async function main(): Promise<unknown> {
     const { warehouses } = adapter.stats();
     await adapter.close();
     return { syncMs: Math.round(ms), peakRssMiB: peakRssMiB(), warehouses };
+  }
+  if (mode === 'projects') {
+    let served = 0;
+    const watcher = new ConfigWatcher({
+      kubeConfig: kubeConfig(a, b),
+      systemNamespace: 'kargo-system-resources',
+      namespaces: undefined,
+      logger: silentLogger,
+      requestTimeoutMs: 30_000,
+      secretMode: process.argv[5] === 'per-secret' ? 'per-secret' : 'labelled',
+      onChange: (snapshot) => (served = snapshot.receivers.filter((r) => r.token).length),
+    });
+    await keepAliveUntilSettled(watcher.ready);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    // Let every watch open (the parent samples the fake API server), then measure the heap.
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // a timer that keeps the process alive
+    gc();
+    const heapMiB = Math.round((process.memoryUsage().heapUsed / 1024 / 1024) * 10) / 10;
+    await watcher.close();
+    return { syncMs: Math.round(ms), peakRssMiB: peakRssMiB(), heapMiB, served };
   }
   if (mode === 'unpaged') {
     const api = kubeConfig(a, b).makeApiClient(CustomObjectsApi);

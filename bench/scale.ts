@@ -38,7 +38,7 @@ function compileChild(): Promise<void> {
 /** The heap bound deploy/base/deployment.yaml sets (NODE_OPTIONS), under its 256Mi memory limit. */
 const SHIPPED_HEAP = '--max-old-space-size=192';
 
-async function child(args: string[]): Promise<Record<string, number>> {
+export async function child(args: string[]): Promise<Record<string, number>> {
   await compileChild();
   try {
     const { stdout } = await run(process.execPath, [SHIPPED_HEAP, '--expose-gc', CHILD, ...args], {

@@ -4,17 +4,18 @@
  * Kargo token (and, during a rotation, the previous one) or the reason it
  * cannot be served.
  *
- * Secrets: only the Secrets receivers reference are read, each by its own
- * list + watch with `fieldSelector=metadata.name=<name>` in its namespace.
- * Kargo itself reads only the Secret a receiver references, by name, when a
- * webhook arrives (pkg/webhook/external/receiver.go `NewReceiver`, through an
- * uncached reader). Watching by name instead of polling makes a rotation take
+ * Secrets (see secret-feed.ts): one watch per scope of the Secrets labelled
+ * `kargo.akuity.io/cred-type=generic`, filtered by the API server, plus a
+ * by-name read (and a re-read every 30 s, no watch) of a referenced Secret
+ * the watch does not deliver, with a warning per receiver. So the watches do
+ * not grow with the number of projects, a labelled Secret's rotation takes
  * effect at once, and memory and traffic do not grow with the unrelated
- * Secrets of the cluster. The API server treats such a list or watch as a
- * request for that one name, so RBAC can name the Secrets in `resourceNames`
- * (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/get.go, "fieldSelector
- * setting explicitly the metadata.name … is propagated to requestInfo as the
- * name").
+ * Secrets of the cluster.
+ *
+ * The design before (one list + watch per referenced Secret with
+ * `fieldSelector=metadata.name=<name>`, each on its own connection pool)
+ * stays behind the internal option `secretMode: 'per-secret'`, for
+ * `npm run bench` to compare against.
  *
  * Secret data is never kept: when a referenced Secret arrives the tokens of
  * the receivers using it are derived at once and the bytes dropped (of the
@@ -25,7 +26,7 @@
  */
 import type { ClientKubeConfig as KubeConfig } from '../adapters/kubernetes/kube-config.js';
 import type { BackoffOptions, Sleep } from '../adapters/kubernetes/backoff.js';
-import { KubeHttpError } from '../adapters/kubernetes/kube-http.js';
+import { KubeClient, KubeHttpError } from '../adapters/kubernetes/kube-http.js';
 import { ResourceWatcher } from '../adapters/kubernetes/resource-watcher.js';
 import type { Logger } from '../types.js';
 import {
@@ -48,6 +49,7 @@ import {
   secretSecondFactor,
 } from './resources.js';
 import type { SecondFactor } from '../auth/second-factor.js';
+import { SECRET_LABEL_SELECTOR, SecretFeed, secretKey } from './secret-feed.js';
 
 /** A declared Azure receiver and what became of it. */
 export interface ReceiverState {
@@ -92,6 +94,14 @@ export interface ConfigWatcherOptions {
   onChange: (snapshot: ConfigSnapshot) => void;
   /** Timeout of a Secret list. */
   requestTimeoutMs: number;
+  /**
+   * Internal (bench): `'labelled'` (default) watches labelled Secrets per
+   * scope; `'per-secret'` is the former design, one watch per referenced
+   * Secret on its own connection pool.
+   */
+  secretMode?: 'labelled' | 'per-secret';
+  /** Interval of the by-name re-reads of Secrets the labelled watch does not deliver (tests). Default 30 000 ms. */
+  secretPollMs?: number;
   /** Watch tuning, passed to every ResourceWatcher (tests). */
   watch?: {
     backoff?: BackoffOptions;
@@ -117,10 +127,6 @@ interface SecretWatch {
   settle: () => void;
   /** Whether a list delivered the Secret (a list still in flight will serve new receivers too). */
   listed: boolean;
-}
-
-function secretKey(namespace: string, name: string): string {
-  return `${namespace}/${name}`;
 }
 
 function secretKeyOf(spec: AzureReceiverSpec): string {
@@ -153,6 +159,11 @@ export class ConfigWatcher {
   /** Last problem logged per receiver ('' once served), so each change is logged once. */
   readonly #logged = new Map<string, string>();
   readonly #configWatchers: ResourceWatcher[] = [];
+  /** One connection pool for every watch and read of this watcher. */
+  readonly #client: KubeClient;
+  /** The labelled Secret watches (default mode). */
+  readonly #feed: SecretFeed | undefined;
+  /** Per-secret mode: one watch per referenced Secret. */
   readonly #secrets = new Map<string, SecretWatch>();
   readonly #closing = new Set<Promise<void>>();
   readonly #ready: Promise<void>;
@@ -163,7 +174,30 @@ export class ConfigWatcher {
   constructor(options: ConfigWatcherOptions) {
     this.#options = options;
     this.#logger = options.logger;
-    const common = { kubeConfig: options.kubeConfig, logger: options.logger, ...options.watch };
+    this.#client = new KubeClient(options.kubeConfig);
+    const common = {
+      kubeConfig: options.kubeConfig,
+      client: this.#client,
+      logger: options.logger,
+      ...options.watch,
+    };
+    if (options.secretMode !== 'per-secret') {
+      const { namespaces, systemNamespace } = options;
+      this.#feed = new SecretFeed({
+        kubeConfig: options.kubeConfig,
+        client: this.#client,
+        namespaces: namespaces ? [...new Set([...namespaces, systemNamespace])] : undefined,
+        logger: options.logger,
+        requestTimeoutMs: options.requestTimeoutMs,
+        ...(options.secretPollMs ? { pollMs: options.secretPollMs } : {}),
+        ...(options.watch ? { watch: options.watch } : {}),
+        onSecret: (key, secret, labelled) => {
+          this.#noteLabel(key, secret !== undefined && !labelled);
+          this.#applySecret(key, secret);
+        },
+        onUnreadable: (key, err) => this.#secretUnreadable(key, err, true),
+      });
+    }
     for (const namespace of options.namespaces ?? [undefined]) {
       this.#configWatchers.push(
         new ResourceWatcher<KargoConfigObject>({
@@ -185,9 +219,12 @@ export class ConfigWatcher {
       }),
     );
     for (const w of this.#configWatchers) w.start();
+    this.#feed?.start();
     // Each Secret watch starts as soon as a config references it; ready once the configs are
     // listed and every Secret they reference was listed (or failed once).
     this.#ready = Promise.all(this.#configWatchers.map((w) => w.ready)).then(async () => {
+      if (this.#closed) throw new Error('[kargo-azure-receiver] closed before the first sync');
+      await this.#feed?.settled();
       if (this.#closed) throw new Error('[kargo-azure-receiver] closed before the first sync');
       // A watch replaced meanwhile (a receiver added to its Secret) is waited for too.
       for (;;) {
@@ -221,7 +258,17 @@ export class ConfigWatcher {
       ...this.#configWatchers.map((w) => w.close()),
       ...secrets,
       ...this.#closing,
+      this.#feed?.close(),
     ]);
+    this.#client.destroy();
+  }
+
+  /** Open Secret watches and the other watches, for the bench and specs. */
+  watchCount(): { secrets: number; configs: number } {
+    return {
+      secrets: this.#feed ? this.#feed.watchers().length : this.#secrets.size,
+      configs: this.#configWatchers.length,
+    };
   }
 
   #watched(namespace: string): boolean {
@@ -292,9 +339,15 @@ export class ConfigWatcher {
       if (this.#derived.has(rk)) continue;
       if (!this.#watched(spec.secretNamespace)) this.#derived.set(rk, { problem: 'not-watched' });
       // A new receiver of a Secret already listed: its bytes are gone, so list that Secret again.
-      else if (this.#secrets.get(secretKeyOf(spec))?.listed) restart.add(secretKeyOf(spec));
+      else if (this.#feed || this.#secrets.get(secretKeyOf(spec))?.listed)
+        restart.add(secretKeyOf(spec));
     }
-    this.#syncSecretWatches(restart);
+    if (this.#feed) {
+      const wanted = new Set<string>();
+      for (const spec of this.#specs())
+        if (this.#watched(spec.secretNamespace)) wanted.add(secretKeyOf(spec));
+      this.#feed.setWanted(wanted, restart);
+    } else this.#syncSecretWatches(restart);
     this.#schedule();
   }
 
@@ -341,24 +394,68 @@ export class ConfigWatcher {
       },
       onError: (err) => {
         if (!current()) return;
-        for (const spec of this.#specs()) {
-          const rk = receiverKey(spec);
-          if (secretKeyOf(spec) === key && !this.#derived.has(rk))
-            this.#derived.set(rk, { problem: 'secret-unreadable' });
-        }
-        const status = err instanceof KubeHttpError ? err.statusCode : undefined;
-        if (status === 403)
-          this.#logger.warn(
-            { secretRef: key, status },
-            `reading Secret ${key} is forbidden: grant list and watch on secrets (resourceNames may name it) to this service account (see deploy/rbac/cluster/rbac-config.yaml)`,
-          );
+        this.#secretUnreadable(key, err, false);
         settle();
-        this.#schedule();
       },
     });
     const entry: SecretWatch = { watcher, settled, settle, listed: false };
     this.#secrets.set(key, entry);
     watcher.start();
+  }
+
+  /** Receivers of a Secret that could not be read: unserved until it can (a token already derived stays). */
+  #secretUnreadable(key: string, err: Error, logEach: boolean): void {
+    for (const spec of this.#specs()) {
+      const rk = receiverKey(spec);
+      if (secretKeyOf(spec) === key && !this.#derived.has(rk))
+        this.#derived.set(rk, { problem: 'secret-unreadable' });
+    }
+    const status = err instanceof KubeHttpError ? err.statusCode : undefined;
+    const reason = err instanceof KubeHttpError ? err.reason : undefined;
+    // A by-name read has no watch loop to log it: once per Secret until it is read again.
+    if (logEach && this.#logged.get(`unreadable:${key}`) !== String(status)) {
+      this.#logged.set(`unreadable:${key}`, String(status));
+      if (status !== 403)
+        this.#logger.warn(
+          { secretRef: key, status, reason },
+          `reading Secret ${key} failed; retrying every ${String(this.#pollSeconds)} s`,
+        );
+    }
+    if (status === 403)
+      this.#logger.warn(
+        { secretRef: key, status },
+        `reading Secret ${key} is forbidden: grant list and watch on secrets to this service account (see deploy/rbac/cluster/rbac-config.yaml)`,
+      );
+    this.#schedule();
+  }
+
+  get #pollSeconds(): number {
+    return (this.#options.secretPollMs ?? 30_000) / 1000;
+  }
+
+  /** Warns once per receiver of a Secret without Kargo's label, and once more when labelled again. */
+  #noteLabel(key: string, unlabelled: boolean): void {
+    this.#logged.delete(`unreadable:${key}`);
+    for (const spec of this.#specs()) {
+      if (secretKeyOf(spec) !== key) continue;
+      const lk = `unlabelled:${receiverKey(spec)}`;
+      if (!unlabelled) {
+        this.#logged.delete(lk);
+        continue;
+      }
+      if (this.#logged.has(lk)) continue;
+      this.#logged.set(lk, 'unlabelled');
+      this.#logger.warn(
+        {
+          config: spec.declaredBy,
+          project: spec.project,
+          receiver: spec.name,
+          secretRef: key,
+          reason: 'secret-unlabelled',
+        },
+        `Azure receiver "${spec.name}" of ${spec.declaredBy}: Secret ${key} has no label ${SECRET_LABEL_SELECTOR}, so it is read by name every ${String(this.#pollSeconds)} s and a rotation takes up to that long; label it (as Kargo's docs do) for rotations to take effect at once`,
+      );
+    }
   }
 
   /** Derives the tokens of every receiver using this Secret; the bytes go out of scope here. */
@@ -439,8 +536,8 @@ export class ConfigWatcher {
     const live = new Set(specs.map(receiverKey));
     for (const rk of this.#derived.keys()) if (!live.has(rk)) this.#derived.delete(rk);
     for (const rk of this.#logged.keys()) {
-      if (rk.startsWith('pc:')) continue;
-      if (!live.has(rk.replace(/^duplicate:/, ''))) this.#logged.delete(rk);
+      if (rk.startsWith('pc:') || rk.startsWith('unreadable:')) continue;
+      if (!live.has(rk.replace(/^(duplicate|unlabelled):/, ''))) this.#logged.delete(rk);
     }
 
     // One receiver per project + name (two ProjectConfigs of one namespace may repeat a name: first wins).

@@ -89,7 +89,7 @@ export interface KargoReceiversOptions {
   explain?: boolean | string[];
   /** Finds and refreshes Warehouses. Default: `kubernetesAdapter({ kubeConfig, logger, namespace: namespaces })`, closed by `close()`. */
   adapter?: KargoAdapter;
-  /** Timeout of a Secret's list (each referenced Secret is listed, then watched, by name) and of each status write request, in milliseconds. Default 30 000. */
+  /** Timeout of each Secret list (the labelled Secrets' list page, a by-name read of an unlabelled one) and of each status write request, in milliseconds. Default 30 000. */
   requestTimeoutMs?: number;
 }
 

@@ -77,7 +77,12 @@ export interface KargoConfigObject {
 
 /** A Secret as read from the API. Only `data.secret`, `data.basicAuth` and `data.headers` are ever looked at. */
 export interface SecretObject {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+  };
   data?: Record<string, unknown> | null;
 }
 

@@ -424,8 +424,12 @@ describe('kargoReceivers (fake Kubernetes API, real client-node)', function () {
     assert.deepEqual(
       api
         .requestsTo('GET', '/secrets', { watch: false })
-        .map((x) => `${x.path}?${x.query.fieldSelector ?? ''}`),
-      ['/api/v1/namespaces/proj-b/secrets?metadata.name=azure-wh-secret'],
+        .map((x) => `${x.path}?${x.query.labelSelector ?? ''}`)
+        .sort(),
+      [
+        '/api/v1/namespaces/kargo-system-resources/secrets?kargo.akuity.io/cred-type=generic',
+        '/api/v1/namespaces/proj-b/secrets?kargo.akuity.io/cred-type=generic',
+      ],
     );
   });
 

@@ -71,7 +71,7 @@ function rotating(value: string, previous?: string): ReturnType<typeof secret> {
   });
 }
 
-describe('kargoReceivers: Secrets (read by name only) and rotation', function () {
+describe('kargoReceivers: Secrets (labelled watch, by-name reads) and rotation', function () {
   let api: FakeKubeApi;
   let logger: RecordingLogger;
   const routers: KargoReceiversRouter[] = [];
@@ -99,7 +99,7 @@ describe('kargoReceivers: Secrets (read by name only) and rotation', function ()
   });
 
   describe('never lists or watches every Secret', function () {
-    it('each referenced Secret is listed and watched by name in its namespace, nothing else', async function () {
+    it('one list + watch of the Secrets labelled kargo.akuity.io/cred-type=generic, nothing else', async function () {
       api.put(rotating(OLD));
       api.put(secret('kargo-system-resources', 'other', 'not-referenced-000000'));
       const { router } = start();
@@ -110,16 +110,21 @@ describe('kargoReceivers: Secrets (read by name only) and rotation', function ()
       );
       const secretRequests = api.requests
         .filter((r) => r.path.includes('/secrets'))
-        .map((r) => ({ path: r.path, fieldSelector: r.query.fieldSelector, watch: r.watch }));
-      for (const r of secretRequests)
-        assert.deepEqual(
-          { path: r.path, fieldSelector: r.fieldSelector },
-          { path: '/api/v1/namespaces/proj-a/secrets', fieldSelector: 'metadata.name=hook' },
-        );
-      assert.deepEqual(
-        secretRequests.map((r) => r.watch),
-        [false, true],
-      );
+        .map((r) => ({
+          path: r.path,
+          labelSelector: r.query.labelSelector,
+          fieldSelector: r.query.fieldSelector,
+          watch: r.watch,
+        }));
+      const labelled = {
+        path: '/api/v1/secrets',
+        labelSelector: 'kargo.akuity.io/cred-type=generic',
+        fieldSelector: undefined,
+      };
+      assert.deepEqual(secretRequests, [
+        { ...labelled, watch: false },
+        { ...labelled, watch: true },
+      ]);
     });
 
     it('10 MB of unrelated Secrets do not change a byte of what the API server sends us', async function () {
@@ -159,7 +164,7 @@ describe('kargoReceivers: Secrets (read by name only) and rotation', function ()
       assert.equal((await push(app, kargoPath('proj-a', RECEIVER, OLD))).status, 200);
     });
 
-    it('the secrets rule narrowed with resourceNames: the named Secret is read, another is refused', async function () {
+    it('the secrets rule narrowed with resourceNames: the labelled watch is refused, the named Secret is read by name, another is refused', async function () {
       api.put(secret('proj-b', 'unnamed', 'not-in-resource-names-00'));
       api.put(projectConfig('proj-b', [azure(RECEIVER, 'unnamed')]));
       api.authorize = rbacAuthorizer(
@@ -177,6 +182,17 @@ describe('kargoReceivers: Secrets (read by name only) and rotation', function ()
           (l) =>
             l.level === 'warn' && l.msg?.startsWith('reading Secret proj-b/unnamed is forbidden'),
         ),
+      );
+      assert.deepEqual(
+        api
+          .requestsTo('GET', '/secrets')
+          .filter((r) => r.query.fieldSelector)
+          .map((r) => [r.path, r.query.fieldSelector])
+          .sort(),
+        [
+          ['/api/v1/namespaces/proj-a/secrets', 'metadata.name=hook'],
+          ['/api/v1/namespaces/proj-b/secrets', 'metadata.name=unnamed'],
+        ],
       );
     });
 
@@ -278,10 +294,11 @@ describe('kargoReceivers: Secrets (read by name only) and rotation', function ()
           assert.equal((await push(app, kargoPath('proj-a', RECEIVER, value))).status, 200);
     });
 
-    it('a Secret that cannot be read does not hold up the others; it is served once readable', async function () {
+    it('a labelled watch that cannot list does not hold up the receivers; it is served once readable', async function () {
       api.put(rotating(OLD));
       api.put(secret('proj-b', 'hook', 'project-b-secret-value-42'));
       api.put(projectConfig('proj-b', [azure(RECEIVER, 'hook')]));
+      api.fault({ method: 'GET', path: '/api/v1/secrets', status: 403 });
       api.fault({ method: 'GET', path: '/namespaces/proj-b/secrets', status: 403 });
       const { router } = start();
       await router.ready();
@@ -294,10 +311,10 @@ describe('kargoReceivers: Secrets (read by name only) and rotation', function ()
           (l) =>
             l.level === 'warn' &&
             l.msg ===
-              'reading Secret proj-b/hook is forbidden: grant list and watch on secrets (resourceNames may name it) to this service account (see deploy/rbac/cluster/rbac-config.yaml)',
+              'reading Secret proj-b/hook is forbidden: grant list and watch on secrets to this service account (see deploy/rbac/cluster/rbac-config.yaml)',
         ),
       );
-      // The watch retries after its backoff (about a second) and then serves it.
+      // proj-a was read by name; the labelled watch retries after its backoff (about a second) and serves proj-b.
       await until(() => router.receivers().length === 2, 'proj-b served after the retry');
     });
   });

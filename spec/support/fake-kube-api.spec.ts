@@ -229,6 +229,36 @@ describe('FakeKubeApi (through the real client-node)', function () {
       await until(() => api.openWatches === 0);
     });
 
+    it('a label selector watch sees an object that starts matching as ADDED and one that stops as DELETED, live and replayed', async function () {
+      const rv = api.resourceVersion;
+      const labelled = (team: string): Partial<KubeObject> => ({
+        metadata: { namespace: 'a', name: 'w2', labels: { team } },
+      });
+      const path = '/apis/kargo.akuity.io/v1alpha1/namespaces/a/warehouses';
+      const live = await watch(api, path, { resourceVersion: rv, labelSelector: 'team=x' });
+      api.put(warehouse('a', 'w2', labelled('x')));
+      api.put(warehouse('a', 'w2', { ...labelled('x'), spec: { changed: true } }));
+      api.put(warehouse('a', 'w2', labelled('y')));
+      api.put(warehouse('a', 'w2', { ...labelled('y'), spec: { again: true } }));
+      const expected = [
+        ['ADDED', 'x'],
+        ['MODIFIED', 'x'],
+        ['DELETED', 'x'], // the previous content, at the new resourceVersion
+      ];
+      await until(() => live.events.length === 3);
+      const replayed = await watch(api, path, { resourceVersion: rv, labelSelector: 'team=x' });
+      await until(() => replayed.events.length === 3);
+      for (const w of [live, replayed]) {
+        assert.deepEqual(
+          w.events.map((e) => [e.type, e.object.metadata?.labels?.team]),
+          expected,
+        );
+        assert.equal(w.events[2]!.object.metadata?.resourceVersion, String(Number(rv) + 3));
+        w.controller.abort();
+        await w.done;
+      }
+    });
+
     it('replays history after an old resourceVersion', async function () {
       const rv = api.resourceVersion;
       api.put(warehouse('a', 'w5'));

@@ -215,6 +215,8 @@ interface WatchEvent {
   rv: number;
   type_: StoredType;
   object: KubeObject;
+  /** The object before a MODIFIED, for selector transitions. */
+  previous?: KubeObject;
 }
 
 interface OpenWatch {
@@ -795,7 +797,13 @@ export class FakeKubeApi {
     const rv = ++this.rv;
     obj.metadata = { ...obj.metadata, resourceVersion: String(rv) };
     this.bucket(type).set(key, obj);
-    this.emit({ type: eventType, rv, type_: type, object: clone(obj) });
+    this.emit({
+      type: eventType,
+      rv,
+      type_: type,
+      object: clone(obj),
+      ...(previous ? { previous: clone(previous) } : {}),
+    });
     return clone(obj);
   }
 
@@ -806,10 +814,32 @@ export class FakeKubeApi {
       this.compactedRV = dropped.rv;
     }
     for (const w of this.watches) {
-      if (w.type === event.type_ && this.inScope(w, event.object)) {
-        this.writeEvent(w, { type: event.type, object: event.object });
-      }
+      const seen = w.type === event.type_ && this.seenBy(w, event);
+      if (seen) this.writeEvent(w, seen);
     }
+  }
+
+  /**
+   * The event a filtered watch sees, as the watch cache sends it
+   * (apiserver `storage/cacher/cache_watcher.go` `convertToWatchEvent`): an
+   * object that starts to match the selector arrives as ADDED, one that stops
+   * matching (a label removed) as DELETED, carrying its previous content with
+   * the event's resourceVersion ("return a delete event with the previous
+   * object content, but with the event's resource version").
+   */
+  private seenBy(
+    w: OpenWatch,
+    event: WatchEvent,
+  ): { type: WatchEvent['type']; object: KubeObject } | undefined {
+    const now = this.inScope(w, event.object);
+    if (event.type !== 'MODIFIED' || !event.previous) {
+      return now ? { type: event.type, object: event.object } : undefined;
+    }
+    const before = this.inScope(w, event.previous);
+    if (now) return { type: before ? 'MODIFIED' : 'ADDED', object: event.object };
+    if (!before) return undefined;
+    const metadata = { ...event.previous.metadata, resourceVersion: String(event.rv) };
+    return { type: 'DELETED', object: { ...event.previous, metadata } };
   }
 
   private inScope(w: OpenWatch, obj: KubeObject): boolean {
@@ -1199,9 +1229,8 @@ export class FakeKubeApi {
         return;
       }
       for (const event of this.history) {
-        if (event.rv > from && event.type_ === type && this.inScope(w, event.object)) {
-          this.writeEvent(w, { type: event.type, object: event.object });
-        }
+        const seen = event.rv > from && event.type_ === type && this.seenBy(w, event);
+        if (seen) this.writeEvent(w, seen);
       }
     }
     this.watches.add(w);

@@ -40,7 +40,7 @@ const CLUSTER_CONFIG_RULE = {
   resourceNames: ['cluster'],
   verbs: ['get', 'list', 'watch'],
 };
-// Each referenced Secret is listed and watched by name; no get, no cluster-wide read is needed.
+// One list + watch of the Secrets labelled kargo.akuity.io/cred-type=generic, unlabelled referenced ones listed by name: no get.
 const SECRETS_RULE = { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] };
 
 // Every role of every file, with exactly the rules it may grant: least privilege, checked.
