@@ -350,7 +350,7 @@ export class ConfigWatcher {
         if (status === 403)
           this.#logger.warn(
             { secretRef: key, status },
-            `reading Secret ${key} is forbidden: grant list and watch on secrets (resourceNames may name it) to this service account (see deploy/rbac/cluster/rbac-config.yaml)`,
+            `reading Secret ${key} is forbidden: grant list and watch on secrets (resourceNames may name it) to this service account (see the RBAC of the Helm chart, charts/kargo-azure-receiver)`,
           );
         settle();
         this.#schedule();
