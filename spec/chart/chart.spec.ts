@@ -261,7 +261,8 @@ describe(`charts/kargo-azure-receiver with helm${helmSkipReason}`, function () {
     const STATUS_RULE = {
       apiGroups: ['kargo.akuity.io'],
       resources: ['projectconfigs/status'],
-      verbs: ['patch'],
+      // lib/kargo/status-writer.ts reads the status, then patches it.
+      verbs: ['get', 'patch'],
     };
     const CLUSTER_CONFIG_RULE = {
       apiGroups: ['kargo.akuity.io'],
@@ -282,7 +283,7 @@ describe(`charts/kargo-azure-receiver with helm${helmSkipReason}`, function () {
       });
     });
 
-    it('kargo.writeStatus adds patch on projectconfigs/status, and only then', function () {
+    it('kargo.writeStatus adds get and patch on projectconfigs/status, and only then', function () {
       assert.deepEqual(rulesOf(chartRbac({ set: ['kargo.writeStatus=true'] })), {
         [`ClusterRole -/${RELEASE}`]: [...PROJECT_RULES, STATUS_RULE, CLUSTER_CONFIG_RULE],
       });

@@ -21,7 +21,14 @@ import {
 import { rbacAuthorizer } from '../support/fake-kargo-admission.js';
 import { FakeKubeApi } from '../support/fake-kube-api.js';
 import { fixtureText } from '../support/fixtures.js';
-import { azure, projectConfig, secret, warehouse, warehousePatches } from '../kargo/helpers.js';
+import {
+  azure,
+  projectConfig,
+  secret,
+  until,
+  warehouse,
+  warehousePatches,
+} from '../kargo/helpers.js';
 import { ServeProcess, TempKubeConfig, waitForStatus } from '../server/cli-harness.js';
 
 const RECEIVER = 'azure-wh-receiver';
@@ -50,8 +57,15 @@ const variants: Array<{ name: string; options: RenderOptions; served: string[] }
     served: ['kargo-demo', 'other-project'],
   },
   {
-    name: 'rbac.scope=namespaced, namespaces [kargo-demo]',
-    options: { set: ['rbac.scope=namespaced', 'rbac.namespaces={kargo-demo}'] },
+    name: 'rbac.scope=namespaced, namespaces [kargo-demo], kargo.writeStatus',
+    options: {
+      set: [
+        'rbac.scope=namespaced',
+        'rbac.namespaces={kargo-demo}',
+        'kargo.writeStatus=true',
+        'baseURL=https://hooks.example.com',
+      ],
+    },
     served: ['kargo-demo'],
   },
 ];
@@ -147,6 +161,25 @@ describe(`the chart's rendered container serves the receivers of a cluster${helm
             : ['kargo-demo/hello-world'],
         );
       });
+
+      if (variant.options.set?.includes('kargo.writeStatus=true')) {
+        it('writes the receiver URL into the ProjectConfig status, as KAR_WRITE_STATUS asks', async function () {
+          const token = kargoToken({
+            project: 'kargo-demo',
+            receiver: RECEIVER,
+            secret: `${SECRET}-kargo-demo`,
+          });
+          const written = (): unknown =>
+            api.get({ kind: 'ProjectConfig', namespace: 'kargo-demo', name: 'kargo-demo' })
+              ?.status as unknown;
+          await until(() => written() !== undefined, 'the status written');
+          assert.equal(
+            JSON.stringify(written()).includes(`https://hooks.example.com/azure/${token}`),
+            true,
+            JSON.stringify(written()),
+          );
+        });
+      }
 
       it('serves metrics, as the rendered KAR_METRICS_PORT turns them on', async function () {
         const res = await fetch(metricsURL);

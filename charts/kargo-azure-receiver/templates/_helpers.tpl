@@ -74,7 +74,8 @@ The rules of a Kargo project namespace, exactly what the server uses:
 - projectconfigs: list + watch (the receivers of spec.webhookReceivers);
 - secrets: list + watch, each referenced Secret by name
   (fieldSelector=metadata.name=<name>), never cached;
-- projectconfigs/status: patch, only with kargo.writeStatus.
+- projectconfigs/status: get + patch (the status is read, then patched), only
+  with kargo.writeStatus.
 */}}
 {{- define "kar.projectRules" -}}
 - apiGroups: ['kargo.akuity.io']
@@ -90,7 +91,7 @@ The rules of a Kargo project namespace, exactly what the server uses:
 {{- if .Values.kargo.writeStatus }}
 - apiGroups: ['kargo.akuity.io']
   resources: ['projectconfigs/status']
-  verbs: ['patch']
+  verbs: ['get', 'patch']
 {{- end }}
 {{- end -}}
 
