@@ -41,6 +41,20 @@ function plainEnv(container: RenderedContainer): Record<string, string> {
   return Object.fromEntries(container.env.map((e) => [e.name, e.value!]));
 }
 
+/** The URL token of a project's receiver, as Kargo derives it. */
+function tokenOf(project: string): string {
+  return kargoToken({ project, receiver: RECEIVER, secret: `${SECRET}-${project}` });
+}
+
+/** The real ACR push fixture, posted to the receiver of `project`. */
+function push(url: string, project: string): Promise<Response> {
+  return fetch(`${url}/azure/${tokenOf(project)}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: fixtureText('acr-push'),
+  });
+}
+
 /** A cluster of two Kargo projects, each with an Azure receiver and a subscribed Warehouse. */
 function cluster(api: FakeKubeApi): void {
   for (const project of ['kargo-demo', 'other-project']) {
@@ -121,16 +135,7 @@ describe(`the chart's rendered container serves the receivers of a cluster${helm
       });
 
       it('answers an ACR push 200 and refreshes the project’s Warehouse with a PATCH', async function () {
-        const token = kargoToken({
-          project: 'kargo-demo',
-          receiver: RECEIVER,
-          secret: `${SECRET}-kargo-demo`,
-        });
-        const res = await fetch(`${url}/azure/${token}`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: fixtureText('acr-push'),
-        });
+        const res = await push(url, 'kargo-demo');
         assert.deepEqual(
           [res.status, await res.json()],
           [200, { msg: 'refreshed 1 warehouse(s)' }],
@@ -139,16 +144,7 @@ describe(`the chart's rendered container serves the receivers of a cluster${helm
       });
 
       it(`serves the receivers of ${variant.served.join(' and ')} only`, async function () {
-        const token = kargoToken({
-          project: 'other-project',
-          receiver: RECEIVER,
-          secret: `${SECRET}-other-project`,
-        });
-        const res = await fetch(`${url}/azure/${token}`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: fixtureText('acr-push'),
-        });
+        const res = await push(url, 'other-project');
         const served = variant.served.includes('other-project');
         assert.deepEqual(
           [res.status, await res.json()],
@@ -164,11 +160,7 @@ describe(`the chart's rendered container serves the receivers of a cluster${helm
 
       if (variant.options.set?.includes('kargo.writeStatus=true')) {
         it('writes the receiver URL into the ProjectConfig status, as KAR_WRITE_STATUS asks', async function () {
-          const token = kargoToken({
-            project: 'kargo-demo',
-            receiver: RECEIVER,
-            secret: `${SECRET}-kargo-demo`,
-          });
+          const token = tokenOf('kargo-demo');
           const written = (): unknown =>
             api.get({ kind: 'ProjectConfig', namespace: 'kargo-demo', name: 'kargo-demo' })
               ?.status as unknown;
