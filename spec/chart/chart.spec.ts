@@ -254,7 +254,7 @@ describe(`charts/kargo-azure-receiver with helm${helmSkipReason}`, function () {
       // Kargo's Promotion admission webhook checks `promote` on the Promotion's Stage (admission.spec.ts).
       { apiGroups: ['kargo.akuity.io'], resources: ['stages'], verbs: ['promote'] },
       { apiGroups: ['kargo.akuity.io'], resources: ['projectconfigs'], verbs: ['list', 'watch'] },
-      // Each referenced Secret is listed and watched by name (secrets.spec.ts).
+      // Receivers' Secrets are listed and watched, never read with get (secrets.spec.ts).
       { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
     ];
     const SECRETS_RULE = PROJECT_RULES[3]!;

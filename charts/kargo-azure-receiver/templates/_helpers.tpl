@@ -72,8 +72,7 @@ The rules of a Kargo project namespace, exactly what the server uses:
 - stages: the custom verb promote, which Kargo's Promotion admission webhook
   checks on every PATCH of a Promotion (grants no read or write of Stages);
 - projectconfigs: list + watch (the receivers of spec.webhookReceivers);
-- secrets: list + watch, each referenced Secret by name
-  (fieldSelector=metadata.name=<name>), never cached;
+- secrets: list + watch, the Secrets the receivers reference (no get);
 - projectconfigs/status: get + patch (the status is read, then patched), only
   with kargo.writeStatus.
 */}}
@@ -95,7 +94,7 @@ The rules of a Kargo project namespace, exactly what the server uses:
 {{- end }}
 {{- end -}}
 
-{{/* Secrets of receivers, read by name. */}}
+{{/* Secrets of receivers: listed and watched, never read with get. */}}
 {{- define "kar.secretsRule" -}}
 - apiGroups: ['']
   resources: ['secrets']
