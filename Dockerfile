@@ -1,12 +1,20 @@
 # syntax=docker/dockerfile:1
-# The kargo-azure-receiver server image (no public image is published).
+# The kargo-azure-receiver server image. No registry holds it yet: build it,
+# push it to yours, and point the Helm chart at it (image.repository, and
+# image.tag when it is not the chart's appVersion):
 #
 #   docker build -t registry.example.com/kargo-azure-receiver:0.1.0 .
+#   docker push registry.example.com/kargo-azure-receiver:0.1.0
+#   helm install kargo-azure-receiver charts/kargo-azure-receiver -n kargo-azure-receiver \
+#     --create-namespace --set image.repository=registry.example.com/kargo-azure-receiver
+#
+# Or run it outside a cluster, with your kubeconfig:
+#
 #   docker run --rm -p 8080:8080 -v ~/.kube/config:/kube/config:ro \
 #     -e KUBECONFIG=/kube/config registry.example.com/kargo-azure-receiver:0.1.0 serve
 #
 # Runs as the unprivileged "node" user (uid 1000) and needs no writable
-# file system: deploy/deployment.yaml sets readOnlyRootFilesystem.
+# file system: the chart's Deployment sets readOnlyRootFilesystem.
 
 FROM node:24-slim AS build
 WORKDIR /src

@@ -35,7 +35,7 @@ function compileChild(): Promise<void> {
   })();
   return compiled;
 }
-/** The heap bound deploy/base/deployment.yaml sets (NODE_OPTIONS), under its 256Mi memory limit. */
+/** The heap bound the Helm chart's Deployment sets (NODE_OPTIONS), under its 256Mi memory limit. */
 const SHIPPED_HEAP = '--max-old-space-size=192';
 
 export async function child(args: string[]): Promise<Record<string, number>> {

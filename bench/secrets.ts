@@ -9,6 +9,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import { kubeGet } from '../lib/adapters/kubernetes/kube-http.js';
 import { azure, projectConfig, secret } from '../spec/kargo/helpers.js';
 import { TempKubeConfig } from '../spec/server/cli-harness.js';
@@ -28,12 +29,17 @@ const MB = 1024 * 1024;
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CLI = fileURLToPath(new URL('../dist/server/cli.js', import.meta.url));
 
-/** The Deployment's memory limit and NODE_OPTIONS, read from deploy/base/deployment.yaml. */
+/**
+ * The Deployment's memory limit and NODE_OPTIONS: the limit of the chart's
+ * values.yaml, and the heap cap the chart derives from it (3/4, `kar.heapMi`
+ * of templates/_helpers.tpl; spec/chart/chart.spec.ts checks the rendered value).
+ */
 export function deploymentMemory(): { limitMB: number; nodeOptions: string } {
-  const text = readFileSync(new URL('../deploy/base/deployment.yaml', import.meta.url), 'utf8');
-  const limit = /limits:\s*\n\s*memory:\s*(\d+)Mi/.exec(text)?.[1];
-  const options = /name: NODE_OPTIONS\s*\n\s*value:\s*(\S+)/.exec(text)?.[1];
-  return { limitMB: Number(limit ?? 0), nodeOptions: options ?? '' };
+  const values = parse(
+    readFileSync(new URL('../charts/kargo-azure-receiver/values.yaml', import.meta.url), 'utf8'),
+  ) as { resources: { limits: { memory: string } } };
+  const limitMB = Number(/^(\d+)Mi$/.exec(values.resources.limits.memory)?.[1] ?? 0);
+  return { limitMB, nodeOptions: `--max-old-space-size=${Math.floor((limitMB * 3) / 4)}` };
 }
 
 function peakRss(pid: number): number {

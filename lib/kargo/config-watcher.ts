@@ -424,7 +424,7 @@ export class ConfigWatcher {
     if (status === 403)
       this.#logger.warn(
         { secretRef: key, status },
-        `reading Secret ${key} is forbidden: grant list and watch on secrets to this service account (see deploy/rbac/cluster/rbac-config.yaml)`,
+        `reading Secret ${key} is forbidden: grant list and watch on secrets to this service account (see the RBAC of the Helm chart, charts/kargo-azure-receiver)`,
       );
     this.#schedule();
   }

@@ -35,7 +35,7 @@ export const DEFAULT_PORT = 8080;
  * `--shutdown-timeout`: the webhook deadline, so that by default a webhook
  * that arrived before SIGTERM always gets its own answer (its deadline ends
  * first); only webhooks arriving later on kept-alive connections can be
- * answered 503 when it is up. deploy/base/deployment.yaml's grace period is sized
+ * answered 503 when it is up. the Helm chart's grace period (charts/kargo-azure-receiver) is sized
  * on it (see spec/server/shutdown.spec.ts).
  */
 export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = DEFAULT_DEADLINE_MS / 1000;

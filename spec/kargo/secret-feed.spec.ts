@@ -255,7 +255,7 @@ describe('ConfigWatcher: labelled Secrets, by-name fallback', function () {
       logger.lines.some(
         (l) =>
           l.msg ===
-          'reading Secret proj-b/hook is forbidden: grant list and watch on secrets to this service account (see deploy/rbac/cluster/rbac-config.yaml)',
+          'reading Secret proj-b/hook is forbidden: grant list and watch on secrets to this service account (see the RBAC of the Helm chart, charts/kargo-azure-receiver)',
       ),
     );
     await until(() => states(last)['proj-b/azure-wh-receiver'] === 'served', 'served on a re-read');

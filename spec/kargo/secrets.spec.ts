@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { parseAllDocuments } from 'yaml';
 import express from 'express';
 import request from 'supertest';
 import { type KargoReceiversRouter, kargoReceivers } from '../../lib/kargo/index.js';
+import {
+  SERVICE_ACCOUNT_USER,
+  chartRbac,
+  helmSkipReason,
+  namespacedRbac,
+} from '../support/chart.js';
 import { type RbacDocument, rbacAuthorizer } from '../support/fake-kargo-admission.js';
 import { FakeKubeApi } from '../support/fake-kube-api.js';
 import { fixtureText } from '../support/fixtures.js';
@@ -27,25 +31,6 @@ function push(app: express.Express, path: string): request.Test {
     .post(path)
     .set('Content-Type', 'application/json')
     .send(fixtureText('acr-push'));
-}
-
-/** Where each RBAC file lives in deploy/ (one kustomize component per scope). */
-const RBAC_DIRS: Record<string, string> = {
-  'rbac.yaml': 'rbac/cluster/',
-  'rbac-config.yaml': 'rbac/cluster/',
-  'rbac-namespaced.yaml': 'rbac/namespaced/',
-  'rbac-status.yaml': 'rbac/status/',
-};
-
-function deployRbac(...files: string[]): RbacDocument[] {
-  return files.flatMap((file) =>
-    parseAllDocuments(
-      readFileSync(
-        new URL(`../../deploy/${RBAC_DIRS[file] ?? ''}${file}`, import.meta.url),
-        'utf8',
-      ),
-    ).map((d) => d.toJS() as RbacDocument),
-  );
 }
 
 /** The secrets rule of the documents narrowed to these Secret names. */
@@ -151,14 +136,17 @@ describe('kargoReceivers: Secrets (labelled watch, by-name reads) and rotation',
     });
   });
 
-  describe('RBAC of deploy/, enforced by the fake API server', function () {
+  describe(`RBAC of the Helm chart, enforced by the fake API server${helmSkipReason}`, function () {
+    before(function () {
+      if (helmSkipReason) this.skip();
+    });
     beforeEach(function () {
-      api.username = 'system:serviceaccount:kargo-azure-receiver:kargo-azure-receiver';
+      api.username = SERVICE_ACCOUNT_USER;
       api.put(rotating(OLD));
     });
 
-    it('rbac.yaml + rbac-config.yaml as shipped: served', async function () {
-      api.authorize = rbacAuthorizer(deployRbac('rbac.yaml', 'rbac-config.yaml'));
+    it('rbac.scope=cluster, as rendered: served', async function () {
+      api.authorize = rbacAuthorizer(chartRbac());
       const { router, app } = start();
       await router.ready();
       assert.equal((await push(app, kargoPath('proj-a', RECEIVER, OLD))).status, 200);
@@ -167,9 +155,7 @@ describe('kargoReceivers: Secrets (labelled watch, by-name reads) and rotation',
     it('the secrets rule narrowed with resourceNames: the labelled watch is refused, the named Secret is read by name, another is refused', async function () {
       api.put(secret('proj-b', 'unnamed', 'not-in-resource-names-00'));
       api.put(projectConfig('proj-b', [azure(RECEIVER, 'unnamed')]));
-      api.authorize = rbacAuthorizer(
-        secretsOnly(deployRbac('rbac.yaml', 'rbac-config.yaml'), ['hook']),
-      );
+      api.authorize = rbacAuthorizer(secretsOnly(chartRbac(), ['hook']));
       const { router, app } = start();
       await router.ready();
       assert.deepEqual(
@@ -196,14 +182,8 @@ describe('kargoReceivers: Secrets (labelled watch, by-name reads) and rotation',
       );
     });
 
-    it('rbac-namespaced.yaml with namespaces: served', async function () {
-      api.authorize = rbacAuthorizer(
-        deployRbac('rbac-namespaced.yaml').map((d) =>
-          d.metadata.namespace === 'kargo-demo'
-            ? { ...d, metadata: { ...d.metadata, namespace: 'proj-a' } }
-            : d,
-        ),
-      );
+    it('rbac.scope=namespaced with namespaces: served', async function () {
+      api.authorize = rbacAuthorizer(namespacedRbac(['proj-a']));
       const router = kargoReceivers({
         kubeConfig: api.kubeConfig(),
         logger,
@@ -311,7 +291,7 @@ describe('kargoReceivers: Secrets (labelled watch, by-name reads) and rotation',
           (l) =>
             l.level === 'warn' &&
             l.msg ===
-              'reading Secret proj-b/hook is forbidden: grant list and watch on secrets to this service account (see deploy/rbac/cluster/rbac-config.yaml)',
+              'reading Secret proj-b/hook is forbidden: grant list and watch on secrets to this service account (see the RBAC of the Helm chart, charts/kargo-azure-receiver)',
         ),
       );
       // proj-a was read by name; the labelled watch retries after its backoff (about a second) and serves proj-b.

@@ -142,7 +142,7 @@ describe('listReceiverURLs (one-shot, fake Kubernetes API)', function () {
     await assert.rejects(listReceiverURLs({ kubeConfig: api.kubeConfig() }), {
       name: 'KubeClusterError',
       code: 'KUBE_FORBIDDEN',
-      message: `the Kubernetes API server ${api.url} (context "fake") refused access to projectconfigs.kargo.akuity.io (403 Forbidden): the context's user or service account lacks an RBAC permission (see deploy/ for the roles)`,
+      message: `the Kubernetes API server ${api.url} (context "fake") refused access to projectconfigs.kargo.akuity.io (403 Forbidden): the context's user or service account lacks an RBAC permission (see the RBAC of the Helm chart, charts/kargo-azure-receiver)`,
     });
   });
 });

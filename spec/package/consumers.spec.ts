@@ -75,7 +75,7 @@ describe(`the packed package in a fresh app (Node ${process.version})`, function
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('ships dist with self-contained source maps, LICENSE and CHANGELOG, and no TypeScript sources', async function () {
+  it('ships dist with self-contained source maps, LICENSE, CHANGELOG and the Helm chart, and no TypeScript sources', async function () {
     const files = (await sh(dir, 'tar', ['-tzf', tarball])).split('\n').filter(Boolean);
     for (const f of [
       'package/LICENSE',
@@ -85,6 +85,9 @@ describe(`the packed package in a fresh app (Node ${process.version})`, function
       'package/dist/index.d.ts',
       'package/dist/index.d.cts',
       'package/dist/testing/index.d.cts',
+      'package/charts/kargo-azure-receiver/Chart.yaml',
+      'package/charts/kargo-azure-receiver/values.schema.json',
+      'package/charts/kargo-azure-receiver/templates/deployment.yaml',
     ])
       assert.ok(files.includes(f), `${f} is in the tarball`);
     assert.deepEqual(

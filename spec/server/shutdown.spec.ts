@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { parse } from 'yaml';
 import { DEFAULT_DEADLINE_MS } from '../../lib/options.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, defaultServerConfig } from '../../lib/server/config.js';
 import { createLogger } from '../../lib/server/logging.js';
@@ -12,6 +10,7 @@ import {
   type RunningServer,
 } from '../../lib/server/serve.js';
 import { kargoToken } from '../../lib/token.js';
+import { type RenderedPod, helmSkipReason, renderedPod } from '../support/chart.js';
 import { FakeKubeApi } from '../support/fake-kube-api.js';
 import { fixtureText } from '../support/fixtures.js';
 import { warehouseManifest } from '../support/manifests.js';
@@ -252,30 +251,19 @@ describe('startServer: close() is bounded when the API server stops answering', 
   });
 });
 
-describe('the shutdown defaults agree with deploy/base/deployment.yaml', () => {
-  interface Deployment {
-    spec: {
-      template: {
-        spec: {
-          terminationGracePeriodSeconds: number;
-          containers: {
-            env?: { name: string; value?: string }[];
-            lifecycle?: { preStop?: { exec?: { command?: string[] } } };
-          }[];
-        };
-      };
-    };
-  }
-  const deployment = parse(
-    readFileSync(new URL('../../deploy/base/deployment.yaml', import.meta.url), 'utf8'),
-  ) as Deployment;
-  const pod = deployment.spec.template.spec;
-  const container = pod.containers[0]!;
-  const env = (name: string): string | undefined =>
-    container.env?.find((e) => e.name === name)?.value;
-  const preStop = container.lifecycle?.preStop?.exec?.command ?? [];
-  const preStopSeconds = preStop[0] === 'sleep' ? Number(preStop[1]) : 0;
-  const shutdownSeconds = Number(env('KAR_SHUTDOWN_TIMEOUT') ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS);
+describe(`the shutdown defaults agree with the Deployment the Helm chart renders${helmSkipReason}`, function () {
+  let pod: RenderedPod;
+  let preStopSeconds: number;
+  let shutdownSeconds: number;
+  before(function () {
+    if (helmSkipReason) this.skip();
+    pod = renderedPod();
+    const container = pod.containers[0]!;
+    const preStop = container.lifecycle?.preStop?.exec?.command ?? [];
+    preStopSeconds = preStop[0] === 'sleep' ? Number(preStop[1]) : 0;
+    const timeout = container.env.find((e) => e.name === 'KAR_SHUTDOWN_TIMEOUT')?.value;
+    shutdownSeconds = Number(timeout ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS);
+  });
 
   it('a webhook that arrived before SIGTERM reaches its own deadline before the shutdown timeout', () => {
     assert.equal(DEFAULT_SHUTDOWN_TIMEOUT_SECONDS * 1000, DEFAULT_DEADLINE_MS);

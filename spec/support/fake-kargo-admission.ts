@@ -1,7 +1,7 @@
 /**
  * Kargo's validating admission webhooks for Promotions and Warehouses, as a
  * hook of the fake API server (`api.admission = new FakeKargoAdmission(…).hook`),
- * plus a small RBAC evaluator so a spec can feed it the roles of `deploy/`.
+ * plus a small RBAC evaluator so a spec can feed it the roles the Helm chart renders.
  *
  * What is copied, from akuity/kargo:
  * - `pkg/webhook/kubernetes/promotion/webhook.go`: `ValidateUpdate` calls

@@ -212,7 +212,7 @@ export function explainKubeFailure(
   if (status === 403)
     return new KubeClusterError(
       'KUBE_FORBIDDEN',
-      `${at} refused access to ${what} (403 Forbidden): the context's user or service account lacks an RBAC permission (see deploy/ for the roles)`,
+      `${at} refused access to ${what} (403 Forbidden): the context's user or service account lacks an RBAC permission (see the RBAC of the Helm chart, charts/kargo-azure-receiver)`,
       where,
       status,
     );

@@ -296,7 +296,7 @@ export class Refresher {
         const { webhook, message } = outcome.admission;
         const hint =
           target.kind === 'Promotion'
-            ? `: Kargo's Promotion webhook wants the verb "promote" on stages.${GROUP} in namespace ${target.namespace} (see deploy/rbac/cluster/rbac.yaml)`
+            ? `: Kargo's Promotion webhook wants the verb "promote" on stages.${GROUP} in namespace ${target.namespace} (see the RBAC of the Helm chart, charts/kargo-azure-receiver)`
             : '';
         logger.error(
           { ...where, status, reason, webhook, message },
@@ -308,7 +308,7 @@ export class Refresher {
         this.#stats.failures += 1;
         logger.error(
           { ...where, status, reason, verb: 'patch', resource: `${plural}.${GROUP}` },
-          `forbidden: grant the verb "patch" on ${plural}.${GROUP} in namespace ${target.namespace} to this service account (see deploy/rbac/cluster/rbac.yaml)`,
+          `forbidden: grant the verb "patch" on ${plural}.${GROUP} in namespace ${target.namespace} to this service account (see the RBAC of the Helm chart, charts/kargo-azure-receiver)`,
         );
         throw new KubernetesAdapterError('KUBE_FORBIDDEN', status);
       }

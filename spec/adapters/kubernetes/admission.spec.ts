@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import express from 'express';
 import request from 'supertest';
-import { parseAllDocuments } from 'yaml';
 import { azureReceiver } from '../../../lib/index.js';
 import {
   KubernetesAdapterError,
@@ -18,6 +16,12 @@ import {
   rbacAuthorizer,
   type RbacDocument,
 } from '../../support/fake-kargo-admission.js';
+import {
+  SERVICE_ACCOUNT_USER,
+  chartRbac,
+  helmSkipReason,
+  namespacedRbac,
+} from '../../support/chart.js';
 import { FakeKubeApi } from '../../support/fake-kube-api.js';
 import { fixtureText } from '../../support/fixtures.js';
 import { RecordingLogger } from '../../support/recording-adapter.js';
@@ -30,26 +34,17 @@ import {
   warehouseManifest,
 } from './helpers.js';
 
-/** The ServiceAccount every file of deploy/ binds. */
-const RECEIVER_USER = 'system:serviceaccount:kargo-azure-receiver:kargo-azure-receiver';
+/** The ServiceAccount every role of the chart binds. */
+const RECEIVER_USER = SERVICE_ACCOUNT_USER;
 const PROMOTION: RefreshTarget = { kind: 'Promotion', namespace: 'kargo-demo', name: 'p1' };
 const WAREHOUSE: RefreshTarget = { kind: 'Warehouse', namespace: 'kargo-demo', name: 'w1' };
 
-/** Where each RBAC file lives in deploy/ (one kustomize component per scope). */
-const RBAC_DIRS: Record<string, string> = {
-  'rbac.yaml': 'rbac/cluster/',
-  'rbac-config.yaml': 'rbac/cluster/',
-  'rbac-namespaced.yaml': 'rbac/namespaced/',
-  'rbac-status.yaml': 'rbac/status/',
+/** The RBAC the chart renders for each scope (namespaced: the project kargo-demo). */
+const SCOPES = {
+  'rbac.scope=cluster': (): RbacDocument[] => chartRbac(),
+  'rbac.scope=namespaced': (): RbacDocument[] => namespacedRbac(['kargo-demo']),
 };
-
-function deployRbac(file: string): RbacDocument[] {
-  const text = readFileSync(
-    new URL(`../../../deploy/${RBAC_DIRS[file] ?? ''}${file}`, import.meta.url),
-    'utf8',
-  );
-  return parseAllDocuments(text).map((d) => d.toJS() as RbacDocument);
-}
+const clusterRbac = SCOPES['rbac.scope=cluster'];
 
 /** The same documents without any rule granting `promote` (the RBAC of earlier releases). */
 function withoutPromote(documents: RbacDocument[]): RbacDocument[] {
@@ -58,7 +53,10 @@ function withoutPromote(documents: RbacDocument[]): RbacDocument[] {
   );
 }
 
-describe("Kargo's admission webhooks (fake API server emulating promotion/warehouse webhook.go)", function () {
+describe(`Kargo's admission webhooks (fake API server emulating promotion/warehouse webhook.go), with the chart's RBAC${helmSkipReason}`, function () {
+  before(function () {
+    if (helmSkipReason) this.skip();
+  });
   let api: FakeKubeApi;
   let logger: RecordingLogger;
   let adapter: KubernetesAdapter | undefined;
@@ -103,9 +101,9 @@ describe("Kargo's admission webhooks (fake API server emulating promotion/wareho
     await api.close();
   });
 
-  for (const file of ['rbac.yaml', 'rbac-namespaced.yaml']) {
-    it(`a Promotion refresh passes with the RBAC of deploy/${RBAC_DIRS[file]}${file} (promote on stages/<spec.stage>)`, async function () {
-      const admission = admit(deployRbac(file));
+  for (const [scope, rbac] of Object.entries(SCOPES)) {
+    it(`a Promotion refresh passes with the chart's RBAC, ${scope} (promote on stages/<spec.stage>)`, async function () {
+      const admission = admit(rbac());
       await start().refresh(PROMOTION);
       assert.ok(refreshed(PROMOTION));
       assert.deepEqual(admission.calls, [
@@ -126,8 +124,8 @@ describe("Kargo's admission webhooks (fake API server emulating promotion/wareho
       ]);
     });
 
-    it(`a Warehouse refresh passes the Warehouse webhook with deploy/${RBAC_DIRS[file]}${file}, no promote needed`, async function () {
-      const admission = admit(withoutPromote(deployRbac(file)));
+    it(`a Warehouse refresh passes the Warehouse webhook with the chart's RBAC, ${scope}, no promote needed`, async function () {
+      const admission = admit(withoutPromote(rbac()));
       await start().refresh(WAREHOUSE);
       assert.ok(refreshed(WAREHOUSE));
       assert.deepEqual(admission.calls, [
@@ -143,7 +141,7 @@ describe("Kargo's admission webhooks (fake API server emulating promotion/wareho
   }
 
   it('without promote: refused with 500 InternalError, not retried, the Status message logged', async function () {
-    const admission = admit(withoutPromote(deployRbac('rbac.yaml')));
+    const admission = admit(withoutPromote(clusterRbac()));
     const err = await rejectionOf(start().refresh(PROMOTION));
     assert.ok(err instanceof KubernetesAdapterError);
     assert.deepEqual(
@@ -172,20 +170,20 @@ describe("Kargo's admission webhooks (fake API server emulating promotion/wareho
           webhook: PROMOTION_WEBHOOK,
           message: `admission webhook "${PROMOTION_WEBHOOK}" denied the request: Internal error occurred: Promotion.kargo.akuity.io "p1" is forbidden: subject "${RECEIVER_USER}" is not permitted to update Promotions for Stage "prod"`,
         },
-        msg: `an admission webhook refused the refresh, not retried: Kargo's Promotion webhook wants the verb "promote" on stages.kargo.akuity.io in namespace kargo-demo (see deploy/rbac/cluster/rbac.yaml)`,
+        msg: `an admission webhook refused the refresh, not retried: Kargo's Promotion webhook wants the verb "promote" on stages.kargo.akuity.io in namespace kargo-demo (see the RBAC of the Helm chart, charts/kargo-azure-receiver)`,
       },
     ]);
   });
 
   it("Kargo 1.11+: its own external webhooks server's user skips the promote check", async function () {
-    const admission = admit(withoutPromote(deployRbac('rbac.yaml')), RECEIVER_USER);
+    const admission = admit(withoutPromote(clusterRbac()), RECEIVER_USER);
     await start().refresh(PROMOTION);
     assert.ok(refreshed(PROMOTION));
     assert.equal(admission.calls[0]?.review, undefined);
   });
 
   it('a 500 that is not an admission refusal is still retried', async function () {
-    admit(deployRbac('rbac.yaml'));
+    admit(clusterRbac());
     api.fault({ method: 'PATCH', status: 500, times: 2 });
     await start().refresh(PROMOTION);
     assert.equal(patches(), 3);
@@ -217,8 +215,8 @@ describe("Kargo's admission webhooks (fake API server emulating promotion/wareho
         .send(fixtureText('devops-pr-merged'));
     }
 
-    it('with deploy/rbac/cluster/rbac.yaml: 200, the Promotion refreshed', async function () {
-      const res = await post(deployRbac('rbac.yaml'));
+    it("with the chart's RBAC: 200, the Promotion refreshed", async function () {
+      const res = await post(clusterRbac());
       assert.deepEqual([res.status, res.body], [200, { msg: 'refreshed 1 promotion(s)' }]);
       assert.ok(
         api.get({ kind: 'Promotion', namespace: 'kargo-demo', name: 'waiting' })?.metadata
@@ -227,7 +225,7 @@ describe("Kargo's admission webhooks (fake API server emulating promotion/wareho
     });
 
     it('without promote: 503 (Azure retries while RBAC is fixed), one PATCH, the refusal logged', async function () {
-      const res = await post(withoutPromote(deployRbac('rbac.yaml')));
+      const res = await post(withoutPromote(clusterRbac()));
       assert.deepEqual(
         [res.status, res.body],
         [503, { error: 'failed to refresh 1 of 1 promotion(s)' }],

@@ -91,7 +91,7 @@ describe('errors when the cluster is not what we expect', function () {
       setup: () => api.fault({ path: '/projectconfigs', status: 403 }),
       code: 'KUBE_FORBIDDEN',
       message: (server) =>
-        `the Kubernetes API server ${server} (context "team-ctx") refused access to projectconfigs.kargo.akuity.io (403 Forbidden): the context's user or service account lacks an RBAC permission (see deploy/ for the roles)`,
+        `the Kubernetes API server ${server} (context "team-ctx") refused access to projectconfigs.kargo.akuity.io (403 Forbidden): the context's user or service account lacks an RBAC permission (see the RBAC of the Helm chart, charts/kargo-azure-receiver)`,
     },
     {
       name: '404: Kargo not installed',

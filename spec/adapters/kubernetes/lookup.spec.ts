@@ -174,7 +174,7 @@ describe('kubernetesAdapter: lookup from the watch cache', function () {
       namespace: '*',
       status: 403,
       reason: 'Forbidden',
-      problem: `the Kubernetes API server ${api.url} (context "fake") refused access to warehouses.kargo.akuity.io (403 Forbidden): the context's user or service account lacks an RBAC permission (see deploy/ for the roles)`,
+      problem: `the Kubernetes API server ${api.url} (context "fake") refused access to warehouses.kargo.akuity.io (403 Forbidden): the context's user or service account lacks an RBAC permission (see the RBAC of the Helm chart, charts/kargo-azure-receiver)`,
       attempt: 1,
       retryInMs: 1000,
     });

@@ -219,7 +219,7 @@ describe('kubernetesAdapter: refresh', function () {
     const line = logger.lines.find((l) => l.level === 'error')!;
     assert.equal(
       line.msg,
-      'forbidden: grant the verb "patch" on warehouses.kargo.akuity.io in namespace a to this service account (see deploy/rbac/cluster/rbac.yaml)',
+      'forbidden: grant the verb "patch" on warehouses.kargo.akuity.io in namespace a to this service account (see the RBAC of the Helm chart, charts/kargo-azure-receiver)',
     );
     assert.deepEqual(line.obj, {
       kind: 'Warehouse',
