@@ -3,8 +3,9 @@
  * same run on the same machine, never with a number from elsewhere.
  *   BENCH_SECONDS (default 5): duration of each HTTP run.
  *   BENCH_SCALE (default 10000,100000): Warehouse counts of the sync runs.
+ * `npm run bench -- bodies` runs only the classification cost per body.
  */
-import { benchBodies } from './bodies.js';
+import { reportBodies } from './bodies.js';
 import { benchHttp } from './http.js';
 import { benchKubernetes } from './kubernetes.js';
 import { benchMatching } from './matching.js';
@@ -16,6 +17,11 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const scale = (process.env.BENCH_SCALE ?? '10000,100000').split(',').map(Number);
 
 console.log(`# kargo-azure-receiver benchmark (node ${process.version})\n`);
+
+if (process.argv[2] === 'bodies') {
+  await reportBodies();
+  process.exit(0);
+}
 
 console.log('## Lookup: URL index vs scanning every Warehouse');
 const matching = await benchMatching([1_000, 10_000]);
@@ -42,13 +48,7 @@ if (pathological && plain) {
   );
 }
 
-console.log('\n## Classification cost per body (event-loop time), JSON.parse as baseline');
-const bodies = await benchBodies();
-console.table(bodies);
-const worst = bodies.reduce((a, b) => (b.meanMs > a.meanMs ? b : a));
-console.log(
-  `  worst body within 2 MiB: ${worst.name}, ${worst.meanMs} ms (JSON.parse alone: ${worst.jsonParseMs} ms)`,
-);
+await reportBodies();
 
 console.log(`\n## HTTP: ${seconds}s per run, 16 connections, real ACR push payload`);
 const http = await benchHttp(seconds);
