@@ -1,8 +1,7 @@
 /**
  * A request body as JSON: `JSON.parse`, after a linear scan that refuses
- * deep nesting. With the body limit, this bounds the work per body: wide
- * hostile bodies cost `JSON.parse` about as much as its bytes, and only deep
- * nesting costs it more (`npm run bench`, bodies).
+ * deep nesting, the structure that costs `JSON.parse` most per byte. With
+ * the body limit, this bounds the work per body (`npm run bench -- bodies`).
  * @module
  */
 import { ReceiverError } from './errors.js';
