@@ -4,9 +4,11 @@
  *   BENCH_SECONDS (default 5): duration of each HTTP run.
  *   BENCH_SCALE (default 10000,100000): Warehouse counts of the sync runs.
  *   BENCH_PROJECTS (default 50,500,2000): Kargo project counts of the projects runs.
- *   BENCH_ONLY=projects: run that section alone.
+ * One section alone: `npm run bench -- bodies` (classification cost per body)
+ * or `npm run bench -- projects` (watches per Kargo project count);
+ * BENCH_ONLY=<section> does the same.
  */
-import { benchBodies } from './bodies.js';
+import { reportBodies } from './bodies.js';
 import { benchHttp } from './http.js';
 import { benchKubernetes } from './kubernetes.js';
 import { benchMatching } from './matching.js';
@@ -35,7 +37,12 @@ async function projectsSection(): Promise<void> {
       );
   }
 }
-if (process.env.BENCH_ONLY === 'projects') {
+const only = process.argv[2] ?? process.env.BENCH_ONLY;
+if (only === 'bodies') {
+  await reportBodies();
+  process.exit(0);
+}
+if (only === 'projects') {
   await projectsSection();
   process.exit(0);
 }
@@ -65,13 +72,7 @@ if (pathological && plain) {
   );
 }
 
-console.log('\n## Classification cost per body (event-loop time), JSON.parse as baseline');
-const bodies = await benchBodies();
-console.table(bodies);
-const worst = bodies.reduce((a, b) => (b.meanMs > a.meanMs ? b : a));
-console.log(
-  `  worst body within 2 MiB: ${worst.name}, ${worst.meanMs} ms (JSON.parse alone: ${worst.jsonParseMs} ms)`,
-);
+await reportBodies();
 
 console.log(`\n## HTTP: ${seconds}s per run, 16 connections, real ACR push payload`);
 const http = await benchHttp(seconds);

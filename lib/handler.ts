@@ -12,8 +12,8 @@ import { ReceiverError, errorDetail } from './errors.js';
 import { createExplainer, type ExplanationFields } from './explanation.js';
 import type { HandlerConfig, WebhookRecord } from './options.js';
 import { capEcho, capEchoList } from './sources/fields.js';
-import { BODY_SHAPE, classify } from './sources/index.js';
-import { parseSelected } from './sources/select-json.js';
+import { parseJSONBody } from './json-body.js';
+import { classify } from './sources/index.js';
 import { isObject, type Classification } from './sources/result.js';
 import type { ExplainPush, Lookup, ReceiverEvent, Refresh, RefreshTarget } from './types.js';
 
@@ -100,13 +100,7 @@ async function readJSON(req: Request, maxBodyBytes: number): Promise<unknown> {
     }
     throw new ReceiverError(400, 'BODY_UNREADABLE', INVALID_BODY);
   }
-  try {
-    // A UTF-8 byte order mark is tolerated: .NET senders may prepend one.
-    // Only the fields classify() reads are built: bounded work per body.
-    return parseSelected(raw.toString('utf8').replace(/^\uFEFF/, ''), BODY_SHAPE);
-  } catch {
-    throw new ReceiverError(400, 'INVALID_JSON', INVALID_BODY);
-  }
+  return parseJSONBody(raw);
 }
 
 /** How long a refused request's body may pause before its answer goes out anyway. */

@@ -9,6 +9,7 @@ import express from 'express';
 import request from 'supertest';
 import { azureReceiver, memoryAdapter } from '../lib/index.js';
 import type { AzureReceiverOptions } from '../lib/options.js';
+import { MAX_JSON_DEPTH } from '../lib/json-body.js';
 import { MAX_ECHO_CHARS } from '../lib/sources/fields.js';
 import { fixture } from './support/fixtures.js';
 import { RecordingAdapter, warehouse } from './support/recording-adapter.js';
@@ -83,7 +84,9 @@ describe('bounded output: echoed strings are cut', () => {
   });
 });
 
-describe('bounded work: only the fields classification needs are read', () => {
+const TOO_DEEP = { error: `request body nested deeper than ${MAX_JSON_DEPTH} levels` };
+
+describe('bounded work: JSON.parse within the body limit, after a nesting check', () => {
   it('200,000 keys inside an ACR target: refreshed as a plain push', async () => {
     const adapter = new RecordingAdapter();
     adapter.targets = [warehouse('w')];
@@ -129,22 +132,54 @@ describe('bounded work: only the fields classification needs are read', () => {
       },
     },
     {
-      name: 'a million nested arrays as the ACR target',
+      name: 'a million nested arrays as the ACR target: refused as too deep',
       body: `{"action":"push","target":${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}}`,
       status: 400,
-      answer: { error: 'invalid ACR push event: "target" must be of type object' },
+      answer: TOO_DEEP,
     },
     {
-      name: 'a million nested arrays beside the fields',
+      name: 'a million nested arrays beside the fields: refused as too deep (was read past)',
       body: `{"action":"ping","x":${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}}`,
+      status: 400,
+      answer: TOO_DEEP,
+    },
+    {
+      name: 'an unclosed million nested arrays: refused as too deep before JSON.parse sees it',
+      body: `{"action":"ping","x":${'['.repeat(1_000_000)}}`,
+      status: 400,
+      answer: TOO_DEEP,
+    },
+    {
+      name: `${MAX_JSON_DEPTH} levels in all (the deepest real payload has 5): read`,
+      body: `{"action":"ping","x":${'['.repeat(MAX_JSON_DEPTH - 1)}${']'.repeat(MAX_JSON_DEPTH - 1)}}`,
       status: 200,
       answer: { msg: 'ping event received, webhook is configured correctly' },
     },
     {
-      name: 'an unclosed million nested arrays',
-      body: `{"action":"ping","x":${'['.repeat(1_000_000)}}`,
+      name: `${MAX_JSON_DEPTH + 1} levels: refused as too deep`,
+      body: `{"action":"ping","x":${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}}`,
+      status: 400,
+      answer: TOO_DEEP,
+    },
+    {
+      name: 'brackets inside strings, escaped quotes among them, are not nesting',
+      body: JSON.stringify({ action: 'ping', x: `\\"${'[{'.repeat(1000)}`, y: '"]' }),
+      status: 200,
+      answer: { msg: 'ping event received, webhook is configured correctly' },
+    },
+    {
+      name: 'invalid JSON within the depth limit: the invalid-body answer',
+      body: '{"action":"ping",}',
       status: 400,
       answer: { error: 'invalid request body' },
+    },
+    {
+      name: 'a __proto__ key is an own property, never the prototype: its fields are not read',
+      body: '{"__proto__":{"action":"ping"},"constructor":{"action":"ping"}}',
+      status: 400,
+      answer: {
+        error: 'request body is neither an Azure Container Registry nor an Azure DevOps event',
+      },
     },
   ];
   for (const row of rows) {

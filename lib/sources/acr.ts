@@ -5,7 +5,6 @@
  */
 import { normalizeChartURL, normalizeImageURL } from '../urls.js';
 import type { ArtifactKind } from '../types.js';
-import type { Shape } from './select-json.js';
 import { capEcho, FieldError, objectField, own, stringField } from './fields.js';
 import { isObject, unique, type Classification, type JSONObject } from './result.js';
 
@@ -30,14 +29,6 @@ export function isACRPayload(body: JSONObject): boolean {
   if (typeof action !== 'string' || Object.hasOwn(body, 'eventType')) return false;
   return (ACR_ACTIONS as readonly string[]).includes(action) || isObject(own(body, 'target'));
 }
-
-/** The fields `isACRPayload` and `classifyACR` read: nothing else of a body is built. */
-export const ACR_SHAPE = {
-  action: true,
-  eventType: true,
-  target: { repository: true, tag: true, mediaType: true },
-  request: { host: true },
-} as const satisfies Shape;
 
 /** The fields of a push that matter, type-checked; throws FieldError. */
 function readPush(body: JSONObject): {

@@ -16,21 +16,6 @@ import {
   stringField,
 } from './fields.js';
 import { isObject, type Classification, type JSONObject } from './result.js';
-import type { Shape } from './select-json.js';
-
-/** The fields `isAzureDevOpsPayload` and `classifyAzureDevOps` read: nothing else of a body is built. */
-export const AZURE_DEVOPS_SHAPE = {
-  eventType: true,
-  publisherId: true,
-  resource: {
-    repository: { remoteUrl: true, defaultBranch: true },
-    refUpdates: [{ name: true, newObjectId: true }],
-    pullRequestId: true,
-    status: true,
-    mergeStatus: true,
-    _links: { web: { href: true } },
-  },
-} as const satisfies Shape;
 
 /** True when the body has the shape of an Azure DevOps service hook event. */
 export function isAzureDevOpsPayload(body: JSONObject): boolean {
