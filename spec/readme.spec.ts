@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
+import { buildProgram } from '../lib/server/config.js';
 
 const root = new URL('../', import.meta.url);
 const read = (file: string): string => readFileSync(new URL(file, root), 'utf8');
@@ -142,6 +143,30 @@ describe('README.md and docs/', function () {
     assert.match(read('docs/configuration.md'), /^## Where the kubeconfig comes from$/m);
     assert.match(read('docs/cli.md'), /\(configuration\.md#where-the-kubeconfig-comes-from\)/);
   });
+});
+
+describe('docs/cli.md', function () {
+  const text = read('docs/cli.md');
+  const unused = async (): Promise<void> => {
+    throw new Error('not run');
+  };
+  const program = buildProgram({ serve: unused, urls: unused, explain: unused }, '0.0.0');
+
+  for (const command of program.commands) {
+    it(`lists every flag and variable of ${command.name()} in its section`, function () {
+      const start = text.indexOf(`\n## ${command.name()}\n`);
+      assert.ok(start > 0, `a section ## ${command.name()}`);
+      const end = text.indexOf('\n## ', start + 1);
+      const section = text.slice(start, end < 0 ? undefined : end);
+      const names = command.options.flatMap((o) => [o.long!, ...(o.envVar ? [o.envVar] : [])]);
+      assert.ok(names.length > 3);
+      assert.deepEqual(
+        // `--port <port>`, or `-p, --port <port>`; `KAR_PORT`
+        names.filter((name) => !new RegExp('(`|`-\\w, )' + name + '\\b').test(section)),
+        [],
+      );
+    });
+  }
 });
 
 describe('README.md, read in five minutes', function () {
