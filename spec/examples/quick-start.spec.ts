@@ -12,6 +12,7 @@ import express from 'express';
 import request from 'supertest';
 import { azureReceiver, kargoToken, memoryAdapter } from '../../lib/index.js';
 import { QUICK_START_OUTPUT } from '../support/quick-start.js';
+import { childEnv } from '../server/cli-harness.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -25,7 +26,7 @@ describe('README quick start (examples/quick-start.ts)', function () {
     const { stdout, stderr } = await run(
       process.execPath,
       ['--import', 'tsx', 'examples/quick-start.ts'],
-      { cwd: ROOT, timeout: 50_000 },
+      { cwd: ROOT, env: childEnv({}), timeout: 50_000 },
     );
     assert.equal(stdout, QUICK_START_OUTPUT);
     assert.equal(stderr, '');
