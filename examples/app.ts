@@ -1,4 +1,4 @@
-// The app under test in the README's testing recipes: it mounts the receiver
+// The app under test in the testing recipes of docs/testing.md: it mounts the receiver
 // with whatever adapter it is given.
 import express from 'express';
 import { azureReceiver, type Adapter } from 'kargo-azure-receiver';

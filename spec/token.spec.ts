@@ -34,7 +34,7 @@ describe('kargoToken', () => {
         '[kargo-azure-receiver] kargoToken(): secret is empty: without it the URL token follows from the project and receiver names, which anyone can guess',
     },
     {
-      // The README's `process.env.AZURE_WH_SECRET!` when the variable is unset.
+      // The examples' `process.env.AZURE_WH_SECRET ?? ''` when the variable is unset.
       name: 'a missing secret (an unset environment variable)',
       input: {
         project: 'kargo-demo',

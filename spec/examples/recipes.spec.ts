@@ -1,5 +1,5 @@
 /**
- * The README's cluster recipe (examples/cluster.test.ts) runs in a mocha of
+ * The cluster recipe of docs/testing.md (examples/cluster.test.ts) runs in a mocha of
  * its own (no --exit) against the fake API server: it passes, and the
  * process ends by itself.
  */
@@ -15,7 +15,7 @@ const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MOCHA = fileURLToPath(new URL('../../node_modules/mocha/bin/mocha.js', import.meta.url));
 
-describe('README recipe: supertest on kubernetesAdapter (examples/cluster.test.ts)', function () {
+describe('docs/testing.md recipe: supertest on kubernetesAdapter (examples/cluster.test.ts)', function () {
   this.timeout(90_000);
   let api: FakeKubeApi;
   let kubeconfig: TempKubeConfig;

@@ -8,11 +8,20 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { QUICK_START_OUTPUT } from '../support/quick-start.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -155,6 +164,60 @@ describe(`the packed package in a fresh app (Node ${process.version})`, function
       });
     });
   }
+
+  it("the README's quick start compiles against the package (nodenext, ESM) and prints what it says", async function () {
+    // As a reader copies it: the file alone, in an ESM folder of the app.
+    const esm = join(app, 'quick-start');
+    mkdirSync(esm);
+    writeFileSync(join(esm, 'package.json'), JSON.stringify({ type: 'module' }));
+    cpSync(join(ROOT, 'examples', 'quick-start.ts'), join(esm, 'quick-start.ts'));
+    // supertest in this folder only, so the other consumers keep no extra @types.
+    await sh(esm, 'npm', [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      '--no-package-lock',
+      locked('supertest'),
+      locked('@types/supertest'),
+    ]);
+    writeFileSync(
+      join(esm, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'ES2022',
+          strict: true,
+          skipLibCheck: false,
+          outDir: 'out',
+        },
+        files: ['quick-start.ts'],
+      }),
+    );
+    await sh(esm, process.execPath, [TSC, '-p', 'tsconfig.json']);
+    assert.equal(
+      await sh(esm, process.execPath, [join('out', 'quick-start.js')]),
+      QUICK_START_OUTPUT,
+    );
+  });
+
+  it('ships every file that the shipped Markdown links to', async function () {
+    const files = new Set((await sh(dir, 'tar', ['-tzf', tarball])).split('\n').filter(Boolean));
+    const pages = [...files].filter((f) => /^package\/(README\.md|docs\/[\w-]+\.md)$/.test(f));
+    assert.ok(pages.includes('package/README.md') && pages.length > 5, pages.join(', '));
+    const missing: string[] = [];
+    for (const page of pages) {
+      const text = readFileSync(join(ROOT, page.slice('package/'.length)), 'utf8');
+      for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        if (/^[a-z]+:/.test(target!)) continue; // https:, mailto:
+        const path = posix.join(posix.dirname(page), target!).replace(/\/$/, '');
+        if (!files.has(path) && ![...files].some((f) => f.startsWith(`${path}/`)))
+          missing.push(`${page} → ${target}`);
+      }
+    }
+    assert.deepEqual(missing, []);
+  });
 
   it('import works from ESM', async function () {
     writeFileSync(

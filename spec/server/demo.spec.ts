@@ -69,7 +69,7 @@ describe('the embedded demo (npm start)', () => {
     });
   }
 
-  it("explain: the README's History example (a push to develop) is the demo's answer", async () => {
+  it("explain: the History example of docs/operations.md (a push to develop) is the demo's answer", async () => {
     const explaining = await startDemo({ port: 0, logger, explain: true });
     try {
       const body = fixture('devops-git-push');
