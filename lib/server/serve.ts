@@ -9,10 +9,11 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger as PinoLogger } from 'pino';
 import { kubernetesAdapter, type KubernetesAdapter } from '../adapters/kubernetes/index.js';
+import { loadKubeConfig as loadKubeConfigFile } from '../adapters/kubernetes/kube-config.js';
 import { kargoReceivers } from '../kargo/index.js';
 import type { WebhookRecord } from '../options.js';
 import { azureReceiver } from '../receiver.js';
@@ -82,11 +83,25 @@ function joinMount(basePath: string, suffix: string): string {
   return `${basePath === '/' ? '' : basePath}${suffix}` || '/';
 }
 
+/**
+ * A kubeconfig named (flag, KUBECONFIG) but missing or broken stops the
+ * server with a worded error; none at all does not: the watches retry
+ * client-node's fallback, each retry line and `/readyz` naming the cause.
+ */
 function loadKubeConfig(config: ServerConfig): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
-  else kubeConfig.loadFromDefault();
-  return kubeConfig;
+  return loadKubeConfigFile(config.kubeconfig, { allowMissing: true });
+}
+
+type Failing = ReturnType<KubernetesAdapter['stats']>['failing'];
+
+/** `/readyz` words for the watches down on a failure. */
+function describeFailing(failing: Failing): string {
+  return failing
+    .map(
+      (f) =>
+        `${f.resource} watch (namespace ${f.namespace}) down for ${Math.round(f.outOfSyncMs / 1000)} s: ${f.reason}`,
+    )
+    .join('; ');
 }
 
 function singleReceiver(
@@ -247,13 +262,22 @@ export async function startServer(
     if (shuttingDown) res.set('Connection', 'close');
     next();
   });
+  const failing = (): Failing => receivers.stats?.()?.failing ?? [];
   app.use(
-    healthRouter(() =>
-      shuttingDown
-        ? 'shutting down'
-        : receivers.isReady()
-          ? undefined
-          : 'Kubernetes caches not synced yet',
+    healthRouter(
+      () => {
+        if (shuttingDown) return 'shutting down';
+        if (receivers.isReady()) return undefined;
+        const down = failing();
+        return down.length
+          ? `Kubernetes caches not synced: ${describeFailing(down)}`
+          : 'Kubernetes caches not synced yet';
+      },
+      // Ready meanwhile (see isReady in the adapter): ACR does not retry, so leaving the Service loses its pushes.
+      () => {
+        const down = failing();
+        return down.length ? `${describeFailing(down)}; lookups confirm by live reads` : undefined;
+      },
     ),
   );
   app.use(receivers.mount, receivers.router);
