@@ -94,14 +94,16 @@ function loadKubeConfig(config: ServerConfig): KubeConfig {
 
 type Failing = ReturnType<KubernetesAdapter['stats']>['failing'];
 
-/** `/readyz` words for the watches down on a failure. */
+/** `/readyz` words for the watches down on a failure: each root cause once, then the watches it stops. */
 function describeFailing(failing: Failing): string {
-  return failing
-    .map(
-      (f) =>
-        `${f.resource} watch (namespace ${f.namespace}) down for ${Math.round(f.outOfSyncMs / 1000)} s: ${f.reason}`,
-    )
-    .join('; ');
+  const byReason = new Map<string, string[]>();
+  for (const f of failing) {
+    const watches = byReason.get(f.reason) ?? [];
+    const namespace = f.namespace === '*' ? 'every namespace' : `namespace ${f.namespace}`;
+    watches.push(`${f.resource} watch in ${namespace} down ${Math.round(f.outOfSyncMs / 1000)} s`);
+    byReason.set(f.reason, watches);
+  }
+  return [...byReason].map(([reason, watches]) => `${reason} (${watches.join(', ')})`).join('; ');
 }
 
 function singleReceiver(
