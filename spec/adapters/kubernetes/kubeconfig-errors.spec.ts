@@ -19,8 +19,9 @@ import { loadKubeConfig } from '../../../lib/adapters/kubernetes/kube-config.js'
 function withEnv<T>(env: { KUBECONFIG?: string; HOME?: string }, fn: () => T): T {
   const saved = { KUBECONFIG: process.env.KUBECONFIG, HOME: process.env.HOME };
   const set = (k: 'KUBECONFIG' | 'HOME', v: string | undefined) => {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+    if (v !== undefined) process.env[k] = v;
+    else if (k === 'HOME') delete process.env.HOME;
+    else delete process.env.KUBECONFIG;
   };
   set('KUBECONFIG', env.KUBECONFIG);
   set('HOME', env.HOME);
