@@ -13,8 +13,8 @@ import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import express from 'express';
 import { azureReceiver, kargoToken, kubernetesAdapter } from '../lib/index.js';
-import { FakeKubeApi } from '../spec/support/fake-kube-api.js';
 import { fixtureText } from '../spec/support/fixtures.js';
+import { seededApi } from './kubernetes.js';
 
 export interface LiveReadRow {
   name: string;
@@ -34,18 +34,7 @@ export async function benchLiveReads(
   warehouses: number,
   durationSec: number,
 ): Promise<LiveReadRow[]> {
-  const api = new FakeKubeApi({ msPerSecond: 1000 });
-  await api.start();
-  for (let i = 0; i < warehouses; i++) {
-    const repoURL =
-      i === 0 ? 'myregistry.azurecr.io/hello-world' : `myregistry.azurecr.io/app-${i}`;
-    api.put({
-      apiVersion: 'kargo.akuity.io/v1alpha1',
-      kind: 'Warehouse',
-      metadata: { namespace: `project-${i % 20}`, name: `wh-${i}` },
-      spec: { subscriptions: [{ image: { repoURL, imageSelectionStrategy: 'Lexical' } }] },
-    });
-  }
+  const api = await seededApi(warehouses);
   const adapter = kubernetesAdapter({
     kubeConfig: api.kubeConfig(),
     promotions: false,

@@ -450,6 +450,8 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
         const wait = this.#retryAfter(err);
         if (!(err instanceof KubeHttpError) || err.retryAfterMs === undefined) throw err;
         if (attempt >= PAGE_RETRIES || this.#closed) throw err;
+        // Overloaded or failing (429/5xx): the list is not coming, as much a failure as an error.
+        this.#failure = explainKubeFailure(err, this.#options.kubeConfig, this.#options.resource);
         this.#logger.info(
           { ...this.#describe, status: err.statusCode, retryInMs: wait, attempt },
           'list page refused with Retry-After, retrying the page',
