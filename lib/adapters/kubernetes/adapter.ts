@@ -25,9 +25,9 @@ import { silentLogger } from '../../logger.js';
 import { type KubeClusterError, KubernetesAdapterError, explainKubeFailure } from './errors.js';
 import { keepAliveUntilSettled } from './keep-alive.js';
 import { type KubernetesAdapterOptions, resolveOptions } from './options.js';
-import { KubeClient, type ResourceType, collectionPath, kubeGet } from './kube-http.js';
+import { KubeClient, collectionPath, kubeGet } from './kube-http.js';
 import { type RefreshStats, Refresher } from './refresher.js';
-import { DEFAULT_PAGE_SIZE, type KubeObjectLike, ResourceWatcher } from './resource-watcher.js';
+import { ResourceWatcher } from './resource-watcher.js';
 
 /** Counters for metrics and health checks. */
 export interface KubernetesAdapterStats {
@@ -107,6 +107,9 @@ export interface KubernetesAdapter {
 
 const KARGO = { group: 'kargo.akuity.io', version: 'v1alpha1' };
 
+/** The index a live read builds. */
+type LiveIndex = WarehouseIndex | PromotionIndex;
+
 /** A watcher and the namespace it covers (undefined: every namespace). */
 interface Scoped {
   namespace: string | undefined;
@@ -178,7 +181,7 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
   for (const watcher of watchers) watcher.start();
   let liveReads = 0;
   /** Live lists in flight, by path: concurrent lookups share one. */
-  const inFlight = new Map<string, Promise<KubeObjectLike[]>>();
+  const inFlight = new Map<string, Promise<LiveIndex>>();
 
   let closed = false;
   const allReady = Promise.all(watchers.map((w) => w.ready)).then(() => {
@@ -210,56 +213,54 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
   }
 
   function failing(): WatchFailure[] {
-    const out: WatchFailure[] = [];
-    for (const w of watchers) {
-      const failure = w.failure();
-      if (!failure) continue;
-      const { resource, namespace } = describe(w);
-      out.push({
-        resource,
-        namespace,
-        outOfSyncMs: w.outOfSyncMs(),
-        code: failure.code,
-        reason: failure.message,
-      });
-    }
-    return out;
-  }
-
-  function describe(w: ResourceWatcher): { resource: string; namespace: string } {
-    for (const kind of ['push', 'pull-request'] as const)
-      for (const s of needed[kind])
-        if (s.watcher === w)
-          return {
+    return (['push', 'pull-request'] as const).flatMap((kind) =>
+      needed[kind].flatMap(({ namespace, watcher }) => {
+        const failure = watcher.failure();
+        if (!failure) return [];
+        return [
+          {
             resource: kind === 'push' ? 'warehouses' : 'promotions',
-            namespace: s.namespace ?? '*',
-          };
-    return { resource: 'unknown', namespace: '*' };
+            namespace: namespace ?? '*',
+            outOfSyncMs: watcher.outOfSyncMs(),
+            code: failure.code,
+            reason: failure.message,
+          },
+        ];
+      }),
+    );
   }
 
-  /** Every object of `resource` in `namespace` (undefined: all), listed now, page by page. */
-  function liveList(
-    resource: ResourceType,
+  /**
+   * An index of every object of `kind` in `namespace` (undefined: all),
+   * listed now, page by page (each page indexed then dropped, as the
+   * watchers do). Lookups that arrive while one is in flight share it.
+   */
+  function liveIndex(
+    kind: ReceiverEvent['type'],
     namespace: string | undefined,
-  ): Promise<KubeObjectLike[]> {
+  ): Promise<LiveIndex> {
+    const resource = { ...KARGO, plural: kind === 'push' ? 'warehouses' : 'promotions' };
     const path = collectionPath(resource, namespace);
     const running = inFlight.get(path);
     if (running) return running;
     const read = (async () => {
-      const items: KubeObjectLike[] = [];
+      const index =
+        kind === 'push'
+          ? new WarehouseIndex({ logger: silentLogger })
+          : new PromotionIndex({ logger: silentLogger });
       let continueToken: string | undefined;
       do {
         liveReads += 1;
         const page = (await kubeGet(
           client,
           path,
-          { limit: String(config.pageSize ?? DEFAULT_PAGE_SIZE), continue: continueToken },
+          { limit: String(config.pageSize), continue: continueToken },
           { signal: closing.signal, timeoutMs: config.requestTimeoutMs },
-        )) as { metadata?: { continue?: string }; items?: KubeObjectLike[] };
-        if (Array.isArray(page.items)) items.push(...page.items);
+        )) as { metadata?: { continue?: string }; items?: unknown[] };
+        for (const item of Array.isArray(page.items) ? page.items : []) index.upsert(item);
         continueToken = page.metadata?.continue || undefined;
       } while (continueToken);
-      return items;
+      return index;
     })();
     inFlight.set(path, read);
     const forget = (): void => {
@@ -279,15 +280,15 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     down: readonly Scoped[],
     namespaces: readonly string[] | undefined,
   ): Promise<RefreshTarget[]> {
-    const resource = { ...KARGO, plural: event.type === 'push' ? 'warehouses' : 'promotions' };
     const lists = down.flatMap(({ namespace }): (string | undefined)[] =>
       namespace !== undefined ? [namespace] : namespaces ? [...namespaces] : [undefined],
     );
-    let items: KubeObjectLike[];
+    let indexes: LiveIndex[];
     try {
-      items = (await Promise.all(lists.map((ns) => liveList(resource, ns)))).flat();
+      indexes = await Promise.all(lists.map((ns) => liveIndex(event.type, ns)));
     } catch (err) {
       if (closed) throw new KubernetesAdapterError('KUBE_CLOSED');
+      const resource = { ...KARGO, plural: event.type === 'push' ? 'warehouses' : 'promotions' };
       const cause = explainKubeFailure(err, config.kubeConfig, resource);
       logger.warn(
         { resource: resource.plural, code: cause.code, problem: cause.message },
@@ -296,14 +297,15 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
       throw new KubernetesAdapterError('KUBE_UNAVAILABLE', cause.kubeStatus, { cause });
     }
     const scope = namespaces ? { namespaces } : {};
-    if (event.type === 'push') {
-      const index = new WarehouseIndex({ logger: silentLogger });
-      for (const item of items) index.upsert(item);
-      return index.match(event, scope);
-    }
-    const index = new PromotionIndex({ logger: silentLogger });
-    for (const item of items) index.upsert(item);
-    return index.match(event.prURL, scope);
+    return indexes.flatMap((index) =>
+      index instanceof WarehouseIndex
+        ? event.type === 'push'
+          ? index.match(event, scope)
+          : []
+        : event.type === 'pull-request'
+          ? index.match(event.prURL, scope)
+          : [],
+    );
   }
 
   /** Rejects when a cache this lookup needs is too far out of sync. */
