@@ -89,7 +89,8 @@ function joinMount(basePath: string, suffix: string): string {
  * client-node's fallback, each retry line and `/readyz` naming the cause.
  */
 function loadKubeConfig(config: ServerConfig): KubeConfig {
-  return loadKubeConfigFile(config.kubeconfig, { allowMissing: true });
+  // A KubeConfig of our client-node copy, typed by what the adapters read so that the published declarations never import client-node.
+  return loadKubeConfigFile(config.kubeconfig, { allowMissing: true }) as KubeConfig;
 }
 
 type Failing = ReturnType<KubernetesAdapter['stats']>['failing'];

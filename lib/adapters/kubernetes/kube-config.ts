@@ -133,7 +133,7 @@ function checkKubeConfigFile(file: string, origin: Origin): void {
 export function loadKubeConfig(
   file?: string,
   options: { allowMissing?: boolean } = {},
-): KubeConfig {
+): ClientKubeConfig {
   const env = process.env;
   const kubeConfig = new KubeConfig();
   if (file) {
