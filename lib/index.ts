@@ -6,6 +6,7 @@
 export { azureReceiver } from './receiver.js';
 export { kargoToken, TokenRegistry } from './token.js';
 export { memoryAdapter } from './adapters/memory.js';
+export { ADAPTER_MEMBERS } from './adapter-members.js';
 export {
   kubernetesAdapter,
   KubernetesAdapterError,

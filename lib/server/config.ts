@@ -20,10 +20,7 @@ import {
 import { kargoToken } from '../token.js';
 import type { ExplainCommandOptions } from './explain-command.js';
 
-/** pino levels accepted by `--log-level`. */
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-/** A pino level. */
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import { LOG_LEVELS, type LogLevel } from './logging.js';
 
 /** Where Kargo keeps the Secrets of cluster-level receivers. */
 export const DEFAULT_SYSTEM_NAMESPACE = 'kargo-system-resources';

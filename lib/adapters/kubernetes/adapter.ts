@@ -24,6 +24,7 @@ import { type KubernetesAdapterOptions, resolveOptions } from './options.js';
 import { KubeClient } from './kube-http.js';
 import { type RefreshStats, Refresher } from './refresher.js';
 import { ResourceWatcher } from './resource-watcher.js';
+import { withAdapterMembers } from '../../adapter-members.js';
 
 /** Counters for metrics and health checks. */
 export interface KubernetesAdapterStats {
@@ -261,7 +262,7 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     };
   }
 
-  return {
+  return withAdapterMembers({
     lookup: makeLookup(undefined),
     refresh: makeRefresh(undefined),
     explainPush: makeExplain(undefined),
@@ -306,5 +307,5 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
         refreshes: refresher.stats(),
       };
     },
-  };
+  });
 }
