@@ -45,7 +45,7 @@ describe(`the packed package in a fresh app (Node ${process.version})`, function
   before(async function () {
     dir = mkdtempSync(join(tmpdir(), 'kar-consumer-'));
     app = join(dir, 'app');
-    // `npm pack` runs `prepack`, which builds dist/.
+    // `npm pack` runs `prepare`, which builds dist/.
     tarball = join(
       dir,
       (await sh(ROOT, 'npm', ['pack', '--silent', '--pack-destination', dir]))
