@@ -153,6 +153,25 @@ describe(`the packed package in a fresh app (Node ${process.version})`, function
     });
   }
 
+  it('the examples of `explain --help` run as printed, on what the package ships', async function () {
+    const bin = join(app, 'node_modules', '.bin', 'kargo-azure-receiver');
+    const help = await sh(app, bin, ['explain', '--help']);
+    const examples = help
+      .split('\n')
+      .filter((line) => line.startsWith('  $ ') && line.includes('--manifests'))
+      .map((line) => line.slice('  $ '.length));
+    assert.equal(examples.length, 1, help);
+    const out = await sh(app, 'sh', ['-c', examples[0]!]);
+    assert.equal(
+      out.split('\n').slice(0, 2).join('\n'),
+      'acr push: would refresh 1 warehouse(s)\npushed: image myregistry.azurecr.io/hello-world (v1)',
+    );
+    assert.match(
+      out,
+      /kargo-demo\/hello-world +image myregistry\.azurecr\.io\/hello-world +refresh /,
+    );
+  });
+
   it('import works from ESM', async function () {
     writeFileSync(
       join(app, 'consumer.mjs'),
