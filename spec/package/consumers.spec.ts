@@ -7,35 +7,14 @@
  * Run by `npm run test:package` (part of `npm test`), on whatever Node runs it.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { ROOT, installApp, locked, sh } from './shell.js';
 
-const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CONSUMER = fileURLToPath(new URL('./consumer', import.meta.url));
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
-  packages: Record<string, { version?: string }>;
-};
-/** The versions the repository tests with, so the consumer installs what CI already cached. */
-const locked = (name: string): string => {
-  const version = lock.packages[`node_modules/${name}`]?.version;
-  if (!version) throw new Error(`${name} is not in package-lock.json`);
-  return `${name}@${version}`;
-};
-
-async function sh(cwd: string, file: string, args: string[]): Promise<string> {
-  const { stdout } = await run(file, args, {
-    cwd,
-    env: { ...process.env, NODE_V8_COVERAGE: undefined },
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  return stdout;
-}
 
 describe(`the packed package in a fresh app (Node ${process.version})`, function () {
   let dir: string;
@@ -54,16 +33,7 @@ describe(`the packed package in a fresh app (Node ${process.version})`, function
         .pop()!,
     );
     cpSync(CONSUMER, app, { recursive: true });
-    writeFileSync(
-      join(app, 'package.json'),
-      JSON.stringify({ name: 'consumer', private: true, type: 'commonjs' }),
-    );
-    await sh(app, 'npm', [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-      '--no-package-lock',
+    await installApp(app, [
       tarball,
       locked('express'),
       locked('@types/express'),

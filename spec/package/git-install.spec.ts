@@ -9,27 +9,11 @@
  * (or npm's cache) is reached.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
-  packages: Record<string, { version?: string }>;
-};
-
-async function sh(cwd: string, file: string, args: string[]): Promise<string> {
-  const { stdout } = await run(file, args, {
-    cwd,
-    env: { ...process.env, NODE_V8_COVERAGE: undefined },
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  return stdout;
-}
+import { pathToFileURL } from 'node:url';
+import { ROOT, installApp, locked, sh } from './shell.js';
 
 async function isGitCheckout(): Promise<boolean> {
   try {
@@ -49,22 +33,7 @@ describe(`the package installed from git (Node ${process.version})`, function ()
     }
     dir = mkdtempSync(join(tmpdir(), 'kar-git-install-'));
     app = join(dir, 'app');
-    await sh(dir, 'mkdir', [app]);
-    writeFileSync(
-      join(app, 'package.json'),
-      JSON.stringify({ name: 'git-consumer', private: true, type: 'commonjs' }),
-    );
-    const express = lock.packages['node_modules/express']?.version;
-    assert.ok(express, 'express is in package-lock.json');
-    await sh(app, 'npm', [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-      '--no-package-lock',
-      `git+${pathToFileURL(ROOT).href}`,
-      `express@${express}`,
-    ]);
+    await installApp(app, [`git+${pathToFileURL(ROOT).href}`, locked('express')]);
   });
 
   after(function () {
