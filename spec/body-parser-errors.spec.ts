@@ -10,6 +10,7 @@ import request from 'supertest';
 import { azureReceiver, bodyParserErrors } from '../lib/index.js';
 import { acrPush, recordingAdapter } from '../lib/testing/index.js';
 import { bodyParserAnswer } from '../lib/body-parser-errors.js';
+import * as apps from '../examples/app-wide-json.js';
 
 const TOKEN = 'body-parser-errors-token-0123456789';
 const target = { kind: 'Warehouse', namespace: 'kargo-demo', name: 'app' } as const;
@@ -137,7 +138,6 @@ describe('bodyParserErrors(): an app-wide express.json() before the receiver', f
 describe('examples/app-wide-json.ts', function () {
   for (const name of ['receiverFirst', 'parserFirst'] as const) {
     it(`${name}: malformed JSON gets the receiver's 400`, async function () {
-      const apps = await import('../examples/app-wide-json.js');
       const res = await request(apps[name])
         .post('/azure/a-token-of-at-least-16-chars')
         .set('Content-Type', 'application/json')
