@@ -8,7 +8,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
-import { parseJSONBody } from '../lib/json-body.js';
+import { parseJSONBody } from '../lib/receiver/json-body.js';
 import { classify } from '../lib/sources/index.js';
 import { isObject } from '../lib/sources/result.js';
 

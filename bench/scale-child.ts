@@ -14,7 +14,7 @@ import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { kubernetesAdapter, WarehouseIndex } from '../lib/index.js';
 import { ConfigWatcher } from '../lib/kargo/config-watcher.js';
 import { silentLogger } from '../lib/logger.js';
-import { keepAliveUntilSettled } from '../lib/adapters/kubernetes/keep-alive.js';
+import { keepAliveUntilSettled } from '../lib/kube/keep-alive.js';
 import { scaleWarehouse } from './scale-manifests.js';
 
 const [mode = '', a = '', b = ''] = process.argv.slice(2);

@@ -10,7 +10,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { kubeGet } from '../lib/adapters/kubernetes/kube-http.js';
+import { kubeGet } from '../lib/kube/http.js';
 import { azure, projectConfig, secret } from '../spec/kargo/helpers.js';
 import { TempKubeConfig } from '../spec/server/cli-harness.js';
 import { FakeKubeApi } from '../spec/support/fake-kube-api.js';

@@ -3,9 +3,9 @@
  * webhooks in Express and make Kargo refresh what they concern at once.
  * @module
  */
-export { azureReceiver } from './receiver.js';
-export { bodyParserErrors } from './body-parser-errors.js';
-export { kargoToken, TokenRegistry } from './token.js';
+export { azureReceiver } from './receiver/receiver.js';
+export { bodyParserErrors } from './receiver/body-parser-errors.js';
+export { kargoToken, TokenRegistry } from './receiver/token.js';
 export { memoryAdapter } from './adapters/memory.js';
 export { ADAPTER_MEMBERS } from './adapter-members.js';
 export {
@@ -26,13 +26,13 @@ export {
   normalizeImageURL,
   normalizeChartURL,
   normalizePullRequestURL,
-} from './urls.js';
+} from './matching/urls.js';
 export { WarehouseIndex, PromotionIndex } from './matching/index.js';
 export { ReceiverError } from './errors.js';
-export { DEFAULT_MAX_BODY_BYTES, DEFAULT_CONCURRENCY } from './options.js';
+export { DEFAULT_MAX_BODY_BYTES, DEFAULT_CONCURRENCY } from './receiver/options.js';
 
-export type { AzureReceiverOptions, WebhookRecord } from './options.js';
-export type { BasicCredentials } from './auth/second-factor.js';
+export type { AzureReceiverOptions, WebhookRecord } from './receiver/options.js';
+export type { BasicCredentials } from './receiver/second-factor.js';
 export type {
   KargoAdapter,
   KargoReceiversOptions,
@@ -40,7 +40,7 @@ export type {
   ListReceiverURLsOptions,
   ReceiverInfo,
 } from './kargo/index.js';
-export type { KargoTokenInput } from './token.js';
+export type { KargoTokenInput } from './receiver/token.js';
 export type { MemoryAdapter, MemoryAdapterOptions, RefreshRecord } from './adapters/memory.js';
 export type {
   KubernetesAdapter,
@@ -49,7 +49,7 @@ export type {
   KubernetesErrorCode,
   KubeClusterErrorCode,
 } from './adapters/kubernetes/index.js';
-export type { KubeConfigLike } from './adapters/kubernetes/kube-config.js';
+export type { KubeConfigLike } from './kube/config.js';
 export type {
   Adapter,
   ArtifactKind,
@@ -66,4 +66,4 @@ export type {
   RefreshTarget,
   WarehouseExplanation,
 } from './types.js';
-export type { AnsweredWarehouse, ExplanationFields } from './explanation.js';
+export type { AnsweredWarehouse, ExplanationFields } from './receiver/explanation.js';

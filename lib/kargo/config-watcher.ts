@@ -24,10 +24,10 @@
  * watch (one list of one object).
  * @module
  */
-import type { ClientKubeConfig as KubeConfig } from '../adapters/kubernetes/kube-config.js';
-import type { BackoffOptions, Sleep } from '../adapters/kubernetes/backoff.js';
-import { KubeClient, KubeHttpError } from '../adapters/kubernetes/kube-http.js';
-import { ResourceWatcher } from '../adapters/kubernetes/resource-watcher.js';
+import type { ClientKubeConfig as KubeConfig } from '../kube/config.js';
+import type { BackoffOptions, Sleep } from '../kube/backoff.js';
+import { KubeClient, KubeHttpError } from '../kube/http.js';
+import { ResourceWatcher } from '../kube/watcher.js';
 import type { Logger } from '../types.js';
 import {
   CLUSTER_CONFIGS,
@@ -48,7 +48,7 @@ import {
   secretBytes,
   secretSecondFactor,
 } from './resources.js';
-import type { SecondFactor } from '../auth/second-factor.js';
+import type { SecondFactor } from '../receiver/second-factor.js';
 import { SECRET_LABEL_SELECTOR, SecretFeed, secretKey } from './secret-feed.js';
 
 /** A declared Azure receiver and what became of it. */

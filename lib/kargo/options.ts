@@ -2,12 +2,12 @@
  * Options of `kargoReceivers`, checked once when the factory is called.
  * @module
  */
-import type { ClientKubeConfig as KubeConfig } from '../adapters/kubernetes/kube-config.js';
+import type { ClientKubeConfig as KubeConfig } from '../kube/config.js';
 import {
   type KubeConfigLike,
   adoptKubeConfig,
   kubeConfigSchema,
-} from '../adapters/kubernetes/kube-config.js';
+} from '../kube/config.js';
 import Joi from 'joi';
 import { optionsError } from '../errors.js';
 import {
@@ -15,7 +15,7 @@ import {
   type WebhookRecord,
   handlerSchema,
   pickHandlerConfig,
-} from '../options.js';
+} from '../receiver/options.js';
 import { namespaceSchema, namespacesSchema, validate } from '../schemas.js';
 import type { ExplainPush, Logger, Lookup, Refresh } from '../types.js';
 import { DEFAULT_SYSTEM_NAMESPACE } from './resources.js';

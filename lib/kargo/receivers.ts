@@ -6,16 +6,16 @@
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { kubernetesAdapter } from '../adapters/kubernetes/index.js';
-import type { SecondFactor } from '../auth/second-factor.js';
-import { type Endpoint, mountWebhookRoute } from '../handler.js';
-import { TokenRegistry } from '../token.js';
+import type { SecondFactor } from '../receiver/second-factor.js';
+import { type Endpoint, mountWebhookRoute } from '../receiver/handler.js';
+import { TokenRegistry } from '../receiver/token.js';
 import type { ExplainPush, Lookup, Refresh } from '../types.js';
 import { type ConfigSnapshot, ConfigWatcher } from './config-watcher.js';
 import { type KargoAdapter, type KargoReceiversOptions, kargoReceiversConfig } from './options.js';
 import { RECEIVER_TYPE } from './resources.js';
 import { StatusWriter } from './status-writer.js';
-import { defaultKubeConfig } from '../adapters/kubernetes/kube-config.js';
-import { keepAliveUntilSettled } from '../adapters/kubernetes/keep-alive.js';
+import { defaultKubeConfig } from '../kube/config.js';
+import { keepAliveUntilSettled } from '../kube/keep-alive.js';
 import { type ReceiverInfo, receiverInfo } from './urls.js';
 
 /** The router `kargoReceivers` returns: an Express router with a lifecycle. */

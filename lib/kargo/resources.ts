@@ -26,9 +26,9 @@ import {
   parseBasicAuthLines,
   parseHeaderLines,
   secondFactor,
-} from '../auth/second-factor.js';
-import type { ResourceType } from '../adapters/kubernetes/kube-http.js';
-import { kargoToken } from '../token.js';
+} from '../receiver/second-factor.js';
+import type { ResourceType } from '../kube/http.js';
+import { kargoToken } from '../receiver/token.js';
 
 /** Kargo's default namespace for Secrets of cluster-level resources. */
 export const DEFAULT_SYSTEM_NAMESPACE = 'kargo-system-resources';

@@ -22,10 +22,10 @@
  * @module
  */
 import pLimit from 'p-limit';
-import type { ClientKubeConfig as KubeConfig } from '../adapters/kubernetes/kube-config.js';
-import type { BackoffOptions, Sleep } from '../adapters/kubernetes/backoff.js';
-import { KubeClient, collectionPath, kubeGet } from '../adapters/kubernetes/kube-http.js';
-import { ResourceWatcher } from '../adapters/kubernetes/resource-watcher.js';
+import type { ClientKubeConfig as KubeConfig } from '../kube/config.js';
+import type { BackoffOptions, Sleep } from '../kube/backoff.js';
+import { KubeClient, collectionPath, kubeGet } from '../kube/http.js';
+import { ResourceWatcher } from '../kube/watcher.js';
 import type { Logger } from '../types.js';
 import { SECRETS, type SecretObject } from './resources.js';
 

@@ -18,8 +18,8 @@ import {
   setHeaderOptions,
   type KubeConfig as ClientNodeKubeConfig,
 } from '@kubernetes/client-node';
-import { deadlineOptions } from '../adapters/kubernetes/request-signal.js';
-import type { ClientKubeConfig as KubeConfig } from '../adapters/kubernetes/kube-config.js';
+import { deadlineOptions } from '../kube/request-signal.js';
+import type { ClientKubeConfig as KubeConfig } from '../kube/config.js';
 import type { Logger } from '../types.js';
 import type { ConfigSnapshot, ProjectConfigState } from './config-watcher.js';
 import { PROJECT_CONFIGS, type WebhookReceiverDetails } from './resources.js';

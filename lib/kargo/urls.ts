@@ -8,15 +8,15 @@ import {
   adoptKubeConfig,
   defaultKubeConfig,
   kubeConfigSchema,
-} from '../adapters/kubernetes/kube-config.js';
+} from '../kube/config.js';
 import Joi from 'joi';
-import { explainKubeFailure } from '../adapters/kubernetes/errors.js';
+import { explainKubeFailure } from '../kube/errors.js';
 import {
   KubeHttpError,
   type ResourceType,
   collectionPath,
   kubeGet,
-} from '../adapters/kubernetes/kube-http.js';
+} from '../kube/http.js';
 import { silentLogger } from '../logger.js';
 import { loggerSchema, validate } from '../schemas.js';
 import type { Logger } from '../types.js';

@@ -3,7 +3,7 @@
  * @module
  */
 import type { Logger, RefreshTarget } from '../types.js';
-import { normalizePullRequestURL } from '../urls.js';
+import { normalizePullRequestURL } from './urls.js';
 import { compareKeys, keyOf, namespaceFilter, readIdentity, silentLogger } from './identity.js';
 import type { MatchOptions } from './warehouse-index.js';
 import { asRecord } from './subscriptions.js';

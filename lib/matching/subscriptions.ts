@@ -4,7 +4,7 @@
  * @module
  */
 import type { ArtifactKind } from '../types.js';
-import { normalizeChartURL, normalizeGitURL, normalizeImageURL } from '../urls.js';
+import { normalizeChartURL, normalizeGitURL, normalizeImageURL } from './urls.js';
 import { compileChartRule, compileGitRule, compileImageRule, type Rule } from './qualifiers.js';
 
 /** A subscription reduced to what matching needs. */

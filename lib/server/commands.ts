@@ -4,7 +4,7 @@
  * `--help` or a bad flag should not wait for it.
  * @module
  */
-import { loadKubeConfig } from '../adapters/kubernetes/kube-config.js';
+import { loadKubeConfig } from '../kube/config.js';
 import { listReceiverURLs } from '../kargo/index.js';
 import type { ProgramActions, ServerConfig } from './config.js';
 import { createLogger } from './logging.js';

@@ -10,15 +10,15 @@ import {
   SecondFactorError,
   parseBasicAuthLines,
   parseHeaderLines,
-} from '../auth/second-factor.js';
+} from '../receiver/second-factor.js';
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_DEADLINE_MS,
   DEFAULT_MAX_BODY_BYTES,
   MIN_TOKEN_LENGTH,
-} from '../options.js';
-import { KUBECONFIG_SEARCH_ORDER } from '../adapters/kubernetes/search-order.js';
-import { kargoToken } from '../token.js';
+} from '../receiver/options.js';
+import { KUBECONFIG_SEARCH_ORDER } from '../kube/search-order.js';
+import { kargoToken } from '../receiver/token.js';
 import type { ExplainCommandOptions } from './explain-command.js';
 
 import { LOG_LEVELS, type LogLevel } from './logging.js';

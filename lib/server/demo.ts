@@ -14,8 +14,8 @@ import express from 'express';
 import { pino } from 'pino';
 import { parseAllDocuments } from 'yaml';
 import { memoryAdapter, type MemoryAdapter } from '../adapters/memory.js';
-import { azureReceiver } from '../receiver.js';
-import { kargoToken } from '../token.js';
+import { azureReceiver } from '../receiver/receiver.js';
+import { kargoToken } from '../receiver/token.js';
 import { listen } from './listen.js';
 import type { Logger } from '../types.js';
 

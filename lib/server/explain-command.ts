@@ -6,10 +6,10 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
-import { loadKubeConfig } from '../adapters/kubernetes/kube-config.js';
+import { loadKubeConfig } from '../kube/config.js';
 import { kubernetesAdapter, type KubernetesAdapter } from '../adapters/kubernetes/index.js';
 import { memoryAdapter } from '../adapters/memory.js';
-import { pullRequestHint, pushHint, pushSubject } from '../explanation.js';
+import { pullRequestHint, pushHint, pushSubject } from '../receiver/explanation.js';
 import { classify } from '../sources/index.js';
 import { isObject } from '../sources/result.js';
 import type {

@@ -9,7 +9,7 @@ import { listen } from './listen.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { WebhookRecord } from '../options.js';
+import type { WebhookRecord } from '../receiver/options.js';
 import type { Lookup, Refresh } from '../types.js';
 
 /** The part of `kubernetesAdapter().stats()` the metrics read. */

@@ -3,7 +3,7 @@
  * Payloads: https://learn.microsoft.com/azure/container-registry/container-registry-webhook-reference
  * @module
  */
-import { normalizeChartURL, normalizeImageURL } from '../urls.js';
+import { normalizeChartURL, normalizeImageURL } from '../matching/urls.js';
 import type { ArtifactKind } from '../types.js';
 import { capEcho, FieldError, objectField, own, stringField } from './fields.js';
 import { isObject, unique, type Classification, type JSONObject } from './result.js';

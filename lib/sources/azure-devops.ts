@@ -3,7 +3,7 @@
  * Payloads: https://learn.microsoft.com/azure/devops/service-hooks/events
  * @module
  */
-import { normalizeGitURL, normalizePullRequestURL, pullRequestURL } from '../urls.js';
+import { normalizeGitURL, normalizePullRequestURL, pullRequestURL } from '../matching/urls.js';
 import {
   arrayField,
   capEcho,

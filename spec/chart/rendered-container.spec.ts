@@ -9,7 +9,7 @@
  * KAR_METRICS_PORT, so that parallel runs never collide).
  */
 import assert from 'node:assert/strict';
-import { kargoToken } from '../../lib/token.js';
+import { kargoToken } from '../../lib/receiver/token.js';
 import {
   type RenderOptions,
   type RenderedContainer,

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import express from 'express';
 import request from 'supertest';
-import { kargoToken } from '../../lib/token.js';
+import { kargoToken } from '../../lib/receiver/token.js';
 import {
   kargoReceivers,
   listReceiverURLs,
   type KargoReceiversRouter,
 } from '../../lib/kargo/index.js';
-import type { WebhookRecord } from '../../lib/options.js';
+import type { WebhookRecord } from '../../lib/receiver/options.js';
 import { FakeKubeApi } from '../support/fake-kube-api.js';
 import { fixtureText } from '../support/fixtures.js';
 import { RecordingLogger } from '../support/recording-adapter.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { PromotionIndex } from '../../lib/matching/index.js';
 import type { RefreshTarget } from '../../lib/types.js';
-import { normalizePullRequestURL } from '../../lib/urls.js';
+import { normalizePullRequestURL } from '../../lib/matching/urls.js';
 import { fixture } from '../support/fixtures.js';
 import { RecordingLogger } from '../support/recording-adapter.js';
 

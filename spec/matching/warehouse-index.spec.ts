@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { WarehouseIndex } from '../../lib/matching/index.js';
 import type { ArtifactKind, PushEvent, RefreshTarget } from '../../lib/types.js';
-import { normalizeGitURL, normalizeImageURL } from '../../lib/urls.js';
+import { normalizeGitURL, normalizeImageURL } from '../../lib/matching/urls.js';
 import { RecordingLogger } from '../support/recording-adapter.js';
 
 const GIT = 'https://dev.azure.com/fabrikam/fabrikam/_git/fabrikam';

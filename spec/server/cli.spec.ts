@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { kargoToken } from '../../lib/token.js';
+import { kargoToken } from '../../lib/receiver/token.js';
 import {
   buildProgram,
   serveConfig,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KUBECONFIG_SEARCH_ORDER } from '../../lib/adapters/kubernetes/search-order.js';
+import { KUBECONFIG_SEARCH_ORDER } from '../../lib/kube/search-order.js';
 import { acrPush } from '../../lib/testing/index.js';
 import { FakeKubeApi } from '../support/fake-kube-api.js';
 import { ServeProcess, TempKubeConfig, runCli } from './cli-harness.js';

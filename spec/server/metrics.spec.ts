@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ServerMetrics, type AdapterStatsLike } from '../../lib/server/metrics.js';
-import type { WebhookRecord } from '../../lib/options.js';
+import type { WebhookRecord } from '../../lib/receiver/options.js';
 import type { PushEvent, RefreshTarget } from '../../lib/types.js';
 
 const PUSH: PushEvent = {

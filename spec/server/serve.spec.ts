@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { kargoToken } from '../../lib/token.js';
+import { kargoToken } from '../../lib/receiver/token.js';
 import { FakeKubeApi, type KubeObject } from '../support/fake-kube-api.js';
 import { fixtureText } from '../support/fixtures.js';
 import { warehouseManifest } from '../support/manifests.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { DEFAULT_DEADLINE_MS } from '../../lib/options.js';
+import { DEFAULT_DEADLINE_MS } from '../../lib/receiver/options.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, defaultServerConfig } from '../../lib/server/config.js';
 import { createLogger } from '../../lib/server/logging.js';
 import {
@@ -9,7 +9,7 @@ import {
   startServer,
   type RunningServer,
 } from '../../lib/server/serve.js';
-import { kargoToken } from '../../lib/token.js';
+import { kargoToken } from '../../lib/receiver/token.js';
 import { type RenderedPod, helmSkipReason, renderedPod } from '../support/chart.js';
 import { FakeKubeApi } from '../support/fake-kube-api.js';
 import { fixtureText } from '../support/fixtures.js';

@@ -3,8 +3,8 @@
  * lines and webhook records: the app most receiver specs post to.
  */
 import express from 'express';
-import { azureReceiver } from '../../lib/receiver.js';
-import type { AzureReceiverOptions, WebhookRecord } from '../../lib/options.js';
+import { azureReceiver } from '../../lib/receiver/receiver.js';
+import type { AzureReceiverOptions, WebhookRecord } from '../../lib/receiver/options.js';
 import type { Lookup, Refresh } from '../../lib/types.js';
 import { RecordingLogger } from './recording-adapter.js';
 

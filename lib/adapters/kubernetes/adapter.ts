@@ -22,12 +22,12 @@ import type {
   RefreshTarget,
 } from '../../types.js';
 import { silentLogger } from '../../logger.js';
-import { type KubeClusterError, KubernetesAdapterError, explainKubeFailure } from './errors.js';
-import { keepAliveUntilSettled } from './keep-alive.js';
+import { type KubeClusterError, KubernetesAdapterError, explainKubeFailure } from '../../kube/errors.js';
+import { keepAliveUntilSettled } from '../../kube/keep-alive.js';
 import { type KubernetesAdapterOptions, resolveOptions } from './options.js';
-import { KubeClient, collectionPath, kubeGet } from './kube-http.js';
+import { KubeClient, collectionPath, kubeGet } from '../../kube/http.js';
 import { type RefreshStats, Refresher } from './refresher.js';
-import { ResourceWatcher } from './resource-watcher.js';
+import { ResourceWatcher } from '../../kube/watcher.js';
 import { withAdapterMembers } from '../../adapter-members.js';
 
 /** Counters for metrics and health checks. */

@@ -5,16 +5,16 @@
 export { kubernetesAdapter } from './adapter.js';
 export type { KubernetesAdapter, KubernetesAdapterStats } from './adapter.js';
 export type { KubernetesAdapterOptions } from './options.js';
-export { KubernetesAdapterError, KubeClusterError, explainKubeFailure } from './errors.js';
-export type { KubernetesErrorCode, KubeClusterErrorCode } from './errors.js';
-export { ResourceWatcher } from './resource-watcher.js';
+export { KubernetesAdapterError, KubeClusterError, explainKubeFailure } from '../../kube/errors.js';
+export type { KubernetesErrorCode, KubeClusterErrorCode } from '../../kube/errors.js';
+export { ResourceWatcher } from '../../kube/watcher.js';
 export type {
   KubeObjectLike,
   ObjectRef,
   ResourceWatcherOptions,
   ResourceWatcherStats,
-} from './resource-watcher.js';
+} from '../../kube/watcher.js';
 export { REFRESH_ANNOTATION } from './refresher.js';
 export type { RefreshRetryOptions, RefreshStats } from './refresher.js';
-export type { BackoffOptions, Sleep } from './backoff.js';
-export type { ResourceType } from './kube-http.js';
+export type { BackoffOptions, Sleep } from '../../kube/backoff.js';
+export type { ResourceType } from '../../kube/http.js';

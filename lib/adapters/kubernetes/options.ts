@@ -4,19 +4,19 @@
  * @module
  */
 import Joi from 'joi';
-import type { ClientKubeConfig as KubeConfig } from './kube-config.js';
+import type { ClientKubeConfig as KubeConfig } from '../../kube/config.js';
 import type { Logger } from '../../types.js';
 import { silentLogger } from '../../logger.js';
 import { optionsError } from '../../errors.js';
 import { loggerSchema, namespacesSchema, optionsMessage } from '../../schemas.js';
-import { type BackoffOptions, type Sleep, backgroundSleep, realSleep } from './backoff.js';
+import { type BackoffOptions, type Sleep, backgroundSleep, realSleep } from '../../kube/backoff.js';
 import type { RefreshRetryOptions } from './refresher.js';
 import {
   type KubeConfigLike,
   adoptKubeConfig,
   defaultKubeConfig,
   kubeConfigSchema,
-} from './kube-config.js';
+} from '../../kube/config.js';
 
 /** Options of {@link kubernetesAdapter}. */
 export interface KubernetesAdapterOptions {

@@ -12,13 +12,13 @@ import {
   type KubeConfig as ClientNodeKubeConfig,
 } from '@kubernetes/client-node';
 import { setMaxListeners } from 'node:events';
-import type { ClientKubeConfig as KubeConfig } from './kube-config.js';
+import type { ClientKubeConfig as KubeConfig } from '../../kube/config.js';
 import pLimit from 'p-limit';
 import type { Logger, RefreshTarget } from '../../types.js';
-import { type Sleep, backoffDelay } from './backoff.js';
-import { KubernetesAdapterError } from './errors.js';
-import { safeReason } from './kube-http.js';
-import { deadlineOptions, linkedSignal } from './request-signal.js';
+import { type Sleep, backoffDelay } from '../../kube/backoff.js';
+import { KubernetesAdapterError } from '../../kube/errors.js';
+import { safeReason } from '../../kube/http.js';
+import { deadlineOptions, linkedSignal } from '../../kube/request-signal.js';
 
 /** Kargo's refresh annotation: any new value makes the controller reconcile at once. */
 export const REFRESH_ANNOTATION = 'kargo.akuity.io/refresh';

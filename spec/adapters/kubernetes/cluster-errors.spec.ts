@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClusterError, kubernetesAdapter, listReceiverURLs } from '../../../lib/index.js';
-import { explainKubeFailure } from '../../../lib/adapters/kubernetes/errors.js';
+import { explainKubeFailure } from '../../../lib/kube/errors.js';
 import { FakeKubeApi, KARGO_TYPES } from '../../support/fake-kube-api.js';
 import { RecordingLogger } from '../../support/recording-adapter.js';
 import { FakeSleep, until } from './helpers.js';

@@ -8,7 +8,7 @@ import {
   KubernetesAdapterError,
   type KubernetesAdapter,
 } from '../../../lib/index.js';
-import { KubeClusterError } from '../../../lib/adapters/kubernetes/errors.js';
+import { KubeClusterError } from '../../../lib/kube/errors.js';
 import { resolveOptions } from '../../../lib/adapters/kubernetes/options.js';
 import { healthRouter } from '../../../lib/server/health.js';
 import { ServerMetrics } from '../../../lib/server/metrics.js';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ResourceWatcher } from '../../../lib/adapters/kubernetes/index.js';
-import { USER_AGENT } from '../../../lib/adapters/kubernetes/kube-http.js';
+import { USER_AGENT } from '../../../lib/kube/http.js';
 import {
   FakeKubeApi,
   statusObject,

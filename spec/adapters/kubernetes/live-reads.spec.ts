@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { kargoToken, kubernetesAdapter, type KubernetesAdapter } from '../../../lib/index.js';
-import { KubeClusterError } from '../../../lib/adapters/kubernetes/errors.js';
+import { KubeClusterError } from '../../../lib/kube/errors.js';
 import { acrPush } from '../../../lib/testing/index.js';
 import { FakeKubeApi } from '../../support/fake-kube-api.js';
 import { buildReceiverApp } from '../../support/receiver-app.js';

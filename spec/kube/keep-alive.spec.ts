@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { FakeKubeApi } from '../../support/fake-kube-api.js';
-import { TempKubeConfig, childEnv } from '../../server/cli-harness.js';
-import { warehouseManifest } from './helpers.js';
+import { FakeKubeApi } from '../support/fake-kube-api.js';
+import { TempKubeConfig, childEnv } from '../server/cli-harness.js';
+import { warehouseManifest } from '../adapters/kubernetes/helpers.js';
 
-const CHILD = fileURLToPath(new URL('../../support/idle-adapter.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const CHILD = fileURLToPath(new URL('../support/idle-adapter.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Runs the child; resolves with its exit code and output, or fails if it is still alive after `limitMs`. */
 function runChild(

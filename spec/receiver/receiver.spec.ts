@@ -3,12 +3,12 @@ import { Agent, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import request from 'supertest';
-import { azureReceiver } from '../lib/index.js';
-import type { AzureReceiverOptions } from '../lib/index.js';
-import type { WebhookRecord } from '../lib/options.js';
-import { fixture, fixtureText } from './support/fixtures.js';
-import { RecordingAdapter, warehouse } from './support/recording-adapter.js';
-import { buildReceiverApp } from './support/receiver-app.js';
+import { azureReceiver } from '../../lib/index.js';
+import type { AzureReceiverOptions } from '../../lib/index.js';
+import type { WebhookRecord } from '../../lib/receiver/options.js';
+import { fixture, fixtureText } from '../support/fixtures.js';
+import { RecordingAdapter, warehouse } from '../support/recording-adapter.js';
+import { buildReceiverApp } from '../support/receiver-app.js';
 
 const TOKEN = 'a'.repeat(64);
 const OTHER_TOKEN = 'b'.repeat(64);

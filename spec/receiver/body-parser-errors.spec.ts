@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import request from 'supertest';
-import { azureReceiver, bodyParserErrors } from '../lib/index.js';
-import { acrPush, recordingAdapter } from '../lib/testing/index.js';
-import { bodyParserAnswer } from '../lib/body-parser-errors.js';
-import * as apps from '../examples/app-wide-json.js';
+import { azureReceiver, bodyParserErrors } from '../../lib/index.js';
+import { acrPush, recordingAdapter } from '../../lib/testing/index.js';
+import { bodyParserAnswer } from '../../lib/receiver/body-parser-errors.js';
+import * as apps from '../../examples/app-wide-json.js';
 
 const TOKEN = 'body-parser-errors-token-0123456789';
 const target = { kind: 'Warehouse', namespace: 'kargo-demo', name: 'app' } as const;

@@ -11,10 +11,10 @@ import {
   listReceiverURLs,
   REFRESH_ANNOTATION,
   type KubeConfigLike,
-} from '../../../lib/index.js';
-import { adoptKubeConfig } from '../../../lib/adapters/kubernetes/kube-config.js';
-import { FakeKubeApi } from '../../support/fake-kube-api.js';
-import { pushOf, warehouseManifest } from './helpers.js';
+} from '../../lib/index.js';
+import { adoptKubeConfig } from '../../lib/kube/config.js';
+import { FakeKubeApi } from '../support/fake-kube-api.js';
+import { pushOf, warehouseManifest } from '../adapters/kubernetes/helpers.js';
 
 interface ClientNodeCopy {
   KubeConfig: new () => KubeConfigLike & { loadFromOptions(options: unknown): void };

@@ -25,9 +25,9 @@
  * changed or vanished across a re-list. The objects go to the handlers.
  * @module
  */
-import type { ClientKubeConfig as KubeConfig } from './kube-config.js';
-import type { Logger } from '../../types.js';
-import { silentLogger } from '../../logger.js';
+import type { ClientKubeConfig as KubeConfig } from './config.js';
+import type { Logger } from '../types.js';
+import { silentLogger } from '../logger.js';
 import { type BackoffOptions, type Sleep, backgroundSleep, backoffDelay } from './backoff.js';
 import { type KubeClusterError, explainKubeFailure } from './errors.js';
 import {
@@ -39,7 +39,7 @@ import {
   kubeGet,
   kubeWatch,
   safeReason,
-} from './kube-http.js';
+} from './http.js';
 
 /** The part of a Kubernetes object the watcher reads. */
 export interface KubeObjectLike {

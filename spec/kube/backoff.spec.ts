@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { backoffDelay, realSleep } from '../../../lib/adapters/kubernetes/backoff.js';
+import { backoffDelay, realSleep } from '../../lib/kube/backoff.js';
 
 describe('backoff', function () {
   const options = { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.5 };

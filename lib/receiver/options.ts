@@ -8,12 +8,12 @@ import {
   type SecondFactor,
   SecondFactorError,
   secondFactor,
-} from './auth/second-factor.js';
-import { adapterMembersOf } from './adapter-members.js';
-import { optionsError } from './errors.js';
-import { silentLogger } from './logger.js';
-import { loggerSchema, validate } from './schemas.js';
-import type { ExplainPush, Logger, Lookup, Refresh } from './types.js';
+} from './second-factor.js';
+import { adapterMembersOf } from '../adapter-members.js';
+import { optionsError } from '../errors.js';
+import { silentLogger } from '../logger.js';
+import { loggerSchema, validate } from '../schemas.js';
+import type { ExplainPush, Logger, Lookup, Refresh } from '../types.js';
 
 /** Azure DevOps refuses payloads over 2 MB, so no legitimate body is larger. */
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;

@@ -7,7 +7,7 @@
  * built from repository URLs, tags, refs and object names only.
  * @module
  */
-import { errorDetail } from './errors.js';
+import { errorDetail } from '../errors.js';
 import type {
   ExplainPush,
   Logger,
@@ -17,7 +17,7 @@ import type {
   ReceiverEvent,
   RefreshTarget,
   WarehouseExplanation,
-} from './types.js';
+} from '../types.js';
 
 /** Most Warehouses (and near misses) an answer lists; past it, a count says how many were left out. */
 export const MAX_EXPLAINED = 50;

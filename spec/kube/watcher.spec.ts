@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { ResourceWatcher, type ObjectRef } from '../../../lib/adapters/kubernetes/index.js';
-import { FakeKubeApi, type KubeObject } from '../../support/fake-kube-api.js';
-import { RecordingLogger } from '../../support/recording-adapter.js';
-import { FakeSleep, until, warehouseManifest } from './helpers.js';
+import { ResourceWatcher, type ObjectRef } from '../../lib/adapters/kubernetes/index.js';
+import { FakeKubeApi, type KubeObject } from '../support/fake-kube-api.js';
+import { RecordingLogger } from '../support/recording-adapter.js';
+import { FakeSleep, until, warehouseManifest } from '../adapters/kubernetes/helpers.js';
 
 const WAREHOUSES = { group: 'kargo.akuity.io', version: 'v1alpha1', plural: 'warehouses' };
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { memoryAdapter } from '../lib/index.js';
-import type { AzureReceiverOptions } from '../lib/index.js';
-import type { ReceiverEvent, RefreshTarget } from '../lib/types.js';
-import { fixture } from './support/fixtures.js';
-import { warehouse } from './support/recording-adapter.js';
-import { buildReceiverApp } from './support/receiver-app.js';
+import { memoryAdapter } from '../../lib/index.js';
+import type { AzureReceiverOptions } from '../../lib/index.js';
+import type { ReceiverEvent, RefreshTarget } from '../../lib/types.js';
+import { fixture } from '../support/fixtures.js';
+import { warehouse } from '../support/recording-adapter.js';
+import { buildReceiverApp } from '../support/receiver-app.js';
 
 const TOKEN = 'c'.repeat(64);
 const acrPush = fixture('acr-push');

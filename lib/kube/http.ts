@@ -15,7 +15,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
-import type { ClientKubeConfig as KubeConfig } from './kube-config.js';
+import type { ClientKubeConfig as KubeConfig } from './config.js';
 
 /** A resource type: `group` is `''` for the core group. */
 export interface ResourceType {
@@ -107,7 +107,7 @@ function packageVersion(): string {
   try {
     // lib/adapters/kubernetes/ and dist/adapters/kubernetes/ are both three levels below the package root.
     const pkg = JSON.parse(
-      readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
     ) as { version?: unknown };
     return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
   } catch {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { kargoToken, TokenRegistry, type KargoTokenInput } from '../lib/index.js';
+import { kargoToken, TokenRegistry, type KargoTokenInput } from '../../lib/index.js';
 
 describe('kargoToken', () => {
   it('is the hex SHA-256 of project + receiver + secret, as Kargo builds /azure/<token>', () => {

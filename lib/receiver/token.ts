@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { PREFIX } from './errors.js';
+import { PREFIX } from '../errors.js';
 
 /** What a Kargo Azure receiver's path is derived from. */
 export interface KargoTokenInput {

@@ -6,16 +6,16 @@
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import pLimit from 'p-limit';
 import getRawBody from 'raw-body';
-import { type SecondFactor, unauthorized } from './auth/second-factor.js';
+import { type SecondFactor, unauthorized } from './second-factor.js';
 import { GAVE_UP, unlessAborted, webhookSignal } from './deadline.js';
-import { BODY_ERRORS, ReceiverError, errorDetail } from './errors.js';
+import { BODY_ERRORS, ReceiverError, errorDetail } from '../errors.js';
 import { createExplainer, type ExplanationFields } from './explanation.js';
 import type { HandlerConfig, WebhookRecord } from './options.js';
-import { capEcho, capEchoList } from './sources/fields.js';
+import { capEcho, capEchoList } from '../sources/fields.js';
 import { parseJSONBody } from './json-body.js';
-import { classify } from './sources/index.js';
-import { isObject, type Classification } from './sources/result.js';
-import type { ExplainPush, Lookup, ReceiverEvent, Refresh, RefreshTarget } from './types.js';
+import { classify } from '../sources/index.js';
+import { isObject, type Classification } from '../sources/result.js';
+import type { ExplainPush, Lookup, ReceiverEvent, Refresh, RefreshTarget } from '../types.js';
 
 /** What a token resolves to: the adapters that serve it, and labels for logs. */
 export interface Endpoint {

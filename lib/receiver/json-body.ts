@@ -4,7 +4,7 @@
  * the body limit, this bounds the work per body (`npm run bench -- bodies`).
  * @module
  */
-import { ReceiverError } from './errors.js';
+import { ReceiverError } from '../errors.js';
 
 /**
  * Deepest nesting of objects and arrays accepted. The deepest real Azure

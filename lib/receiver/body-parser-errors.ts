@@ -7,8 +7,8 @@
  * @module
  */
 import type { ErrorRequestHandler } from 'express';
-import { BODY_ERRORS } from './errors.js';
-import { isObject } from './sources/result.js';
+import { BODY_ERRORS } from '../errors.js';
+import { isObject } from '../sources/result.js';
 
 /**
  * The failures of body-parser (Express's `express.json()`, `express.raw()`,

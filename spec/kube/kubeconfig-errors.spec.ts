@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kargoReceivers, kubernetesAdapter } from '../../../lib/index.js';
+import { kargoReceivers, kubernetesAdapter } from '../../lib/index.js';
 import {
   KubeClusterError,
   SERVICE_ACCOUNT_TOKEN,
-} from '../../../lib/adapters/kubernetes/errors.js';
-import { loadKubeConfig } from '../../../lib/adapters/kubernetes/kube-config.js';
+} from '../../lib/kube/errors.js';
+import { loadKubeConfig } from '../../lib/kube/config.js';
 
 /** Runs `fn` with KUBECONFIG and HOME set as given (undefined: unset), restoring them after. */
 function withEnv<T>(env: { KUBECONFIG?: string; HOME?: string }, fn: () => T): T {

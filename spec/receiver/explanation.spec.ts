@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import express from 'express';
 import request from 'supertest';
-import { azureReceiver, kubernetesAdapter, memoryAdapter } from '../lib/index.js';
-import { MAX_EXPLAINED, MAX_TEXT, bounded, explainedFields, pushHint } from '../lib/explanation.js';
-import type { PushEvent, PushExplanation, RefreshTarget } from '../lib/types.js';
-import { until } from './adapters/kubernetes/helpers.js';
-import { FakeKubeApi } from './support/fake-kube-api.js';
-import { fixture } from './support/fixtures.js';
-import { warehouseManifest } from './support/manifests.js';
-import { RecordingLogger } from './support/recording-adapter.js';
+import { azureReceiver, kubernetesAdapter, memoryAdapter } from '../../lib/index.js';
+import { MAX_EXPLAINED, MAX_TEXT, bounded, explainedFields, pushHint } from '../../lib/receiver/explanation.js';
+import type { PushEvent, PushExplanation, RefreshTarget } from '../../lib/types.js';
+import { until } from '../adapters/kubernetes/helpers.js';
+import { FakeKubeApi } from '../support/fake-kube-api.js';
+import { fixture } from '../support/fixtures.js';
+import { warehouseManifest } from '../support/manifests.js';
+import { RecordingLogger } from '../support/recording-adapter.js';
 
 const TOKEN = 'e'.repeat(64);
 /** The repository of acr-push.json. */

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MAX_JSON_DEPTH, nestsDeeperThan, parseJSONBody } from '../lib/json-body.js';
-import { ReceiverError } from '../lib/errors.js';
-import { fixtureText } from './support/fixtures.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan, parseJSONBody } from '../../lib/receiver/json-body.js';
+import { ReceiverError } from '../../lib/errors.js';
+import { fixtureText } from '../support/fixtures.js';
 
 /** Nesting of objects and arrays in a parsed value. */
 function depth(value: unknown): number {

@@ -7,9 +7,9 @@ import {
   parseBasicAuthLines,
   parseHeaderLines,
   secondFactor,
-} from '../../lib/auth/second-factor.js';
+} from '../../lib/receiver/second-factor.js';
 import { azureReceiver, type AzureReceiverOptions } from '../../lib/index.js';
-import type { WebhookRecord } from '../../lib/options.js';
+import type { WebhookRecord } from '../../lib/receiver/options.js';
 import { fixture } from '../support/fixtures.js';
 import { RecordingAdapter, warehouse } from '../support/recording-adapter.js';
 import { buildReceiverApp } from '../support/receiver-app.js';

@@ -5,8 +5,8 @@ import {
   normalizeImageURL,
   normalizePullRequestURL,
   pullRequestURL,
-} from '../lib/urls.js';
-import { fixture } from './support/fixtures.js';
+} from '../../lib/matching/urls.js';
+import { fixture } from '../support/fixtures.js';
 
 interface Case {
   name: string;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { ADAPTER_MEMBERS, azureReceiver, memoryAdapter } from '../lib/index.js';
-import type { AzureReceiverOptions } from '../lib/index.js';
-import { kubernetesAdapter } from '../lib/adapters/kubernetes/index.js';
-import type { BackoffOptions, KubernetesAdapter } from '../lib/adapters/kubernetes/index.js';
-import { kargoReceiversConfig, type KargoReceiversOptions } from '../lib/kargo/options.js';
+import { ADAPTER_MEMBERS, azureReceiver, memoryAdapter } from '../../lib/index.js';
+import type { AzureReceiverOptions } from '../../lib/index.js';
+import { kubernetesAdapter } from '../../lib/adapters/kubernetes/index.js';
+import type { BackoffOptions, KubernetesAdapter } from '../../lib/adapters/kubernetes/index.js';
+import { kargoReceiversConfig, type KargoReceiversOptions } from '../../lib/kargo/options.js';
 
 const lookup = async () => [];
 const refresh = async () => undefined;
