@@ -3,11 +3,7 @@
  * @module
  */
 import type { ClientKubeConfig as KubeConfig } from '../kube/config.js';
-import {
-  type KubeConfigLike,
-  adoptKubeConfig,
-  kubeConfigSchema,
-} from '../kube/config.js';
+import { type KubeConfigLike, adoptKubeConfig, kubeConfigSchema } from '../kube/config.js';
 import Joi from 'joi';
 import { optionsError } from '../errors.js';
 import {

@@ -11,12 +11,7 @@ import {
 } from '../kube/config.js';
 import Joi from 'joi';
 import { explainKubeFailure } from '../kube/errors.js';
-import {
-  KubeHttpError,
-  type ResourceType,
-  collectionPath,
-  kubeGet,
-} from '../kube/http.js';
+import { KubeHttpError, type ResourceType, collectionPath, kubeGet } from '../kube/http.js';
 import { silentLogger } from '../logger.js';
 import { loggerSchema, validate } from '../schemas.js';
 import type { Logger } from '../types.js';

@@ -9,10 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kargoReceivers, kubernetesAdapter } from '../../lib/index.js';
-import {
-  KubeClusterError,
-  SERVICE_ACCOUNT_TOKEN,
-} from '../../lib/kube/errors.js';
+import { KubeClusterError, SERVICE_ACCOUNT_TOKEN } from '../../lib/kube/errors.js';
 import { loadKubeConfig } from '../../lib/kube/config.js';
 
 /** Runs `fn` with KUBECONFIG and HOME set as given (undefined: unset), restoring them after. */

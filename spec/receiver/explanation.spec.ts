@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import express from 'express';
 import request from 'supertest';
 import { azureReceiver, kubernetesAdapter, memoryAdapter } from '../../lib/index.js';
-import { MAX_EXPLAINED, MAX_TEXT, bounded, explainedFields, pushHint } from '../../lib/receiver/explanation.js';
+import {
+  MAX_EXPLAINED,
+  MAX_TEXT,
+  bounded,
+  explainedFields,
+  pushHint,
+} from '../../lib/receiver/explanation.js';
 import type { PushEvent, PushExplanation, RefreshTarget } from '../../lib/types.js';
 import { until } from '../adapters/kubernetes/helpers.js';
 import { FakeKubeApi } from '../support/fake-kube-api.js';

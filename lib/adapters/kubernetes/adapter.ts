@@ -22,7 +22,11 @@ import type {
   RefreshTarget,
 } from '../../types.js';
 import { silentLogger } from '../../logger.js';
-import { type KubeClusterError, KubernetesAdapterError, explainKubeFailure } from '../../kube/errors.js';
+import {
+  type KubeClusterError,
+  KubernetesAdapterError,
+  explainKubeFailure,
+} from '../../kube/errors.js';
 import { keepAliveUntilSettled } from '../../kube/keep-alive.js';
 import { type KubernetesAdapterOptions, resolveOptions } from './options.js';
 import { KubeClient, collectionPath, kubeGet } from '../../kube/http.js';
