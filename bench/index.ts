@@ -11,6 +11,7 @@
 import { reportBodies } from './bodies.js';
 import { benchHttp } from './http.js';
 import { benchKubernetes } from './kubernetes.js';
+import { benchLiveReads } from './live-reads.js';
 import { benchMatching } from './matching.js';
 import { benchProjects } from './projects.js';
 import { benchIndexMemory, benchSync } from './scale.js';
@@ -98,6 +99,18 @@ const [cached, listing] = kube;
 if (cached && listing) {
   console.log(
     `  watch-backed index: ${(cached.reqPerSec / listing.reqPerSec).toFixed(1)}x the throughput; list calls during the runs: ${cached.listCalls} vs ${listing.listCalls}`,
+  );
+}
+
+console.log(
+  `\n## Live reads: a watch down on a failure vs routine watch restarts, 2 000 Warehouses, ${seconds}s per run, 8 connections`,
+);
+const live = await benchLiveReads(2_000, seconds);
+console.table(live);
+const [steady, outage] = live;
+if (steady && outage) {
+  console.log(
+    `  routine restarts (${steady.watchRestarts} watch restarts, ${steady.relists} re-lists): ${steady.liveReadsPerWebhook} live reads per webhook; outage: ${outage.liveReadsPerWebhook} paged lists per webhook (${outage.liveReads} for ${outage.webhooks} webhooks, concurrent lookups sharing one), ${outage.reqPerSec} vs ${steady.reqPerSec} req/s`,
   );
 }
 

@@ -30,10 +30,10 @@ async function listen(app: express.Express): Promise<Server> {
   });
 }
 
-export async function benchKubernetes(warehouses: number, durationSec: number): Promise<KubeRow[]> {
+/** A started fake API server with `warehouses` Warehouses: one subscribed to the pushed image, the rest to others. */
+export async function seededApi(warehouses: number): Promise<FakeKubeApi> {
   const api = new FakeKubeApi();
   await api.start();
-  // One Warehouse subscribed to the pushed image; the rest to other images.
   for (let i = 0; i < warehouses; i++) {
     const repoURL =
       i === 0 ? 'myregistry.azurecr.io/hello-world' : `myregistry.azurecr.io/app-${i}`;
@@ -44,6 +44,11 @@ export async function benchKubernetes(warehouses: number, durationSec: number): 
       spec: { subscriptions: [{ image: { repoURL, imageSelectionStrategy: 'Lexical' } }] },
     });
   }
+  return api;
+}
+
+export async function benchKubernetes(warehouses: number, durationSec: number): Promise<KubeRow[]> {
+  const api = await seededApi(warehouses);
   const kubeConfig = api.kubeConfig();
   const adapter = kubernetesAdapter({ kubeConfig, promotions: false });
   await adapter.ready();

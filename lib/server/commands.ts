@@ -4,7 +4,7 @@
  * `--help` or a bad flag should not wait for it.
  * @module
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../adapters/kubernetes/kube-config.js';
 import { listReceiverURLs } from '../kargo/index.js';
 import type { ProgramActions, ServerConfig } from './config.js';
 import { createLogger } from './logging.js';
@@ -73,9 +73,7 @@ export async function urls(options: {
   kubeconfig: string | undefined;
   output: 'table' | 'json';
 }): Promise<void> {
-  const kubeConfig = new KubeConfig();
-  if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
-  else kubeConfig.loadFromDefault();
+  const kubeConfig = loadKubeConfig(options.kubeconfig);
   // Warnings about broken receivers go to stderr, so stdout stays the list.
   const logger = createLogger('warn', { write: (line: string) => process.stderr.write(line) });
   const list = await listReceiverURLs({

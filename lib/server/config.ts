@@ -17,6 +17,7 @@ import {
   DEFAULT_MAX_BODY_BYTES,
   MIN_TOKEN_LENGTH,
 } from '../options.js';
+import { KUBECONFIG_SEARCH_ORDER } from '../adapters/kubernetes/search-order.js';
 import { kargoToken } from '../token.js';
 import type { ExplainCommandOptions } from './explain-command.js';
 
@@ -78,7 +79,7 @@ export interface ServerConfig {
    * refreshed. ProjectConfig mode: the projects served (so RBAC can be Roles).
    */
   namespaces: string[];
-  /** A kubeconfig file; undefined: client-node's default (KUBECONFIG, then ~/.kube/config, then the in-cluster service account). */
+  /** A kubeconfig file; undefined: client-node's default ({@link KUBECONFIG_SEARCH_ORDER}). */
   kubeconfig: string | undefined;
   /**
    * On SIGTERM, how long in-flight webhooks may take to finish; those still
@@ -531,7 +532,7 @@ function sharedOptions(command: Command): Command {
     .addOption(
       new Option(
         '--kubeconfig <file>',
-        'kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then the in-cluster service account)',
+        `kubeconfig file (default: ${KUBECONFIG_SEARCH_ORDER})`,
       ).env('KAR_KUBECONFIG'),
     );
 }
@@ -768,7 +769,7 @@ Get started:
     .addOption(
       new Option(
         '--kubeconfig <file>',
-        'kubeconfig file (default: in-cluster service account, then KUBECONFIG, then ~/.kube/config)',
+        `kubeconfig file (default: ${KUBECONFIG_SEARCH_ORDER})`,
       ).env('KAR_KUBECONFIG'),
     )
     .addHelpText('after', EXPLAIN_EXAMPLES)

@@ -6,7 +6,7 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../adapters/kubernetes/kube-config.js';
 import { kubernetesAdapter, type KubernetesAdapter } from '../adapters/kubernetes/index.js';
 import { memoryAdapter } from '../adapters/memory.js';
 import { pullRequestHint, pushHint, pushSubject } from '../explanation.js';
@@ -137,18 +137,38 @@ async function manifestSource(file: string, namespaces: string[], logger: Logger
   return { lookup: adapter.lookup, explainPush: adapter.explainPush, close: async () => {} };
 }
 
+/** How long `explain` waits for the cluster's Warehouses before giving up with the cause. */
+const CLUSTER_TIMEOUT_MS = 5000;
+
+const RETRY_WARNINGS = new Set([
+  'Kubernetes watch failed, retrying',
+  'lookup before the Kubernetes cache synced',
+]);
+
+function withoutRetryWarnings(logger: Logger): Logger {
+  return {
+    debug: (obj, msg) => logger.debug(obj, msg),
+    info: (obj, msg) => logger.info(obj, msg),
+    warn: (obj, msg) => {
+      if (!RETRY_WARNINGS.has(msg ?? '')) logger.warn(obj, msg);
+    },
+    error: (obj, msg) => logger.error(obj, msg),
+  };
+}
+
 function clusterSource(
   kubeconfig: string | undefined,
   namespaces: string[],
   logger: Logger,
 ): Source {
-  const kubeConfig = new KubeConfig();
-  if (kubeconfig) kubeConfig.loadFromFile(kubeconfig);
-  else kubeConfig.loadFromDefault();
+  // No kubeconfig, a missing or broken one: one line naming it, exit 1 (KubeClusterError).
+  const kubeConfig = loadKubeConfig(kubeconfig);
   // List (and watch until closed) only: `refresh` is never called, so nothing is patched.
   const adapter: KubernetesAdapter = kubernetesAdapter({
     kubeConfig,
-    logger,
+    // The cause of a cluster that does not answer is the command's one error line, not a warning per retry.
+    logger: withoutRetryWarnings(logger),
+    syncTimeoutMs: CLUSTER_TIMEOUT_MS,
     ...(namespaces.length > 0 ? { namespace: namespaces } : {}),
   });
   return { lookup: adapter.lookup, explainPush: adapter.explainPush, close: () => adapter.close() };
@@ -202,7 +222,11 @@ export async function explainPayload(
   const event: ReceiverEvent = classification.event;
   const adapter = await open();
   try {
-    const targets = await adapter.lookup(event);
+    const targets = await adapter.lookup(event).catch((err: unknown) => {
+      // The root cause in one line ("cannot reach …: connection refused"), not the symptom.
+      const cause = err instanceof Error ? err.cause : undefined;
+      throw cause instanceof Error && cause.name === 'KubeClusterError' ? cause : err;
+    });
     if (event.type === 'pull-request') {
       return {
         source,

@@ -8,8 +8,16 @@ import express, { type Request, type Response, type Router } from 'express';
 /** Why the server is not ready, or undefined when it is. */
 export type ReadinessCheck = () => string | undefined;
 
-/** A router with `GET /healthz` and `GET /readyz`; mount it at `/`. */
-export function healthRouter(notReadyReason: ReadinessCheck): Router {
+/**
+ * A router with `GET /healthz` and `GET /readyz`; mount it at `/`.
+ * `degradedReason`: why the server, though ready, is not at its best (a
+ * watch down on a failure, lookups answered by live reads): `/readyz` then
+ * answers 200 `{"msg":"ready, degraded: …"}`.
+ */
+export function healthRouter(
+  notReadyReason: ReadinessCheck,
+  degradedReason: ReadinessCheck = () => undefined,
+): Router {
   const router = express.Router();
   router.get('/healthz', function healthz(_req: Request, res: Response) {
     res.set('Cache-Control', 'no-store').status(200).json({ msg: 'ok' });
@@ -17,8 +25,12 @@ export function healthRouter(notReadyReason: ReadinessCheck): Router {
   router.get('/readyz', function readyz(_req: Request, res: Response) {
     const reason = notReadyReason();
     res.set('Cache-Control', 'no-store');
-    if (reason === undefined) res.status(200).json({ msg: 'ready' });
-    else res.status(503).json({ error: `not ready: ${reason}` });
+    if (reason === undefined) {
+      const degraded = degradedReason();
+      res
+        .status(200)
+        .json({ msg: degraded === undefined ? 'ready' : `ready, degraded: ${degraded}` });
+    } else res.status(503).json({ error: `not ready: ${reason}` });
   });
   return router;
 }

@@ -22,6 +22,10 @@ export interface AdapterStatsLike {
   expired: number;
   /** How long the stalest cache has been out of sync, in ms (absent: unknown). */
   outOfSyncMs?: number;
+  /** The watchers down on a failure, with the root cause's code (absent: unknown). */
+  failing?: readonly { resource: string; namespace: string; code: string }[];
+  /** Live list requests lookups made while a watch was down (absent: unknown). */
+  liveReads?: number;
   refreshes: { patches: number; retries: number; coalesced: number };
 }
 
@@ -188,6 +192,27 @@ export class ServerMetrics {
       collect() {
         const worst = Math.max(0, ...statsSources.map((get) => get()?.outOfSyncMs ?? 0));
         this.set(worst / 1000);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}watch_failing`,
+      help: 'Watches down because of a failure (1 each), by resource, namespace and root cause (KUBE_UNREACHABLE, KUBE_FORBIDDEN, KUBE_NO_CONFIG…); lookups of those confirm by live reads meanwhile.',
+      labelNames: ['resource', 'namespace', 'cause'],
+      registers,
+      collect() {
+        this.reset();
+        for (const get of statsSources)
+          for (const f of get()?.failing ?? [])
+            this.inc({ resource: f.resource, namespace: f.namespace, cause: f.code });
+      },
+    });
+    new Counter({
+      name: `${PREFIX}live_reads_total`,
+      help: 'List requests (pages) lookups made because a watch was down on a failure (0 while watches restart routinely).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sum((s) => s.liveReads ?? 0));
       },
     });
     new Gauge({

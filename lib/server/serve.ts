@@ -9,10 +9,11 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger as PinoLogger } from 'pino';
 import { kubernetesAdapter, type KubernetesAdapter } from '../adapters/kubernetes/index.js';
+import { loadKubeConfig as loadKubeConfigFile } from '../adapters/kubernetes/kube-config.js';
 import { kargoReceivers } from '../kargo/index.js';
 import type { WebhookRecord } from '../options.js';
 import { azureReceiver } from '../receiver.js';
@@ -82,11 +83,28 @@ function joinMount(basePath: string, suffix: string): string {
   return `${basePath === '/' ? '' : basePath}${suffix}` || '/';
 }
 
+/**
+ * A kubeconfig named (flag, KUBECONFIG) but missing or broken stops the
+ * server with a worded error; none at all does not: the watches retry
+ * client-node's fallback, each retry line and `/readyz` naming the cause.
+ */
 function loadKubeConfig(config: ServerConfig): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
-  else kubeConfig.loadFromDefault();
-  return kubeConfig;
+  // A KubeConfig of our client-node copy, typed by what the adapters read so that the published declarations never import client-node.
+  return loadKubeConfigFile(config.kubeconfig, { allowMissing: true }) as KubeConfig;
+}
+
+type Failing = ReturnType<KubernetesAdapter['stats']>['failing'];
+
+/** `/readyz` words for the watches down on a failure: each root cause once, then the watches it stops. */
+function describeFailing(failing: Failing): string {
+  const byReason = new Map<string, string[]>();
+  for (const f of failing) {
+    const watches = byReason.get(f.reason) ?? [];
+    const namespace = f.namespace === '*' ? 'every namespace' : `namespace ${f.namespace}`;
+    watches.push(`${f.resource} watch in ${namespace} down ${Math.round(f.outOfSyncMs / 1000)} s`);
+    byReason.set(f.reason, watches);
+  }
+  return [...byReason].map(([reason, watches]) => `${reason} (${watches.join(', ')})`).join('; ');
 }
 
 function singleReceiver(
@@ -247,13 +265,22 @@ export async function startServer(
     if (shuttingDown) res.set('Connection', 'close');
     next();
   });
+  const failing = (): Failing => receivers.stats?.()?.failing ?? [];
   app.use(
-    healthRouter(() =>
-      shuttingDown
-        ? 'shutting down'
-        : receivers.isReady()
-          ? undefined
-          : 'Kubernetes caches not synced yet',
+    healthRouter(
+      () => {
+        if (shuttingDown) return 'shutting down';
+        if (receivers.isReady()) return undefined;
+        const down = failing();
+        return down.length
+          ? `Kubernetes caches not synced: ${describeFailing(down)}`
+          : 'Kubernetes caches not synced yet';
+      },
+      // Ready meanwhile (see isReady in the adapter): ACR does not retry, so leaving the Service loses its pushes.
+      () => {
+        const down = failing();
+        return down.length ? `${describeFailing(down)}; lookups confirm by live reads` : undefined;
+      },
     ),
   );
   app.use(receivers.mount, receivers.router);

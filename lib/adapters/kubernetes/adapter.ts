@@ -5,7 +5,10 @@
  *
  * A lookup never answers from a cache that has been out of sync for longer
  * than `maxStalenessMs`: an empty answer from a stale cache would become a
- * 200 for a push nobody acted on, which Azure never retries.
+ * 200 for a push nobody acted on, which Azure never retries. And while a
+ * watch is down because of a failure (not a routine restart), the cache is
+ * not trusted at all: the lookup confirms with a live, paged list of the
+ * namespaces in scope (concurrent lookups share one), or rejects 503.
  * @module
  */
 import { PromotionIndex, WarehouseIndex } from '../../matching/index.js';
@@ -18,10 +21,11 @@ import type {
   Refresh,
   RefreshTarget,
 } from '../../types.js';
-import { KubernetesAdapterError } from './errors.js';
+import { silentLogger } from '../../logger.js';
+import { type KubeClusterError, KubernetesAdapterError, explainKubeFailure } from './errors.js';
 import { keepAliveUntilSettled } from './keep-alive.js';
 import { type KubernetesAdapterOptions, resolveOptions } from './options.js';
-import { KubeClient } from './kube-http.js';
+import { KubeClient, collectionPath, kubeGet } from './kube-http.js';
 import { type RefreshStats, Refresher } from './refresher.js';
 import { ResourceWatcher } from './resource-watcher.js';
 
@@ -47,8 +51,26 @@ export interface KubernetesAdapterStats {
   listRestarts: number;
   /** How long the stalest cache has been out of sync, in ms (0 while every watch is open). */
   outOfSyncMs: number;
+  /** Live list requests (pages) lookups made because a watch was down on a failure. */
+  liveReads: number;
+  /** The watchers down on a failure, and why (empty while every watch is open or restarting routinely). */
+  failing: WatchFailure[];
   /** Refresh counters. */
   refreshes: RefreshStats;
+}
+
+/** A watcher that has no open watch because of a failure. */
+export interface WatchFailure {
+  /** `warehouses` or `promotions`. */
+  resource: string;
+  /** The namespace it covers, `*` for all. */
+  namespace: string;
+  /** How long it has been out of sync, in ms. */
+  outOfSyncMs: number;
+  /** The root cause: `KUBE_UNREACHABLE`, `KUBE_FORBIDDEN`, `KUBE_NO_CONFIG`… */
+  code: KubeClusterError['code'];
+  /** The root cause in words, naming the API server and context. */
+  reason: string;
 }
 
 /** What {@link kubernetesAdapter} returns. */
@@ -67,7 +89,11 @@ export interface KubernetesAdapter {
    * alive by themselves.
    */
   ready(): Promise<void>;
-  /** Whether the initial lists completed and no cache is out of sync for longer than `maxStalenessMs`. */
+  /**
+   * Whether the initial lists completed and no cache is out of sync for
+   * longer than `maxStalenessMs` (a watch down on a failure does not count:
+   * lookups then confirm by live reads; `stats().failing` says which and why).
+   */
   isReady(): boolean;
   /** The same caches, restricted to these namespaces (per-project receivers). `refresh` refuses targets outside. */
   scoped(namespaces: readonly string[]): {
@@ -80,6 +106,9 @@ export interface KubernetesAdapter {
 }
 
 const KARGO = { group: 'kargo.akuity.io', version: 'v1alpha1' };
+
+/** The index a live read builds. */
+type LiveIndex = WarehouseIndex | PromotionIndex;
 
 /** A watcher and the namespace it covers (undefined: every namespace). */
 interface Scoped {
@@ -150,6 +179,9 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     }
   }
   for (const watcher of watchers) watcher.start();
+  let liveReads = 0;
+  /** Live lists in flight, by path: concurrent lookups share one. */
+  const inFlight = new Map<string, Promise<LiveIndex>>();
 
   let closed = false;
   const allReady = Promise.all(watchers.map((w) => w.ready)).then(() => {
@@ -167,8 +199,113 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
   /** Whether a watcher has been out of sync for longer than the bound. */
   const stale = (w: ResourceWatcher): boolean => w.outOfSyncMs() > config.maxStalenessMs;
 
+  /**
+   * Ready while a watch is down on a failure: lookups then answer from live
+   * reads, or 503 when those fail too. Leaving the Service would not help:
+   * ACR does not retry, so a push sent while no replica is ready is lost for
+   * sure (the Service has no endpoint), while a ready replica can still
+   * answer it truthfully whenever the API server answers lists; and the
+   * other replicas usually see the same API server fail. `/readyz` says
+   * why in its body meanwhile.
+   */
   function isReady(): boolean {
-    return watchers.every((w) => w.isReady() && !stale(w));
+    return watchers.every((w) => w.isReady() && (w.failure() !== undefined || !stale(w)));
+  }
+
+  function failing(): WatchFailure[] {
+    return (['push', 'pull-request'] as const).flatMap((kind) =>
+      needed[kind].flatMap(({ namespace, watcher }) => {
+        const failure = watcher.failure();
+        if (!failure) return [];
+        return [
+          {
+            resource: kind === 'push' ? 'warehouses' : 'promotions',
+            namespace: namespace ?? '*',
+            outOfSyncMs: watcher.outOfSyncMs(),
+            code: failure.code,
+            reason: failure.message,
+          },
+        ];
+      }),
+    );
+  }
+
+  /**
+   * An index of every object of `kind` in `namespace` (undefined: all),
+   * listed now, page by page (each page indexed then dropped, as the
+   * watchers do). Lookups that arrive while one is in flight share it.
+   */
+  function liveIndex(
+    kind: ReceiverEvent['type'],
+    namespace: string | undefined,
+  ): Promise<LiveIndex> {
+    const resource = { ...KARGO, plural: kind === 'push' ? 'warehouses' : 'promotions' };
+    const path = collectionPath(resource, namespace);
+    const running = inFlight.get(path);
+    if (running) return running;
+    const read = (async () => {
+      const index =
+        kind === 'push'
+          ? new WarehouseIndex({ logger: silentLogger })
+          : new PromotionIndex({ logger: silentLogger });
+      let continueToken: string | undefined;
+      do {
+        liveReads += 1;
+        const page = (await kubeGet(
+          client,
+          path,
+          { limit: String(config.pageSize), continue: continueToken },
+          { signal: closing.signal, timeoutMs: config.requestTimeoutMs },
+        )) as { metadata?: { continue?: string }; items?: unknown[] };
+        for (const item of Array.isArray(page.items) ? page.items : []) index.upsert(item);
+        continueToken = page.metadata?.continue || undefined;
+      } while (continueToken);
+      return index;
+    })();
+    inFlight.set(path, read);
+    const forget = (): void => {
+      inFlight.delete(path);
+    };
+    read.then(forget, forget);
+    return read;
+  }
+
+  /**
+   * The targets of `event` in the scopes whose watch is down on a failure,
+   * from a live read; rejects `KUBE_UNAVAILABLE` (503) with the cause when
+   * that read fails too.
+   */
+  async function liveTargets(
+    event: ReceiverEvent,
+    down: readonly Scoped[],
+    namespaces: readonly string[] | undefined,
+  ): Promise<RefreshTarget[]> {
+    const lists = down.flatMap(({ namespace }): (string | undefined)[] =>
+      namespace !== undefined ? [namespace] : namespaces ? [...namespaces] : [undefined],
+    );
+    let indexes: LiveIndex[];
+    try {
+      indexes = await Promise.all(lists.map((ns) => liveIndex(event.type, ns)));
+    } catch (err) {
+      if (closed) throw new KubernetesAdapterError('KUBE_CLOSED');
+      const resource = { ...KARGO, plural: event.type === 'push' ? 'warehouses' : 'promotions' };
+      const cause = explainKubeFailure(err, config.kubeConfig, resource);
+      logger.warn(
+        { resource: resource.plural, code: cause.code, problem: cause.message },
+        'a watch is down and the live read failed too: answering 503',
+      );
+      throw new KubernetesAdapterError('KUBE_UNAVAILABLE', cause.kubeStatus, { cause });
+    }
+    const scope = namespaces ? { namespaces } : {};
+    return indexes.flatMap((index) =>
+      index instanceof WarehouseIndex
+        ? event.type === 'push'
+          ? index.match(event, scope)
+          : []
+        : event.type === 'pull-request'
+          ? index.match(event.prURL, scope)
+          : [],
+    );
   }
 
   /** Rejects when a cache this lookup needs is too far out of sync. */
@@ -178,7 +315,7 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
   ): void {
     for (const { namespace, watcher } of needed[kind]) {
       if (namespace !== undefined && namespaces && !namespaces.includes(namespace)) continue;
-      if (!stale(watcher)) continue;
+      if (!stale(watcher) || watcher.failure()) continue;
       logger.warn(
         {
           resource: kind === 'push' ? 'warehouses' : 'promotions',
@@ -197,10 +334,11 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     if (isReady()) return;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(
-        () => reject(new KubernetesAdapterError('KUBE_NOT_SYNCED')),
-        config.syncTimeoutMs,
-      );
+      timer = setTimeout(() => {
+        // The root cause, when a list failed: no kubeconfig, unreachable, 403…
+        const cause = watchers.map((w) => w.failure()).find((f) => f !== undefined);
+        reject(new KubernetesAdapterError('KUBE_NOT_SYNCED', cause?.kubeStatus, { cause }));
+      }, config.syncTimeoutMs);
     });
     try {
       await Promise.race([
@@ -208,14 +346,28 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
         timeout,
       ]);
     } catch (err) {
+      const cause = (err as Error).cause;
       logger.warn(
-        { code: (err as KubernetesAdapterError).code, syncTimeoutMs: config.syncTimeoutMs },
+        {
+          code: (err as KubernetesAdapterError).code,
+          syncTimeoutMs: config.syncTimeoutMs,
+          problem: cause instanceof Error ? cause.message : undefined,
+        },
         'lookup before the Kubernetes cache synced',
       );
       throw err;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  function cached(
+    event: ReceiverEvent,
+    namespaces: readonly string[] | undefined,
+  ): RefreshTarget[] {
+    const scope = namespaces ? { namespaces } : {};
+    if (event.type === 'push') return warehouses.match(event, scope);
+    return promotions.match(event.prURL, scope);
   }
 
   function makeLookup(namespaces: readonly string[] | undefined): Lookup {
@@ -227,10 +379,19 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
       await whenSynced();
       if (event.type === 'pull-request' && !config.promotions) return [];
       checkFresh(event.type, namespaces);
-      const scope = namespaces ? { namespaces } : {};
-      if (event.type === 'push') return warehouses.match(event, scope);
-      if (!config.promotions) return [];
-      return promotions.match(event.prURL, scope);
+      const inScope = needed[event.type].filter(
+        ({ namespace }) => namespace === undefined || !namespaces || namespaces.includes(namespace),
+      );
+      const down = inScope.filter(({ watcher }) => watcher.failure() !== undefined);
+      if (down.length === 0) return cached(event, namespaces);
+      // Not one answer from a cache that may have missed objects: the down scopes are read live.
+      const up = inScope.filter(({ watcher }) => watcher.failure() === undefined);
+      const live = await liveTargets(event, down, namespaces);
+      // Only per-namespace watchers can be up beside a down one.
+      const upNamespaces = up.flatMap(({ namespace }) =>
+        namespace === undefined ? [] : [namespace],
+      );
+      return [...(upNamespaces.length ? cached(event, upNamespaces) : []), ...live];
     };
   }
 
@@ -303,6 +464,8 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
         listPages: sum((s) => s.pages),
         listRestarts: sum((s) => s.listRestarts),
         outOfSyncMs: Math.max(0, ...watchers.map((w) => w.outOfSyncMs())),
+        liveReads,
+        failing: failing(),
         refreshes: refresher.stats(),
       };
     },

@@ -54,8 +54,13 @@ export class KubernetesAdapterError extends Error {
   /** The status code the Kubernetes API answered, when there was one. */
   readonly kubeStatus: number | undefined;
 
-  constructor(code: KubernetesErrorCode, kubeStatus?: number) {
-    super(MESSAGES[code]);
+  /**
+   * @param options.cause the root cause, when the cluster is why: a
+   * {@link KubeClusterError} saying in words what failed (never a client
+   * exception, whose message embeds response bodies).
+   */
+  constructor(code: KubernetesErrorCode, kubeStatus?: number, options?: { cause?: Error }) {
+    super(MESSAGES[code], options?.cause ? { cause: options.cause } : undefined);
     this.name = 'KubernetesAdapterError';
     this.code = code;
     this.status = STATUSES[code];
@@ -66,6 +71,7 @@ export class KubernetesAdapterError extends Error {
 /** Stable codes of {@link KubeClusterError}. */
 export type KubeClusterErrorCode =
   | 'KUBE_NO_CONFIG'
+  | 'KUBE_BAD_CONFIG'
   | 'KUBE_UNREACHABLE'
   | 'KUBE_TLS'
   | 'KUBE_UNAUTHORIZED'
@@ -149,6 +155,17 @@ function safeServer(server: string | undefined): string {
   }
 }
 
+/** Where client-node's `loadFromDefault()` looks for a service account token (`SERVICEACCOUNT_TOKEN_PATH`). */
+export const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/** "no kubeconfig found: …", naming every place searched, in client-node's order. */
+export function noKubeConfigMessage(home: string | undefined = process.env.HOME): string {
+  const config = home
+    ? `${home.replace(/\/+$/, '')}/.kube/config`
+    : '~/.kube/config (no home directory)';
+  return `no kubeconfig found: KUBECONFIG is not set, ${config} does not exist and this is not a pod (no service account token at ${SERVICE_ACCOUNT_TOKEN}); point KUBECONFIG (or --kubeconfig) at a kubeconfig file`;
+}
+
 /**
  * client-node 1.x `loadFromDefault()` falls back to this cluster when it
  * finds no `KUBECONFIG`, no `~/.kube/config` and no service account
@@ -178,13 +195,8 @@ export function explainKubeFailure(
   const server = safeServer(kubeConfig.getCurrentCluster()?.server);
   const where = { server, context };
   const at = `the Kubernetes API server ${server} (context "${context}")`;
-  if (isDefaultFallback(kubeConfig)) {
-    return new KubeClusterError(
-      'KUBE_NO_CONFIG',
-      'no kubeconfig found: KUBECONFIG is not set, ~/.kube/config does not exist and this is not a pod with a service account token; point KUBECONFIG (or --kubeconfig) at a kubeconfig file',
-      where,
-    );
-  }
+  if (isDefaultFallback(kubeConfig))
+    return new KubeClusterError('KUBE_NO_CONFIG', noKubeConfigMessage(), where);
   const failure = (err ?? {}) as FailureLike & { code?: unknown };
   const status =
     failure.statusCode ?? (typeof failure.code === 'number' ? failure.code : undefined);

@@ -12,9 +12,12 @@
  * over; authenticators added with `addAuthenticator` do not.
  * @module
  */
+import { existsSync, readFileSync } from 'node:fs';
 import type https from 'node:https';
+import path from 'node:path';
 import Joi from 'joi';
 import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClusterError, SERVICE_ACCOUNT_TOKEN, noKubeConfigMessage } from './errors.js';
 
 /**
  * A `KubeConfig` of any `@kubernetes/client-node` 1.x or 2.x (typed by the
@@ -75,9 +78,100 @@ export function adoptKubeConfig(input: KubeConfigLike): ClientKubeConfig {
   return kubeConfig;
 }
 
-/** `KubeConfig.loadFromDefault()`: `KUBECONFIG`, then `~/.kube/config`, then the in-cluster service account. */
-export function defaultKubeConfig(): ClientKubeConfig {
+export { KUBECONFIG_SEARCH_ORDER } from './search-order.js';
+
+/** Where the kubeconfig was named, for messages. */
+type Origin = 'KUBECONFIG' | '--kubeconfig' | undefined;
+
+/** Throws a worded {@link KubeClusterError} unless `file` exists and is a kubeconfig client-node can load. */
+function checkKubeConfigFile(file: string, origin: Origin): void {
+  const named = origin ? `the kubeconfig ${file} named by ${origin}` : `the kubeconfig ${file}`;
+  const where = { server: '(no cluster in the kubeconfig)', context: '' };
+  if (!existsSync(file))
+    throw new KubeClusterError('KUBE_NO_CONFIG', `${named} does not exist`, where);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new KubeClusterError(
+      'KUBE_BAD_CONFIG',
+      `${named} cannot be read${typeof code === 'string' ? ` (${code})` : ''}`,
+      where,
+    );
+  }
+  try {
+    new KubeConfig().loadFromString(text);
+  } catch (err) {
+    // js-yaml's YAMLException: its message quotes the file (a token, maybe); only the line is said.
+    const mark = (err as { mark?: { line?: unknown } }).mark;
+    if (typeof mark?.line === 'number')
+      throw new KubeClusterError(
+        'KUBE_BAD_CONFIG',
+        `${named} is not valid YAML: line ${mark.line + 1}`,
+        where,
+      );
+    // client-node's own checks say which field is missing ("clusters[0].cluster.server is missing").
+    const detail =
+      err instanceof Error &&
+      /^(clusters|users|contexts)\[\d+\][\w.]* is missing$/.test(err.message)
+        ? `: ${err.message}`
+        : '';
+    throw new KubeClusterError('KUBE_BAD_CONFIG', `${named} is not a kubeconfig${detail}`, where);
+  }
+}
+
+/**
+ * The kubeconfig to use: `file` when given, else client-node's
+ * `loadFromDefault()` (KUBECONFIG_SEARCH_ORDER), with its failures in
+ * words ({@link KubeClusterError}): a named file that does not exist, a file
+ * that is not YAML (the line, never the content), and no kubeconfig at all
+ * (`KUBE_NO_CONFIG`, naming the places searched) where client-node silently
+ * falls back to `http://localhost:8080`. With `allowMissing`, that fallback
+ * is returned instead (the server retries it, every retry naming the cause).
+ */
+export function loadKubeConfig(
+  file?: string,
+  options: { allowMissing?: boolean } = {},
+): ClientKubeConfig {
+  const env = process.env;
   const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
+  if (file) {
+    checkKubeConfigFile(file, '--kubeconfig');
+    kubeConfig.loadFromFile(file);
+    return kubeConfig;
+  }
+  const listed = (env.KUBECONFIG ?? '').split(path.delimiter).filter((f) => f);
+  if (listed.length > 0) {
+    for (const f of listed) checkKubeConfigFile(f, 'KUBECONFIG');
+  } else {
+    const home = env.HOME;
+    const config = home ? path.join(home, '.kube', 'config') : undefined;
+    if (config && existsSync(config)) checkKubeConfigFile(config, undefined);
+    else if (!existsSync(SERVICE_ACCOUNT_TOKEN) && !options.allowMissing)
+      throw new KubeClusterError('KUBE_NO_CONFIG', noKubeConfigMessage(home), {
+        server: '(no cluster in the kubeconfig)',
+        context: '',
+      });
+  }
+  try {
+    kubeConfig.loadFromDefault();
+  } catch (err) {
+    // client-node refuses to merge two files that define the same cluster, user or context.
+    const detail =
+      err instanceof Error && /^Duplicate (cluster|user|context): /.test(err.message)
+        ? `: ${err.message}`
+        : '';
+    throw new KubeClusterError(
+      'KUBE_BAD_CONFIG',
+      `the kubeconfig files named by KUBECONFIG cannot be merged${detail}`,
+      { server: '(no cluster in the kubeconfig)', context: '' },
+    );
+  }
   return kubeConfig;
+}
+
+/** {@link loadKubeConfig} without a file: the default of `kubernetesAdapter()`; throws `KUBE_NO_CONFIG` when there is none. */
+export function defaultKubeConfig(): ClientKubeConfig {
+  return loadKubeConfig();
 }

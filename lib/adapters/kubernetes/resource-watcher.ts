@@ -29,7 +29,7 @@ import type { ClientKubeConfig as KubeConfig } from './kube-config.js';
 import type { Logger } from '../../types.js';
 import { silentLogger } from '../../logger.js';
 import { type BackoffOptions, type Sleep, backgroundSleep, backoffDelay } from './backoff.js';
-import { explainKubeFailure } from './errors.js';
+import { type KubeClusterError, explainKubeFailure } from './errors.js';
 import {
   KubeClient,
   KubeHttpError,
@@ -182,6 +182,8 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
   /** Since when no watch is open (ms, `#now`); undefined while one is. */
   #outOfSyncSince: number;
   #inSync = false;
+  /** Why the last list or watch failed, until a list completes or a watch opens. */
+  #failure: KubeClusterError | undefined;
   readonly #ready: Promise<void>;
   #resolveReady!: () => void;
   #rejectReady!: (err: Error) => void;
@@ -240,8 +242,20 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     return this.#inSync ? 0 : Math.max(0, this.#now() - this.#outOfSyncSince);
   }
 
+  /**
+   * Why this watcher has no open watch, when a failure is the reason (the
+   * API server answered 5xx/403, could not be reached, no kubeconfig…), in
+   * words; undefined while a watch is open, and during a routine restart (a
+   * watch the server ended, 410 then a re-list that succeeds). Kept until a
+   * list completes or a watch opens: the events of the outage are missed.
+   */
+  failure(): KubeClusterError | undefined {
+    return this.#failure;
+  }
+
   #markInSync(): void {
     this.#inSync = true;
+    this.#failure = undefined;
   }
 
   #markOutOfSync(since = this.#now()): void {
@@ -308,11 +322,8 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
           const status = err instanceof KubeHttpError ? err.statusCode : undefined;
           const reason = err instanceof KubeHttpError ? err.reason : 'Error';
           // In words, with the server and context: "cannot reach …: connection refused", "Kargo's CRDs are not installed".
-          const { message: problem } = explainKubeFailure(
-            err,
-            this.#options.kubeConfig,
-            this.#options.resource,
-          );
+          this.#failure = explainKubeFailure(err, this.#options.kubeConfig, this.#options.resource);
+          const problem = this.#failure.message;
           this.#logger.warn(
             { ...this.#describe, status, reason, problem, attempt: failures, retryInMs: delay },
             'Kubernetes watch failed, retrying',
@@ -439,6 +450,8 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
         const wait = this.#retryAfter(err);
         if (!(err instanceof KubeHttpError) || err.retryAfterMs === undefined) throw err;
         if (attempt >= PAGE_RETRIES || this.#closed) throw err;
+        // Overloaded or failing (429/5xx): the list is not coming, as much a failure as an error.
+        this.#failure = explainKubeFailure(err, this.#options.kubeConfig, this.#options.resource);
         this.#logger.info(
           { ...this.#describe, status: err.statusCode, retryInMs: wait, attempt },
           'list page refused with Retry-After, retrying the page',

@@ -141,7 +141,7 @@ describe('errors when the cluster is not what we expect', function () {
       const line = logger.lines.find((l) => l.msg === 'Kubernetes watch failed, retrying')!;
       assert.equal(
         (line.obj as { problem?: string }).problem,
-        'no kubeconfig found: KUBECONFIG is not set, ~/.kube/config does not exist and this is not a pod with a service account token; point KUBECONFIG (or --kubeconfig) at a kubeconfig file',
+        `no kubeconfig found: KUBECONFIG is not set, ${process.env.HOME}/.kube/config does not exist and this is not a pod (no service account token at /var/run/secrets/kubernetes.io/serviceaccount/token); point KUBECONFIG (or --kubeconfig) at a kubeconfig file`,
       );
     } finally {
       sleep.release();
