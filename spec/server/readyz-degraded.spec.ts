@@ -52,7 +52,7 @@ describe('startServer /readyz while a watch is down on a failure', function () {
     }
     assert.match(
       body.msg ?? '',
-      /^ready, degraded: the Kubernetes API server http:\/\/127\.0\.0\.1:\d+ \(context "fake"\) refused access to warehouses\.kargo\.akuity\.io \(403 Forbidden\): the context's user or service account lacks an RBAC permission \(see deploy\/ for the roles\) \(warehouses watch in every namespace down \d+ s\); lookups confirm by live reads$/,
+      /^ready, degraded: the Kubernetes API server http:\/\/127\.0\.0\.1:\d+ \(context "fake"\) refused access to warehouses\.kargo\.akuity\.io \(403 Forbidden\): the context's user or service account lacks an RBAC permission \(see the RBAC of the Helm chart, charts\/kargo-azure-receiver\) \(warehouses watch in every namespace down \d+ s\); lookups confirm by live reads$/,
     );
     const metrics = await (await fetch(running.metricsURL!)).text();
     assert.ok(
