@@ -6,6 +6,7 @@
  * @module
  */
 
+import { capEcho } from './sources/fields.js';
 import { isObject } from './sources/result.js';
 
 /** A failure with the status and fixed message the receiver answers with. */
@@ -22,6 +23,16 @@ export class ReceiverError extends Error {
     this.code = code;
   }
 }
+
+/** The sentences the receiver answers a body it cannot read with (`{"error": …}`). */
+export const BODY_ERRORS = {
+  invalid: 'invalid request body',
+  tooLarge: (limit: number | undefined): string =>
+    limit === undefined ? 'request body too large' : `request body larger than ${limit} bytes`,
+  unsupportedEncoding: (encoding: string): string =>
+    `unsupported content encoding "${capEcho(encoding)}"`,
+  unsupportedCharset: 'unsupported charset',
+} as const;
 
 /** The prefix of every message thrown at factory time (octokit style). */
 export const PREFIX = '[kargo-azure-receiver]';

@@ -8,7 +8,7 @@ import pLimit from 'p-limit';
 import getRawBody from 'raw-body';
 import { type SecondFactor, unauthorized } from './auth/second-factor.js';
 import { GAVE_UP, unlessAborted, webhookSignal } from './deadline.js';
-import { ReceiverError, errorDetail } from './errors.js';
+import { BODY_ERRORS, ReceiverError, errorDetail } from './errors.js';
 import { createExplainer, type ExplanationFields } from './explanation.js';
 import type { HandlerConfig, WebhookRecord } from './options.js';
 import { capEcho, capEchoList } from './sources/fields.js';
@@ -44,7 +44,7 @@ interface Answer {
 /** Fixed answers. */
 export const PING_MESSAGE = 'ping event received, webhook is configured correctly';
 const NOT_FOUND: Answer = { status: 404, body: { error: 'not found' } };
-const INVALID_BODY = 'invalid request body';
+const INVALID_BODY = BODY_ERRORS.invalid;
 
 function plural(kind: RefreshTarget['kind']): string {
   return kind === 'Warehouse' ? 'warehouse(s)' : 'promotion(s)';
@@ -70,19 +70,11 @@ async function readJSON(req: Request, maxBodyBytes: number): Promise<unknown> {
   }
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBodyBytes) {
-    throw new ReceiverError(
-      413,
-      'BODY_TOO_LARGE',
-      `request body larger than ${maxBodyBytes} bytes`,
-    );
+    throw new ReceiverError(413, 'BODY_TOO_LARGE', BODY_ERRORS.tooLarge(maxBodyBytes));
   }
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (encoding !== 'identity') {
-    throw new ReceiverError(
-      415,
-      'UNSUPPORTED_ENCODING',
-      `unsupported content encoding "${capEcho(encoding)}"`,
-    );
+    throw new ReceiverError(415, 'UNSUPPORTED_ENCODING', BODY_ERRORS.unsupportedEncoding(encoding));
   }
   let raw: Buffer;
   try {
@@ -92,11 +84,7 @@ async function readJSON(req: Request, maxBodyBytes: number): Promise<unknown> {
   } catch (err) {
     const type = (err as { type?: string }).type;
     if (type === 'entity.too.large') {
-      throw new ReceiverError(
-        413,
-        'BODY_TOO_LARGE',
-        `request body larger than ${maxBodyBytes} bytes`,
-      );
+      throw new ReceiverError(413, 'BODY_TOO_LARGE', BODY_ERRORS.tooLarge(maxBodyBytes));
     }
     throw new ReceiverError(400, 'BODY_UNREADABLE', INVALID_BODY);
   }

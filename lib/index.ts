@@ -4,8 +4,10 @@
  * @module
  */
 export { azureReceiver } from './receiver.js';
+export { bodyParserErrors } from './body-parser-errors.js';
 export { kargoToken, TokenRegistry } from './token.js';
 export { memoryAdapter } from './adapters/memory.js';
+export { ADAPTER_MEMBERS } from './adapter-members.js';
 export {
   kubernetesAdapter,
   KubernetesAdapterError,

@@ -2,7 +2,6 @@
  * Options of `azureReceiver`, checked once when the factory is called.
  * @module
  */
-import { closest, distance } from 'fastest-levenshtein';
 import Joi from 'joi';
 import {
   type BasicCredentials,
@@ -10,10 +9,10 @@ import {
   SecondFactorError,
   secondFactor,
 } from './auth/second-factor.js';
-import type { KubernetesAdapter } from './adapters/kubernetes/adapter.js';
-import type { MemoryAdapter } from './adapters/memory.js';
+import { adapterMembersOf } from './adapter-members.js';
 import { optionsError } from './errors.js';
 import { silentLogger } from './logger.js';
+import { loggerSchema, validate } from './schemas.js';
 import type { ExplainPush, Logger, Lookup, Refresh } from './types.js';
 
 /** Azure DevOps refuses payloads over 2 MB, so no legitimate body is larger. */
@@ -168,26 +167,6 @@ const TOKEN = Joi.string()
     'string.empty': '{{#label}} must not be empty',
   });
 
-/** A pino-compatible logger, as every factory of the package accepts it. */
-export const loggerSchema = Joi.object({
-  debug: Joi.function().required(),
-  info: Joi.function().required(),
-  warn: Joi.function().required(),
-  error: Joi.function().required(),
-})
-  .unknown(true)
-  .messages({
-    'any.required': '{{#label}} is required: a logger needs debug, info, warn and error methods',
-  });
-
-/** A Kubernetes namespace name: a DNS-1123 label. */
-export const namespaceSchema = Joi.string()
-  .max(63)
-  .pattern(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
-  .messages({
-    'string.pattern.base': '{{#label}} must be a Kubernetes namespace name (RFC 1123 label)',
-  });
-
 /** The parts shared with `kargoReceivers`. */
 export const handlerSchema = {
   maxBodyBytes: Joi.number()
@@ -204,34 +183,6 @@ export const handlerSchema = {
     .messages({ 'object.instance': '{{#label}} must be an AbortSignal' }),
   explain: Joi.boolean().default(false),
 };
-
-/**
- * What the adapters of this package bring besides `lookup` and `refresh`
- * when spread into the options (`{ token, ...kubernetesAdapter() }`):
- * accepted and ignored, while any other unknown name is refused.
- */
-export const SPREAD_ADAPTER_KEYS = [
-  'close',
-  'ready',
-  'isReady',
-  'scoped',
-  'stats',
-  'refreshed',
-  'clearRefreshed',
-  'upsert',
-  'remove',
-  'size',
-] as const;
-
-// Fails to compile when an adapter gains a member the list above misses.
-type AdapterKey = Exclude<
-  keyof KubernetesAdapter | keyof MemoryAdapter,
-  'lookup' | 'refresh' | 'explainPush'
->;
-const adapterKeysListed: [Exclude<AdapterKey, (typeof SPREAD_ADAPTER_KEYS)[number]>] extends [never]
-  ? true
-  : false = true;
-void adapterKeysListed;
 
 const schema = Joi.object({
   token: Joi.alternatives()
@@ -252,76 +203,26 @@ const schema = Joi.object({
   explainPush: Joi.function(),
   ...handlerSchema,
   ...secondFactorSchema,
-  ...Object.fromEntries(SPREAD_ADAPTER_KEYS.map((key) => [key, Joi.any()])),
 });
 
-/** The names a user may mean: what the option types list, without the adapters' extras. */
-const RECEIVER_OPTION_NAMES = Object.keys(schema.describe().keys ?? {}).filter(
-  (key) => !(SPREAD_ADAPTER_KEYS as readonly string[]).includes(key),
-);
+/** Every option name: what a misspelt name is compared with. */
+const RECEIVER_OPTION_NAMES = Object.keys(schema.describe().keys ?? {});
 
 /**
- * The valid name nearest to a misspelt one, when it is near enough to be
- * what was meant: same letters in another case, or at most half of them
- * changed (`deadlineMS` → `deadlineMs`, `maxBodySize` → `maxBodyBytes`).
+ * The options without the members a spread adapter lists as its own (see
+ * `ADAPTER_MEMBERS`), so that `{ token, ...adapter }` is accepted while any
+ * other unknown name is still refused. A member named like an option is
+ * refused: ignoring it would drop the option.
  */
-export function nearestName(name: string, valid: readonly string[]): string | undefined {
-  if (valid.length === 0) return undefined;
-  const lower = name.toLowerCase();
-  const byLower = new Map(valid.map((v) => [v.toLowerCase(), v]));
-  const best = closest(lower, [...byLower.keys()]);
-  if (distance(lower, best) > Math.max(2, Math.floor(name.length / 2))) return undefined;
-  return byLower.get(best);
-}
-
-/**
- * The message of a joi error, for a factory's options. An unknown name gets
- * the nearest valid one (`options.deadlineMS is not an option: did you mean
- * 'deadlineMs'?`), or the list of valid ones. `topLevelNames` are the names
- * offered at the top level (default: every key of the schema).
- */
-export function optionsMessage(
-  joiSchema: Joi.Schema,
-  error: Joi.ValidationError,
-  topLevelNames?: readonly string[],
-): string {
-  const detail = error.details[0];
-  const message = detail?.message ?? error.message;
-  if (detail?.type !== 'object.unknown' || typeof detail.context?.key !== 'string') {
-    return message.startsWith('options') ? message : `options.${message}`;
+function withoutAdapterMembers(options: object): Record<string, unknown> {
+  const members = adapterMembersOf(options);
+  const clash = members.find((name) => RECEIVER_OPTION_NAMES.includes(name));
+  if (clash !== undefined) {
+    throw optionsError(
+      `options.${clash}: the spread adapter lists '${clash}' as a member of its own, but it is an option of azureReceiver; rename the adapter's member`,
+    );
   }
-  const key = detail.context.key;
-  const parent = detail.path.slice(0, -1);
-  const valid =
-    parent.length === 0 && topLevelNames
-      ? topLevelNames
-      : Object.keys(
-          ((parent.length === 0 ? joiSchema : joiSchema.extract(parent as string[])).describe()
-            .keys as Record<string, unknown> | undefined) ?? {},
-        );
-  const label = ['options', ...detail.path].join('.');
-  const nearest = nearestName(key, valid);
-  return nearest === undefined
-    ? `${label} is not an option (valid: ${valid.join(', ')})`
-    : `${label} is not an option: did you mean '${nearest}'?`;
-}
-
-/**
- * Validates `value` against `joiSchema` and returns the defaulted result, or
- * throws a TypeError prefixed with the package name naming the bad option.
- */
-export function validate<T>(
-  joiSchema: Joi.Schema,
-  value: unknown,
-  topLevelNames?: readonly string[],
-): T {
-  const { error, value: result } = joiSchema.validate(value, {
-    abortEarly: true,
-    convert: false,
-    errors: { label: 'path', wrap: { label: false } },
-  });
-  if (error) throw optionsError(optionsMessage(joiSchema, error, topLevelNames));
-  return result as T;
+  return Object.fromEntries(Object.entries(options).filter(([key]) => !members.includes(key)));
 }
 
 /** The handler's part of validated options: every factory builds its config with it. */
@@ -342,7 +243,7 @@ export function receiverConfig(options: AzureReceiverOptions): ReceiverConfig {
   if (typeof options !== 'object' || options === null) throw optionsError('options are required');
   const valid = validate<AzureReceiverOptions & HandlerConfig>(
     schema,
-    options,
+    withoutAdapterMembers(options),
     RECEIVER_OPTION_NAMES,
   );
   let factor: SecondFactor | undefined;

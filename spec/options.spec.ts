@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { azureReceiver, memoryAdapter } from '../lib/index.js';
+import { ADAPTER_MEMBERS, azureReceiver, memoryAdapter } from '../lib/index.js';
 import type { AzureReceiverOptions } from '../lib/index.js';
 import { kubernetesAdapter } from '../lib/adapters/kubernetes/index.js';
 import type { BackoffOptions, KubernetesAdapter } from '../lib/adapters/kubernetes/index.js';
@@ -96,8 +96,15 @@ describe('azureReceiver options', () => {
     });
   }
 
-  it('accepts a minimal configuration and the extra fields of a spread adapter', () => {
-    const adapter = { lookup, refresh, close: async () => undefined, refreshed: [] };
+  it('accepts a minimal configuration and the listed members of a spread adapter', () => {
+    assert.equal(typeof azureReceiver({ token: TOKEN, lookup, refresh }), 'function');
+    const adapter = {
+      lookup,
+      refresh,
+      close: async () => undefined,
+      refreshed: [],
+      [ADAPTER_MEMBERS]: ['close', 'refreshed'],
+    };
     const router = azureReceiver({ token: TOKEN, ...adapter });
     assert.equal(typeof router, 'function');
   });
@@ -157,16 +164,19 @@ describe('misspelt options are refused, with the nearest valid name', () => {
     const withKubernetes = (adapter: KubernetesAdapter) =>
       azureReceiver({ token: TOKEN, ...adapter });
     const explainPush = memoryAdapter().explainPush;
-    const fields = {
-      lookup,
-      refresh,
-      explainPush,
-      close: async () => undefined,
-      ready: async () => undefined,
-      isReady: () => true,
-      scoped: () => ({ lookup, refresh, explainPush }),
-      stats: () => ({}) as ReturnType<KubernetesAdapter['stats']>,
-    } satisfies KubernetesAdapter;
+    const fields = Object.assign(
+      {
+        lookup,
+        refresh,
+        explainPush,
+        close: async () => undefined,
+        ready: async () => undefined,
+        isReady: () => true,
+        scoped: () => ({ lookup, refresh, explainPush }),
+        stats: () => ({}) as ReturnType<KubernetesAdapter['stats']>,
+      } satisfies KubernetesAdapter,
+      { [ADAPTER_MEMBERS]: ['close', 'ready', 'isReady', 'scoped', 'stats'] },
+    );
     assert.equal(typeof withKubernetes(fields), 'function');
   });
 

@@ -6,6 +6,7 @@
  */
 import { PromotionIndex, WarehouseIndex } from '../matching/index.js';
 import { silentLogger } from '../logger.js';
+import { withAdapterMembers } from '../adapter-members.js';
 import type { Logger, PushEvent, PushExplanation, ReceiverEvent, RefreshTarget } from '../types.js';
 
 /** Options of {@link memoryAdapter}. */
@@ -75,7 +76,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): MemoryAdapter
   for (const w of options.warehouses ?? []) upsert(w);
   for (const p of options.promotions ?? []) upsert(p);
 
-  return {
+  return withAdapterMembers({
     async lookup(event, signal) {
       signal?.throwIfAborted();
       return event.type === 'push' ? warehouses.match(event) : promotions.match(event.prURL);
@@ -113,5 +114,5 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): MemoryAdapter
       if (kind === 'Promotion') promotions.delete(namespace, name);
       else warehouses.delete(namespace, name);
     },
-  };
+  });
 }

@@ -14,10 +14,9 @@ import {
   type HandlerConfig,
   type WebhookRecord,
   handlerSchema,
-  namespaceSchema,
   pickHandlerConfig,
-  validate,
 } from '../options.js';
+import { namespaceSchema, namespacesSchema, validate } from '../schemas.js';
 import type { ExplainPush, Logger, Lookup, Refresh } from '../types.js';
 import { DEFAULT_SYSTEM_NAMESPACE } from './resources.js';
 import { baseURLSchema } from './urls.js';
@@ -105,11 +104,6 @@ export interface KargoReceiversConfig extends HandlerConfig {
   /** Projects whose receivers explain, when `explain` is a list. */
   explainProjects: string[] | undefined;
 }
-
-const namespacesSchema = Joi.alternatives().try(
-  namespaceSchema,
-  Joi.array().items(namespaceSchema).min(1).unique(),
-);
 
 const schema = Joi.object({
   kubeConfig: kubeConfigSchema,

@@ -18,7 +18,7 @@ import {
   kubeGet,
 } from '../adapters/kubernetes/kube-http.js';
 import { silentLogger } from '../logger.js';
-import { loggerSchema, validate } from '../options.js';
+import { loggerSchema, validate } from '../schemas.js';
 import type { Logger } from '../types.js';
 import {
   CLUSTER_CONFIGS,

@@ -21,10 +21,7 @@ import { KUBECONFIG_SEARCH_ORDER } from '../adapters/kubernetes/search-order.js'
 import { kargoToken } from '../token.js';
 import type { ExplainCommandOptions } from './explain-command.js';
 
-/** pino levels accepted by `--log-level`. */
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-/** A pino level. */
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import { LOG_LEVELS, type LogLevel } from './logging.js';
 
 /** Where Kargo keeps the Secrets of cluster-level receivers. */
 export const DEFAULT_SYSTEM_NAMESPACE = 'kargo-system-resources';
@@ -308,15 +305,19 @@ export function serveConfig(flags: ServeFlags, command?: Command): ServerConfig 
   ].filter((f): f is string => typeof f === 'string');
   if (flags.secret !== undefined) {
     if (flags.token?.length) throw new UsageError('give either --token or --secret, not both.');
-    if (flags.project === undefined || flags.receiver === undefined) {
+    const { project, receiver } = flags;
+    if (project === undefined || receiver === undefined) {
+      // Name what is missing only: `--secret s --project p` needs --receiver, not both.
+      const missing = [
+        project === undefined && '--project',
+        receiver === undefined && '--receiver',
+      ];
       throw new UsageError(
-        '--secret needs --project and --receiver: the URL token is sha256(project + receiver + secret), as Kargo derives it.',
+        `--secret needs ${missing.filter(Boolean).join(' and ')}: the URL token is sha256(project + receiver + secret), as Kargo derives it.`,
       );
     }
     if (flags.secret === '') throw new UsageError('--secret must not be empty.');
-    tokens = [
-      kargoToken({ project: flags.project, receiver: flags.receiver, secret: flags.secret }),
-    ];
+    tokens = [kargoToken({ project, receiver, secret: flags.secret })];
   } else if (flags.token?.length) {
     if (singleFlags.length)
       throw new UsageError(`${singleFlags.join(' and ')} only apply with --secret.`);
@@ -481,8 +482,9 @@ with its verdict and reason, the near misses when nothing matches, and the
 answer's msg and hint. It sends no webhook and patches nothing.
 
 Examples:
-  # A real ACR push against the demo's manifests, offline:
-  $ kargo-azure-receiver explain spec/fixtures/azure/acr-push.json --manifests examples/manifests.yaml
+  # An ACR push made with the package's test builders, against the sample
+  # Warehouses it ships, offline (in a project that installed the package):
+  $ node -e "import('kargo-azure-receiver/testing').then((t) => console.log(JSON.stringify(t.acrPush({ repository: 'hello-world', tag: 'v1' }))))" | npx kargo-azure-receiver explain - --manifests node_modules/kargo-azure-receiver/examples/manifests.yaml
 
   # What Azure DevOps just sent (copied from the service hook's History), against the cluster:
   $ pbpaste | kargo-azure-receiver explain - --namespace kargo-demo --json
@@ -789,5 +791,8 @@ Get started:
       });
     });
 
+  // Set last, so that it is the program's own (subcommands copy settings when
+  // created): an unknown command or a bare flag gets a pointer to the commands.
+  program.showHelpAfterError("Run 'kargo-azure-receiver --help' to list the commands.");
   return program;
 }

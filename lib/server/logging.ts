@@ -4,7 +4,11 @@
  * @module
  */
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
-import type { LogLevel } from './config.js';
+
+/** pino levels accepted by `--log-level`. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+/** A pino level. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const REDACTED = '[REDACTED]';
 

@@ -2,7 +2,8 @@
  * Builders of webhook bodies as Azure sends them, shaped like the payloads
  * Microsoft documents (the fixtures in `spec/fixtures/azure/`): the fields a
  * receiver reads are set from the arguments, the rest carries plausible
- * values. Each builder returns a fresh plain object, ready for
+ * values, and every field that all of Microsoft's samples of the event share
+ * is present (`lastMergeSourceCommit`, `reviewers`, `commits`, …). Each builder returns a fresh plain object, ready for
  * `supertest(app).post(url).send(body)`.
  *
  * Sources: "Azure Container Registry webhook reference"
@@ -136,12 +137,28 @@ function repositoryOf(remoteUrl: string): Payload {
   };
 }
 
+function emailOf(displayName: string): string {
+  return `${displayName.toLowerCase().replace(/\s+/g, '.')}@example.com`;
+}
+
 function identity(displayName: string): Payload {
+  return { id: nextId(), displayName, uniqueName: emailOf(displayName) };
+}
+
+/** An identity as pull requests give it: with its profile and avatar URLs. */
+function profile(displayName: string, apiBase: string): Payload {
+  const person = identity(displayName);
   return {
-    id: nextId(),
-    displayName,
-    uniqueName: `${displayName.toLowerCase().replace(/\s+/g, '.')}@example.com`,
+    ...person,
+    url: `${apiBase}/_apis/Identities/${String(person.id)}`,
+    imageUrl: `${apiBase}/_api/_common/identityImage?id=${String(person.id)}`,
   };
+}
+
+/** A commit reference, as `lastMergeSourceCommit` and its siblings give it. */
+function commitRef(repository: Payload, seed: string): Payload {
+  const commitId = digestOf(seed).slice(7, 47);
+  return { commitId, url: `${String(repository.url)}/commits/${commitId}` };
 }
 
 function envelope(eventType: string, text: string, resource: Payload): Payload {
@@ -182,11 +199,24 @@ export function devopsGitPush(options: DevOpsGitPushOptions): Payload {
         },
   );
   const branch = refUpdates[0]?.name.replace(/^refs\/(heads|tags)\//, '') ?? '';
+  // The commit each created or updated ref now points at (a deletion adds none).
+  const commits = refUpdates
+    .filter((update) => update.newObjectId !== ZERO_OBJECT_ID)
+    .map((update) => {
+      const signature = { name: pushedBy, email: emailOf(pushedBy), date: FIXED_TIME };
+      return {
+        commitId: update.newObjectId,
+        author: signature,
+        committer: signature,
+        comment: `Update ${update.name.replace(/^refs\/(heads|tags)\//, '')}`,
+        url: `${options.remoteUrl}/commit/${update.newObjectId}`,
+      };
+    });
   return envelope(
     'git.push',
     `${pushedBy} pushed updates to ${branch} of repository ${String(repository.name)}.`,
     {
-      commits: [],
+      commits,
       refUpdates,
       repository,
       pushedBy: identity(pushedBy),
@@ -222,11 +252,14 @@ function pullRequest(
   const repository = repositoryOf(options.remoteUrl);
   const id = options.pullRequestId ?? 1;
   const status = options.status ?? defaultStatus;
+  const apiBase = String(repository.url).replace(/\/_apis\/.*$/, '');
+  const pullRequestURL = `${String(repository.url)}/pullRequests/${id}`;
+  const reviewer = profile('Fabrikam Team', apiBase);
   const resource: Payload = {
     repository,
     pullRequestId: id,
     status,
-    createdBy: identity('Jamal Hartnett'),
+    createdBy: profile('Jamal Hartnett', apiBase),
     creationDate: FIXED_TIME,
     title: 'my first pull request',
     description: ' - test2\r\n',
@@ -234,8 +267,20 @@ function pullRequest(
     targetRefName: options.targetRefName ?? 'refs/heads/main',
     mergeStatus: options.mergeStatus ?? 'succeeded',
     mergeId: nextId(),
-    reviewers: [],
-    url: `${String(repository.url)}/pullRequests/${id}`,
+    // Every sample carries the three merge commits (Azure DevOps computes the
+    // trial merge when the pull request is created) and a reviewer.
+    lastMergeSourceCommit: commitRef(repository, `source:${id}`),
+    lastMergeTargetCommit: commitRef(repository, `target:${id}`),
+    lastMergeCommit: commitRef(repository, `merge:${id}`),
+    reviewers: [
+      {
+        reviewerUrl: `${pullRequestURL}/reviewers/${String(reviewer.id)}`,
+        vote: 0,
+        ...reviewer,
+        isContainer: true,
+      },
+    ],
+    url: pullRequestURL,
   };
   // As in Microsoft's samples, only the merged event carries `_links`; the
   // others give the pull request by repository and id.

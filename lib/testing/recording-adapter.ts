@@ -4,6 +4,7 @@
  * @module
  */
 import type { Adapter, ReceiverEvent, RefreshTarget } from '../types.js';
+import { withAdapterMembers } from '../adapter-members.js';
 
 /** Options of {@link recordingAdapter}. */
 export interface RecordingAdapterOptions {
@@ -29,11 +30,11 @@ function sameTarget(a: RefreshTarget, b: RefreshTarget): boolean {
   return a.kind === b.kind && a.namespace === b.namespace && a.name === b.name;
 }
 
-/** A fake adapter that records its calls; pass its `lookup` and `refresh` to `azureReceiver`. */
+/** A fake adapter that records its calls; spread it into `azureReceiver`'s options (`{ token, ...recordingAdapter() }`). */
 export function recordingAdapter(options: RecordingAdapterOptions = {}): RecordingAdapter {
   const lookups: ReceiverEvent[] = [];
   const refreshes: RefreshTarget[] = [];
-  return {
+  return withAdapterMembers({
     lookups,
     refreshes,
     async lookup(event) {
@@ -52,5 +53,5 @@ export function recordingAdapter(options: RecordingAdapterOptions = {}): Recordi
       lookups.length = 0;
       refreshes.length = 0;
     },
-  };
+  });
 }

@@ -7,7 +7,6 @@
  * Run by `npm run test:package` (part of `npm test`), on whatever Node runs it.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -20,31 +19,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { QUICK_START_OUTPUT } from '../support/quick-start.js';
+import { ROOT, installApp, locked, sh } from './shell.js';
 
-const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CONSUMER = fileURLToPath(new URL('./consumer', import.meta.url));
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
-  packages: Record<string, { version?: string }>;
-};
-/** The versions the repository tests with, so the consumer installs what CI already cached. */
-const locked = (name: string): string => {
-  const version = lock.packages[`node_modules/${name}`]?.version;
-  if (!version) throw new Error(`${name} is not in package-lock.json`);
-  return `${name}@${version}`;
-};
-
-async function sh(cwd: string, file: string, args: string[]): Promise<string> {
-  const { stdout } = await run(file, args, {
-    cwd,
-    env: { ...process.env, NODE_V8_COVERAGE: undefined },
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  return stdout;
-}
 
 describe(`the packed package in a fresh app (Node ${process.version})`, function () {
   let dir: string;
@@ -54,7 +33,7 @@ describe(`the packed package in a fresh app (Node ${process.version})`, function
   before(async function () {
     dir = mkdtempSync(join(tmpdir(), 'kar-consumer-'));
     app = join(dir, 'app');
-    // `npm pack` runs `prepack`, which builds dist/.
+    // `npm pack` runs `prepare`, which builds dist/.
     tarball = join(
       dir,
       (await sh(ROOT, 'npm', ['pack', '--silent', '--pack-destination', dir]))
@@ -63,16 +42,7 @@ describe(`the packed package in a fresh app (Node ${process.version})`, function
         .pop()!,
     );
     cpSync(CONSUMER, app, { recursive: true });
-    writeFileSync(
-      join(app, 'package.json'),
-      JSON.stringify({ name: 'consumer', private: true, type: 'commonjs' }),
-    );
-    await sh(app, 'npm', [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-      '--no-package-lock',
+    await installApp(app, [
       tarball,
       locked('express'),
       locked('@types/express'),
@@ -217,6 +187,25 @@ describe(`the packed package in a fresh app (Node ${process.version})`, function
       }
     }
     assert.deepEqual(missing, []);
+  });
+
+  it('the examples of `explain --help` run as printed, on what the package ships', async function () {
+    const bin = join(app, 'node_modules', '.bin', 'kargo-azure-receiver');
+    const help = await sh(app, bin, ['explain', '--help']);
+    const examples = help
+      .split('\n')
+      .filter((line) => line.startsWith('  $ ') && line.includes('--manifests'))
+      .map((line) => line.slice('  $ '.length));
+    assert.equal(examples.length, 1, help);
+    const out = await sh(app, 'sh', ['-c', examples[0]!]);
+    assert.equal(
+      out.split('\n').slice(0, 2).join('\n'),
+      'acr push: would refresh 1 warehouse(s)\npushed: image myregistry.azurecr.io/hello-world (v1)',
+    );
+    assert.match(
+      out,
+      /kargo-demo\/hello-world +image myregistry\.azurecr\.io\/hello-world +refresh /,
+    );
   });
 
   it('import works from ESM', async function () {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { kargoToken } from '../../lib/token.js';
 import {
@@ -23,6 +24,8 @@ describe('kargo-azure-receiver command line', function () {
       stderr: RegExp;
       /** A value the message must not echo. */
       secret?: string;
+      /** Lines of the message: 1, or 2 when the program adds its pointer to --help. */
+      lines?: number;
     }> = [
       {
         name: 'a port that is not a number',
@@ -40,6 +43,18 @@ describe('kargo-azure-receiver command line', function () {
       {
         name: '--secret without --project',
         args: ['serve', '--secret', 'x', '--receiver', 'r'],
+        stderr:
+          /^error: --secret needs --project: the URL token is sha256\(project \+ receiver \+ secret\), as Kargo derives it\.$/,
+      },
+      {
+        name: '--secret with --project only',
+        args: ['serve', '--secret', 's3cr3t', '--project', 'kargo-demo'],
+        stderr:
+          /^error: --secret needs --receiver: the URL token is sha256\(project \+ receiver \+ secret\), as Kargo derives it\.$/,
+      },
+      {
+        name: '--secret alone',
+        args: ['serve', '--secret', 's3cr3t'],
         stderr:
           /^error: --secret needs --project and --receiver: the URL token is sha256\(project \+ receiver \+ secret\), as Kargo derives it\.$/,
       },
@@ -78,7 +93,16 @@ describe('kargo-azure-receiver command line', function () {
       {
         name: 'an unknown command',
         args: ['serv'],
-        stderr: /^error: unknown command 'serv' \(Did you mean serve\?\)$/,
+        stderr:
+          /^error: unknown command 'serv' \(Did you mean serve\?\)\nRun 'kargo-azure-receiver --help' to list the commands\.$/,
+        lines: 2,
+      },
+      {
+        name: 'an unknown command nothing is near',
+        args: ['deploy'],
+        stderr:
+          /^error: unknown command 'deploy'\nRun 'kargo-azure-receiver --help' to list the commands\.$/,
+        lines: 2,
       },
       {
         name: 'a second factor in ProjectConfig mode',
@@ -129,6 +153,7 @@ describe('kargo-azure-receiver command line', function () {
       'a port that is not a number',
       '--secret without --project',
       'a misspelt flag',
+      'an unknown command',
       'KAR_BASIC_AUTH without a colon',
     ]);
     let results: Map<string, RunResult>;
@@ -141,11 +166,11 @@ describe('kargo-azure-receiver command line', function () {
     });
 
     for (const c of cases) {
-      it(`${c.name}: exit 2 with a one-line message`, async () => {
+      it(`${c.name}: exit 2 with a ${c.lines ?? 1}-line message`, async () => {
         const r = results.get(c.name) ?? (await runInProcess(c.args, c.env));
         assert.equal(r.code, 2, r.stderr);
         assert.equal(r.stdout, '');
-        assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
+        assert.equal(r.stderr.split('\n').filter(Boolean).length, c.lines ?? 1, r.stderr);
         assert.match(r.stderr.trimEnd(), c.stderr);
         if (c.secret) assert.ok(!r.stderr.includes(c.secret), 'a value is echoed');
       });
@@ -184,6 +209,34 @@ describe('kargo-azure-receiver command line', function () {
       ]) {
         assert.ok(r.stdout.includes(text), `--help mentions ${text}`);
       }
+    });
+
+    it('--help of explain: its examples name only files the installed package has', async () => {
+      const r = await runCli(['explain', '--help']);
+      assert.equal(r.code, 0);
+      const files = [...r.stdout.matchAll(/[\w./-]+\.(?:json|ya?ml)\b/g)].map((m) => m[0]);
+      assert.deepEqual(files, ['node_modules/kargo-azure-receiver/examples/manifests.yaml']);
+      const shipped = (
+        JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+          files: string[];
+        }
+      ).files;
+      for (const file of files) {
+        const inPackage = file.slice('node_modules/kargo-azure-receiver/'.length);
+        assert.ok(
+          shipped.some((entry) => inPackage === entry || inPackage.startsWith(`${entry}/`)),
+          `${inPackage} is in package.json files`,
+        );
+        assert.ok(
+          existsSync(new URL(`../../${inPackage}`, import.meta.url)),
+          `${inPackage} exists`,
+        );
+      }
+      // The payload comes from the package's own builders, on standard input.
+      assert.match(
+        r.stdout,
+        /import\('kargo-azure-receiver\/testing'\).*\| npx kargo-azure-receiver explain - /,
+      );
     });
 
     it('--help and --version of the program: exit 0', async () => {

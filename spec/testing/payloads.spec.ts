@@ -181,3 +181,74 @@ describe('kargo-azure-receiver/testing recordingAdapter', function () {
     assert.deepEqual(adapter.refreshes, [{ ...target, kind: 'Promotion' }]);
   });
 });
+
+/** The key paths every one of these fixtures has. */
+function sharedKeyPaths(fixtures: readonly string[]): string[] {
+  const [first = [], ...others] = fixtures.map((name) => keyPaths(fixture(name)));
+  const sets = others.map((paths) => new Set(paths));
+  return first.filter((path) => sets.every((set) => set.has(path)));
+}
+
+const ACR_PUSHES = ['acr-push', 'acr-push-2017'];
+const GIT_PUSHES = ['devops-git-push', 'devops-test-git-push'];
+const PULL_REQUESTS = ['devops-pr-created', 'devops-pr-merged', 'devops-pr-updated'];
+
+const complete: Array<{ name: string; fixtures: string[]; built: Payload }> = [
+  { name: 'acrPush', fixtures: ACR_PUSHES, built: acrPush({ repository: 'app' }) },
+  {
+    name: 'acrChartPush',
+    fixtures: ACR_PUSHES,
+    built: acrChartPush({ repository: 'charts/app', version: '1.2.3' }),
+  },
+  {
+    name: 'devopsGitPush',
+    fixtures: GIT_PUSHES,
+    built: devopsGitPush({ remoteUrl: DEVOPS_REMOTE }),
+  },
+  {
+    name: 'devopsGitPush of a tag',
+    fixtures: GIT_PUSHES,
+    built: devopsGitPush({ remoteUrl: DEVOPS_REMOTE, refs: ['refs/tags/v1.2.0'] }),
+  },
+  {
+    name: 'devopsPullRequestCreated',
+    fixtures: PULL_REQUESTS,
+    built: devopsPullRequestCreated({ remoteUrl: PR_REMOTE }),
+  },
+  {
+    name: 'devopsPullRequestUpdated (abandoned)',
+    fixtures: PULL_REQUESTS,
+    built: devopsPullRequestUpdated({ remoteUrl: PR_REMOTE, status: 'abandoned' }),
+  },
+  {
+    name: 'devopsPullRequestMerged',
+    fixtures: PULL_REQUESTS,
+    built: devopsPullRequestMerged({ remoteUrl: PR_REMOTE, pullRequestId: 7 }),
+  },
+  {
+    name: 'devopsPullRequestMerged (conflicts)',
+    fixtures: PULL_REQUESTS,
+    built: devopsPullRequestMerged({
+      remoteUrl: PR_REMOTE,
+      status: 'active',
+      mergeStatus: 'conflicts',
+    }),
+  },
+];
+
+describe('kargo-azure-receiver/testing payloads carry every field the samples share', function () {
+  it('the samples of each source share the fields a receiver reads', function () {
+    assert.ok(sharedKeyPaths(PULL_REQUESTS).includes('resource.lastMergeSourceCommit.commitId'));
+    assert.ok(sharedKeyPaths(GIT_PUSHES).includes('resource.refUpdates.[]newObjectId'));
+    assert.ok(sharedKeyPaths(ACR_PUSHES).includes('target.repository'));
+  });
+  for (const c of complete) {
+    it(`${c.name} has every key path ${c.fixtures.join(', ')} share`, function () {
+      const built = new Set(keyPaths(c.built));
+      assert.deepEqual(
+        sharedKeyPaths(c.fixtures).filter((path) => !built.has(path)),
+        [],
+      );
+    });
+  }
+});

@@ -28,6 +28,7 @@ import { type KubernetesAdapterOptions, resolveOptions } from './options.js';
 import { KubeClient, collectionPath, kubeGet } from './kube-http.js';
 import { type RefreshStats, Refresher } from './refresher.js';
 import { ResourceWatcher } from './resource-watcher.js';
+import { withAdapterMembers } from '../../adapter-members.js';
 
 /** Counters for metrics and health checks. */
 export interface KubernetesAdapterStats {
@@ -422,7 +423,7 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
     };
   }
 
-  return {
+  return withAdapterMembers({
     lookup: makeLookup(undefined),
     refresh: makeRefresh(undefined),
     explainPush: makeExplain(undefined),
@@ -469,5 +470,5 @@ export function kubernetesAdapter(options: KubernetesAdapterOptions = {}): Kuber
         refreshes: refresher.stats(),
       };
     },
-  };
+  });
 }

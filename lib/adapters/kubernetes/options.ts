@@ -8,7 +8,7 @@ import type { ClientKubeConfig as KubeConfig } from './kube-config.js';
 import type { Logger } from '../../types.js';
 import { silentLogger } from '../../logger.js';
 import { optionsError } from '../../errors.js';
-import { loggerSchema, namespaceSchema, optionsMessage } from '../../options.js';
+import { loggerSchema, namespacesSchema, optionsMessage } from '../../schemas.js';
 import { type BackoffOptions, type Sleep, backgroundSleep, realSleep } from './backoff.js';
 import type { RefreshRetryOptions } from './refresher.js';
 import {
@@ -94,11 +94,6 @@ export interface KubernetesAdapterConfig {
 }
 
 const positive = Joi.number().integer().min(1);
-
-const namespacesSchema = Joi.alternatives().try(
-  namespaceSchema,
-  Joi.array().items(namespaceSchema).min(1).unique(),
-);
 
 const schema = Joi.object({
   kubeConfig: kubeConfigSchema,
