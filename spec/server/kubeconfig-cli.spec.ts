@@ -1,8 +1,8 @@
 /**
  * The command line without a usable cluster: the root cause in one line
  * (explain, urls), in every retry line and in /readyz (serve); and one
- * sentence for where the kubeconfig comes from, in every help text and the
- * README.
+ * sentence for where the kubeconfig comes from, in every help text and in
+ * docs/configuration.md (the one page that gives the order).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -98,7 +98,7 @@ describe('command line without a cluster: the root cause, not the symptom', func
     }
   });
 
-  it('one sentence for where the kubeconfig comes from, in client-node order, in every help text and the README', async function () {
+  it('one sentence for where the kubeconfig comes from, in client-node order, in every help text and docs/configuration.md', async function () {
     const flat = (text: string) => text.replace(/\s+/g, ' ');
     const expected = `kubeconfig file (default: ${KUBECONFIG_SEARCH_ORDER})`;
     for (const command of ['serve', 'urls', 'explain']) {
@@ -107,8 +107,8 @@ describe('command line without a cluster: the root cause, not the symptom', func
       assert.ok(flat(help.stdout).includes(expected), `${command} --help:\n${help.stdout}`);
       assert.doesNotMatch(help.stdout, /in-cluster service account, then|then the in-cluster/);
     }
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    assert.ok(readme.includes(KUBECONFIG_SEARCH_ORDER));
-    assert.doesNotMatch(readme, /else the in-cluster service account|in-cluster, KUBECONFIG/);
+    const page = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    assert.ok(page.includes(KUBECONFIG_SEARCH_ORDER));
+    assert.doesNotMatch(page, /else the in-cluster service account|in-cluster, KUBECONFIG/);
   });
 });
