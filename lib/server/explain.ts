@@ -12,14 +12,7 @@ import { memoryAdapter } from '../adapters/memory.js';
 import { pullRequestHint, pushHint, pushSubject } from '../receiver/explanation.js';
 import { classify } from '../sources/index.js';
 import { isObject } from '../sources/result.js';
-import type {
-  ExplainPush,
-  Logger,
-  Lookup,
-  NearMiss,
-  ReceiverEvent,
-  WarehouseExplanation,
-} from '../types.js';
+import type { ExplainPush, Logger, Lookup, ReceiverEvent } from '../types.js';
 import { loadManifests } from './demo.js';
 import { CommandError } from './errors.js';
 import { createLogger } from './logging.js';
@@ -161,25 +154,19 @@ function clusterSource(
   return { lookup: adapter.lookup, explainPush: adapter.explainPush, close: () => adapter.close() };
 }
 
-function warehouseRow(w: WarehouseExplanation): ExplainRow {
+/** A Warehouse's row: its subscription, verdict and reason. */
+function warehouseRow(
+  w: { namespace: string; name: string; subscription: string },
+  verdict: ExplainRow['verdict'],
+  reason: string,
+): ExplainRow {
   return {
     kind: 'Warehouse',
     namespace: w.namespace,
     name: w.name,
     subscription: w.subscription,
-    verdict: w.refreshed ? 'refresh' : 'skip',
-    reason: w.reason,
-  };
-}
-
-function nearMissRow(m: NearMiss): ExplainRow {
-  return {
-    kind: 'Warehouse',
-    namespace: m.namespace,
-    name: m.name,
-    subscription: m.subscription,
-    verdict: 'near miss',
-    reason: m.difference,
+    verdict,
+    reason,
   };
 }
 
@@ -243,8 +230,10 @@ export async function explainPayload(
       qualifiers: event.qualifiers,
       ...(event.defaultBranch ? { defaultBranch: event.defaultBranch } : {}),
       rows: [
-        ...explanation.warehouses.map(warehouseRow),
-        ...explanation.nearMisses.map(nearMissRow),
+        ...explanation.warehouses.map((w) =>
+          warehouseRow(w, w.refreshed ? 'refresh' : 'skip', w.reason),
+        ),
+        ...explanation.nearMisses.map((m) => warehouseRow(m, 'near miss', m.difference)),
       ],
     };
   } finally {

@@ -18,6 +18,19 @@ const LOOKUP_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5
 const REFRESH_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const WEBHOOK_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** `run()`, observed in `histogram` by result (success, failure). */
+async function timed<T>(histogram: Histogram<'result'>, run: () => Promise<T>): Promise<T> {
+  const end = histogram.startTimer();
+  try {
+    const value = await run();
+    end({ result: 'success' });
+    return value;
+  } catch (err) {
+    end({ result: 'failure' });
+    throw err;
+  }
+}
+
 /** The metrics of one server, in their own registry. */
 export class ServerMetrics {
   /** The registry to expose (`await registry.metrics()`). */
@@ -113,27 +126,8 @@ export class ServerMetrics {
     const lookupDuration = this.#lookupDuration;
     const refreshDuration = this.#refreshDuration;
     return {
-      async lookup(event, signal) {
-        const end = lookupDuration.startTimer();
-        try {
-          const targets = await adapter.lookup(event, signal);
-          end({ result: 'success' });
-          return targets;
-        } catch (err) {
-          end({ result: 'failure' });
-          throw err;
-        }
-      },
-      async refresh(target, signal) {
-        const end = refreshDuration.startTimer();
-        try {
-          await adapter.refresh(target, signal);
-          end({ result: 'success' });
-        } catch (err) {
-          end({ result: 'failure' });
-          throw err;
-        }
-      },
+      lookup: (event, signal) => timed(lookupDuration, () => adapter.lookup(event, signal)),
+      refresh: (target, signal) => timed(refreshDuration, () => adapter.refresh(target, signal)),
     };
   }
 

@@ -14,12 +14,7 @@ export interface UrlsOptions {
 }
 
 /** Raw option values of `urls`. */
-interface UrlsFlags {
-  baseUrl?: string;
-  systemNamespace: string;
-  kubeconfig?: string;
-  output: 'table' | 'json';
-}
+type UrlsFlags = Omit<UrlsOptions, 'baseURL'> & { baseUrl?: string };
 const URLS_EXAMPLES = `
 Reads the ProjectConfigs, ClusterConfig and Secrets of the cluster (with the
 current kubeconfig) and prints, for each Azure receiver, its project, name and
