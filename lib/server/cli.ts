@@ -14,8 +14,6 @@ import { addServeCommand } from './serve-command.js';
 import type { ServerConfig } from './server-config.js';
 import { type UrlsOptions, addUrlsCommand } from './urls-command.js';
 
-export { safeErrorMessage };
-
 /** Exit code of a usage error (bad flag, missing flag), as sysexits' EX_USAGE-like shells expect. */
 export const EXIT_USAGE = 2;
 
