@@ -13,7 +13,6 @@ import {
 import { MIN_TOKEN_LENGTH } from '../receiver/options.js';
 import { kargoToken } from '../receiver/token.js';
 import { collectList, envBoolean, parseBasePath, sourceName } from './flags.js';
-import type { LogLevel } from './logging.js';
 import {
   DEFAULT_METRICS_PORT,
   type ServerConfig,
@@ -23,33 +22,17 @@ import {
 
 const TOKEN_PATTERN = /^[A-Za-z0-9._~-]+$/;
 
-/** Raw option values of `serve`, as commander produces them. */
-export interface ServeFlags {
-  port: number;
-  host?: string;
-  basePath: string;
-  baseUrl?: string;
-  systemNamespace: string;
-  maxBodyBytes: number;
-  deadlineMs: number;
-  refreshConcurrency: number;
-  logLevel: LogLevel;
+/** Raw option values of `serve`, as commander produces them: the config's values before checks. */
+export type ServeFlags = Pick<ServerConfig, ServeValue | 'refreshConcurrency' | 'logLevel'> & {
+  shutdownTimeout: number;
   metrics?: boolean;
   metricsPort?: number;
-  tlsCert?: string;
-  tlsKey?: string;
   writeStatus?: boolean;
   explain?: boolean | string[];
-  token?: string[];
-  secret?: string;
-  basicAuth?: string[];
-  header?: string[];
-  project?: string;
-  receiver?: string;
-  namespace?: string[];
-  kubeconfig?: string;
-  shutdownTimeout: number;
-}
+} & Partial<Record<'host' | 'baseUrl' | 'tlsCert' | 'tlsKey' | 'kubeconfig', string>> &
+  Partial<Record<'secret' | 'project' | 'receiver', string>> &
+  Partial<Record<'token' | 'basicAuth' | 'header' | 'namespace', string[]>>;
+type ServeValue = 'port' | 'basePath' | 'systemNamespace' | 'maxBodyBytes' | 'deadlineMs';
 
 /**
  * The second factor of single-receiver mode from `--basic-auth` and
