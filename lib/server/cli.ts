@@ -7,14 +7,53 @@
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { CommanderError } from 'commander';
-import { buildProgram, type ProgramActions } from './config.js';
+import { Command, CommanderError } from 'commander';
 import { safeErrorMessage } from './errors.js';
-
-export { safeErrorMessage };
+import { type ExplainCommandOptions, addExplainCommand } from './explain-command.js';
+import { addServeCommand } from './serve-command.js';
+import type { ServerConfig } from './server-config.js';
+import { type UrlsOptions, addUrlsCommand } from './urls-command.js';
 
 /** Exit code of a usage error (bad flag, missing flag), as sysexits' EX_USAGE-like shells expect. */
 export const EXIT_USAGE = 2;
+
+/** What the program calls once the flags are parsed. */
+export interface ProgramActions {
+  serve(config: ServerConfig): Promise<void>;
+  urls(options: UrlsOptions): Promise<void>;
+  explain(options: ExplainCommandOptions): Promise<void>;
+}
+
+/** Builds the `kargo-azure-receiver` program. Errors go through `exitOverride` so the caller picks the exit code. */
+export function buildProgram(actions: ProgramActions, version: string): Command {
+  const program = new Command('kargo-azure-receiver')
+    .description(
+      'Receives Azure Container Registry and Azure DevOps webhooks and makes Kargo refresh the subscribed Warehouses at once.',
+    )
+    .version(version, '-V, --version')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureHelp({ sortOptions: false, showGlobalOptions: false })
+    // One line per error, suggestion included, so logs and CI output stay greppable (the subcommands inherit it).
+    .configureOutput({
+      outputError: (text, write) => write(`${text.trimEnd().replace(/\n+/g, ' ')}\n`),
+    })
+    .addHelpText(
+      'after',
+      `
+Get started:
+  $ kargo-azure-receiver serve --help
+  $ kargo-azure-receiver urls --help
+  $ kargo-azure-receiver explain --help`,
+    );
+  addServeCommand(program, (config) => actions.serve(config));
+  addUrlsCommand(program, (options) => actions.urls(options));
+  addExplainCommand(program, (options) => actions.explain(options));
+  // Set last, so that it is the program's own (subcommands copy settings when
+  // created): an unknown command or a bare flag gets a pointer to the commands.
+  program.showHelpAfterError("Run 'kargo-azure-receiver --help' to list the commands.");
+  return program;
+}
 
 function packageVersion(): string {
   try {

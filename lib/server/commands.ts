@@ -6,12 +6,13 @@
  */
 import { loadKubeConfig } from '../kube/config.js';
 import { listReceiverURLs } from '../kargo/index.js';
-import type { ProgramActions, ServerConfig } from './config.js';
+import type { ServerConfig } from './server-config.js';
 import { createLogger } from './logging.js';
 import { startServer, type RunningServer } from './serve.js';
 import { safeErrorMessage } from './errors.js';
-import { explain } from './explain-command.js';
+import { explain } from './explain.js';
 import { formatTable } from './table.js';
+import type { UrlsOptions } from './urls-command.js';
 
 export { explain };
 
@@ -67,12 +68,7 @@ export async function serve(config: ServerConfig): Promise<void> {
   if (signalled) shutdown(server);
 }
 
-export async function urls(options: {
-  baseURL: string | undefined;
-  systemNamespace: string;
-  kubeconfig: string | undefined;
-  output: 'table' | 'json';
-}): Promise<void> {
+export async function urls(options: UrlsOptions): Promise<void> {
   const kubeConfig = loadKubeConfig(options.kubeconfig);
   // Warnings about broken receivers go to stderr, so stdout stays the list.
   const logger = createLogger('warn', { write: (line: string) => process.stderr.write(line) });
@@ -100,4 +96,4 @@ export async function urls(options: {
 }
 
 /** The commands, for `main()`. */
-export const commands: ProgramActions = { serve, urls, explain };
+export const commands = { serve, urls, explain };

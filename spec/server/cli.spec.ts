@@ -2,14 +2,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { kargoToken } from '../../lib/receiver/token.js';
-import {
-  buildProgram,
-  serveConfig,
-  type ServeFlags,
-  type ServerConfig,
-} from '../../lib/server/config.js';
+import { buildProgram } from '../../lib/server/cli.js';
+import { serveConfig, type ServeFlags } from '../../lib/server/serve-config.js';
+import type { ServerConfig } from '../../lib/server/server-config.js';
 import { redactPath } from '../../lib/server/logging.js';
-import { eventLabel } from '../../lib/server/metrics.js';
+import { eventLabel } from '../../lib/server/metric-labels.js';
 import { FakeKubeApi } from '../support/fake-kube-api.js';
 import { TempKubeConfig, runCli, runInProcess, type RunResult } from './cli-harness.js';
 

@@ -4,7 +4,7 @@
  * /readyz's body and a metric say which watch and why.
  */
 import assert from 'node:assert/strict';
-import { defaultServerConfig } from '../../lib/server/config.js';
+import { defaultServerConfig } from '../../lib/server/server-config.js';
 import { createLogger } from '../../lib/server/logging.js';
 import { startServer, type RunningServer } from '../../lib/server/serve.js';
 import { acrPush } from '../../lib/testing/index.js';

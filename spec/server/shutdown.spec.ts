@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { DEFAULT_DEADLINE_MS } from '../../lib/receiver/options.js';
-import { DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, defaultServerConfig } from '../../lib/server/config.js';
-import { createLogger } from '../../lib/server/logging.js';
 import {
-  CLOSE_TIMEOUT_MS,
-  FLUSH_TIMEOUT_MS,
-  startServer,
-  type RunningServer,
-} from '../../lib/server/serve.js';
+  DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
+  defaultServerConfig,
+} from '../../lib/server/server-config.js';
+import { createLogger } from '../../lib/server/logging.js';
+import { startServer, type RunningServer } from '../../lib/server/serve.js';
+import { CLOSE_TIMEOUT_MS, FLUSH_TIMEOUT_MS } from '../../lib/server/shutdown.js';
 import { kargoToken } from '../../lib/receiver/token.js';
 import { type RenderedPod, helmSkipReason, renderedPod } from '../support/chart.js';
 import { FakeKubeApi } from '../support/fake-kube-api.js';

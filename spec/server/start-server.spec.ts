@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { defaultServerConfig } from '../../lib/server/config.js';
+import { defaultServerConfig } from '../../lib/server/server-config.js';
 import { createLogger } from '../../lib/server/logging.js';
 import { startServer, type RunningServer } from '../../lib/server/serve.js';
 import { FakeKubeApi } from '../support/fake-kube-api.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { defaultServerConfig } from '../../lib/server/config.js';
+import { defaultServerConfig } from '../../lib/server/server-config.js';
 import { createLogger } from '../../lib/server/logging.js';
 import { startServer, type RunningServer } from '../../lib/server/serve.js';
 import { FakeKubeApi } from '../support/fake-kube-api.js';
