@@ -13,18 +13,14 @@ import type { Answer } from './answer.js';
 import type { WebhookRecord } from './options.js';
 
 export const PING_MESSAGE = 'ping event received, webhook is configured correctly';
+const UNRECOGNISED =
+  'request body is neither an Azure Container Registry nor an Azure DevOps event';
 
 /** The event to act on, or the answer that ends the request here; records what the body is. */
 export function classifyBody(body: unknown, record: WebhookRecord): ReceiverEvent | Answer {
   if (!isObject(body)) throw new ReceiverError(400, 'NOT_AN_OBJECT', BODY_ERRORS.invalid);
   const classification = classify(body);
-  if (!classification) {
-    throw new ReceiverError(
-      400,
-      'UNRECOGNISED_EVENT',
-      'request body is neither an Azure Container Registry nor an Azure DevOps event',
-    );
-  }
+  if (!classification) throw new ReceiverError(400, 'UNRECOGNISED_EVENT', UNRECOGNISED);
   record.source = classification.source;
   record.eventType = classification.eventType;
   switch (classification.action) {

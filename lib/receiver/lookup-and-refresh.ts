@@ -6,55 +6,20 @@
  */
 import pLimit from 'p-limit';
 import { ReceiverError, errorDetail } from '../errors.js';
-import type { ReceiverEvent, Refresh, RefreshTarget } from '../types.js';
+import type { ReceiverEvent, RefreshTarget } from '../types.js';
 import { type Answer, type Delivery, elapsedMs } from './answer.js';
 import type { Endpoint } from './authenticate.js';
 import { GAVE_UP, unlessAborted, webhookSignal } from './deadline.js';
 import { createExplainer } from './explanation.js';
 import type { HandlerConfig } from './options.js';
 
-/**
- * Refreshes every target, `concurrency` at a time, until `signal` aborts;
- * counts the refreshes that failed or did not finish in time. Never throws.
- * Refreshes not started by then never start; those running got the same
- * signal, so the adapter can drop a PATCH not yet sent. Azure retries the 503.
- */
-async function refreshAll(
-  targets: RefreshTarget[],
-  refresh: Refresh,
-  concurrency: number,
-  signal: AbortSignal,
-  onError: (target: RefreshTarget, err: unknown) => void,
-): Promise<{ failed: number; timedOut: boolean }> {
-  const limit = pLimit(concurrency);
-  let succeeded = 0;
-  const all = Promise.all(
-    targets.map((target) =>
-      limit(async () => {
-        if (signal.aborted) return;
-        try {
-          await refresh(target, signal);
-          succeeded++;
-        } catch (err) {
-          // After the give-up, the adapter's abort errors are the deadline's doing, already logged.
-          if (!signal.aborted) onError(target, err);
-        }
-      }),
-    ),
-  );
-  const outcome = await unlessAborted(all, signal);
-  if (outcome === GAVE_UP) limit.clearQueue();
-  return { failed: targets.length - succeeded, timedOut: outcome === GAVE_UP };
-}
-
 /** One target per object: duplicate deliveries and overlapping lookups refresh once. */
 function dedupe(targets: RefreshTarget[]): RefreshTarget[] {
-  const seen = new Map<string, RefreshTarget>();
-  for (const t of targets) {
-    const key = `${t.kind}/${t.namespace}/${t.name}`;
-    if (!seen.has(key)) seen.set(key, { kind: t.kind, namespace: t.namespace, name: t.name });
-  }
-  return [...seen.values()];
+  const keyed = targets.map(({ kind, namespace, name }): [string, RefreshTarget] => [
+    `${kind}/${namespace}/${name}`,
+    { kind, namespace, name },
+  ]);
+  return [...new Map(keyed).values()];
 }
 
 /** Builds the step; its answer is 200, or 503 when the lookup or a refresh failed or ran late. */
@@ -62,6 +27,40 @@ export function createLookupAndRefresh(config: HandlerConfig) {
   const { logger, concurrency, deadlineMs, signal: shutdown } = config;
   const explainAnswer = createExplainer(config);
   type Work = ReturnType<typeof webhookSignal>;
+
+  /**
+   * Refreshes every target, `concurrency` at a time, until the work is given
+   * up on; answers how many failed or did not finish in time. Never throws.
+   * Refreshes not started by then never start; those running got the same
+   * signal, so the adapter can drop a PATCH not yet sent. Azure retries the 503.
+   */
+  async function refreshAll(endpoint: Endpoint, targets: RefreshTarget[], work: Work) {
+    const { signal } = work;
+    const { refresh } = endpoint;
+    const limit = pLimit(concurrency);
+    let succeeded = 0;
+    const all = Promise.all(
+      targets.map((target) =>
+        limit(async () => {
+          if (signal.aborted) return;
+          try {
+            await refresh(target, signal);
+            succeeded++;
+          } catch (err) {
+            // After the give-up, the adapter's abort errors are the deadline's doing, already logged.
+            if (!signal.aborted)
+              logger.error({ ...endpoint.labels, target, ...errorDetail(err) }, 'refresh failed');
+          }
+        }),
+      ),
+    );
+    if ((await unlessAborted(all, signal)) === GAVE_UP) {
+      limit.clearQueue();
+      const late = { ...endpoint.labels, deadlineMs, cause: work.cause() };
+      logger.error(late, 'refreshes did not finish in time');
+    }
+    return targets.length - succeeded;
+  }
 
   /** The event's targets, once each; a lookup that fails or runs late throws a 503. */
   async function lookUp(endpoint: Endpoint, event: ReceiverEvent, work: Work) {
@@ -95,19 +94,7 @@ export function createLookupAndRefresh(config: HandlerConfig) {
     try {
       const targets = await lookUp(endpoint, event, work);
       record.matched = targets.length;
-      const { failed, timedOut } = await refreshAll(
-        targets,
-        endpoint.refresh,
-        concurrency,
-        work.signal,
-        (target, err) => {
-          logger.error({ ...endpoint.labels, target, ...errorDetail(err) }, 'refresh failed');
-        },
-      );
-      if (timedOut) {
-        const late = { ...endpoint.labels, deadlineMs, cause: work.cause() };
-        logger.error(late, 'refreshes did not finish in time');
-      }
+      const failed = await refreshAll(endpoint, targets, work);
       record.failed = failed;
       record.refreshed = targets.length - failed;
       if (failed > 0) {

@@ -11,9 +11,10 @@
  * value was right.
  * @module
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import parseBasicAuth from 'basic-auth';
+import { digest } from './token.js';
 
 /** One accepted pair of HTTP basic authentication credentials. */
 export interface BasicCredentials {
@@ -76,10 +77,6 @@ function printable(value: string): boolean {
     if (code < 0x20 || code === 0x7f) return false;
   }
   return true;
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
 }
 
 /** Whether `probe` equals one of `accepted`, comparing with every one of them. */
