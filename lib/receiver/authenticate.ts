@@ -3,20 +3,15 @@
  * factor, if any, the request must then pass (second-factor.ts).
  * @module
  */
-import type { ExplainPush, Lookup, Refresh } from '../types.js';
+import type { Lookup, Refresh } from '../types.js';
 import { type Answer, type Delivery, NOT_FOUND } from './answer.js';
+import type { ExplainingEndpoint } from './explanation.js';
 import { type SecondFactor, unauthorized } from './second-factor.js';
 
 /** What a token resolves to: the adapters that serve it, and labels for logs. */
-export interface Endpoint {
+export interface Endpoint extends ExplainingEndpoint {
   lookup: Lookup;
   refresh: Refresh;
-  /** Explains pushes for hints and `explain` answers, when the adapter can. */
-  explainPush?: ExplainPush;
-  /** Overrides the router's `explain` for this endpoint (a project's receiver). */
-  explain?: boolean;
-  /** Token-free labels added to log lines and records (project, receiver). */
-  labels?: Record<string, string>;
   /** What a request must carry besides the token (basic authentication, headers). */
   secondFactor?: SecondFactor | undefined;
 }

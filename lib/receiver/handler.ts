@@ -3,7 +3,7 @@
  * authenticate → method → read body → classify → lookup and refresh → answer.
  * @module
  */
-import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Router } from 'express';
 import { ReceiverError } from '../errors.js';
 import { type Answer, type Delivery, NOT_FOUND, createResponder, startDelivery } from './answer.js';
 import { type Endpoint, type ResolveToken, authenticate } from './authenticate.js';
@@ -37,20 +37,15 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
    * (`/azure/%E0%A4%A`) before any handler runs: that is a token we do not
    * accept, so the same 404, not Express's HTML error page with a stack trace.
    */
-  function azureWebhookPathError(
-    err: unknown,
-    req: Request,
-    res: Response,
-    next: NextFunction,
-  ): void {
+  const azureWebhookPathError: ErrorRequestHandler = (err, req, res, next) => {
     if (!(err instanceof URIError) || res.headersSent) {
       next(err);
       return;
     }
     reply(startDelivery(req, res), NOT_FOUND);
-  }
+  };
 
-  function azureWebhookHandler(req: Request, res: Response, next: NextFunction): void {
+  const azureWebhookHandler: RequestHandler = (req, res, next) => {
     const delivery = startDelivery(req, res);
     const endpoint = authenticate(delivery, resolve);
     if ('status' in endpoint) return reply(delivery, endpoint);
@@ -58,7 +53,7 @@ export function createWebhookHandler(config: HandlerConfig, resolve: ResolveToke
       (answer) => reply(delivery, answer),
       (err: unknown) => fail(delivery, err, next),
     );
-  }
+  };
 
   return { handler: azureWebhookHandler, pathError: azureWebhookPathError };
 }

@@ -104,9 +104,7 @@ export function createLookupAndRefresh(config: HandlerConfig) {
         return { status: 503, body: { error } };
       }
       record.outcome = 'refreshed';
-      const fields = await explainAnswer(endpoint, event, targets, (explaining) =>
-        unlessAborted(explaining, work.signal),
-      );
+      const fields = await explainAnswer(endpoint, event, targets, work.signal);
       if (fields.hint !== undefined) record.hint = fields.hint;
       return { status: 200, body: { msg: `refreshed ${targets.length} ${kind}`, ...fields } };
     } finally {

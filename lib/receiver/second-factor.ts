@@ -268,15 +268,7 @@ export const UNAUTHORIZED_BODY = { error: 'unauthorized' } as const;
  * the log line (`basic-auth: wrong`, `header x-key: missing`); undefined
  * when the request passes.
  */
-export function unauthorized(
-  factor: SecondFactor,
-  headers: IncomingHttpHeaders,
-):
-  | {
-      failed: string[];
-      answer: { status: 401; body: typeof UNAUTHORIZED_BODY; headers?: Record<string, string> };
-    }
-  | undefined {
+export function unauthorized(factor: SecondFactor, headers: IncomingHttpHeaders) {
   const failures = factor.check(headers);
   if (failures.length === 0) return undefined;
   return {
