@@ -61,12 +61,10 @@ export function createResponder(config: HandlerConfig) {
     res.status(answer.status).json(answer.body);
     const level = answer.status >= 500 ? 'error' : answer.status >= 400 ? 'warn' : 'info';
     logger[level]({ ...record }, 'webhook');
-    if (onWebhook) {
-      try {
-        onWebhook(record);
-      } catch (err) {
-        logger.warn(errorDetail(err), 'onWebhook threw');
-      }
+    try {
+      onWebhook?.(record);
+    } catch (err) {
+      logger.warn(errorDetail(err), 'onWebhook threw');
     }
   }
 

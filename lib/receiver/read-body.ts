@@ -23,10 +23,10 @@ export async function readBody(req: Request, maxBodyBytes: number): Promise<unkn
     if (req.body === undefined) throw new ReceiverError(400, 'INVALID_JSON', BODY_ERRORS.invalid);
     return req.body as unknown;
   }
+  const tooLarge = () =>
+    new ReceiverError(413, 'BODY_TOO_LARGE', BODY_ERRORS.tooLarge(maxBodyBytes));
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBodyBytes) {
-    throw new ReceiverError(413, 'BODY_TOO_LARGE', BODY_ERRORS.tooLarge(maxBodyBytes));
-  }
+  if (Number.isFinite(declared) && declared > maxBodyBytes) throw tooLarge();
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (encoding !== 'identity') {
     throw new ReceiverError(415, 'UNSUPPORTED_ENCODING', BODY_ERRORS.unsupportedEncoding(encoding));
@@ -38,9 +38,7 @@ export async function readBody(req: Request, maxBodyBytes: number): Promise<unkn
     raw = await getRawBody(req, { limit: maxBodyBytes, length: req.headers['content-length'] });
   } catch (err) {
     const type = (err as { type?: string }).type;
-    if (type === 'entity.too.large') {
-      throw new ReceiverError(413, 'BODY_TOO_LARGE', BODY_ERRORS.tooLarge(maxBodyBytes));
-    }
+    if (type === 'entity.too.large') throw tooLarge();
     throw new ReceiverError(400, 'BODY_UNREADABLE', BODY_ERRORS.invalid);
   }
   return parseJSONBody(raw);
@@ -59,17 +57,13 @@ export function drainLimit(maxBodyBytes: number): number {
  * limit) leaves its body unread. Answering and closing at once loses the
  * answer: the client is still sending, its kernel gets a reset and drops
  * the 413 before the client reads it. So the rest of the body is read and
- * thrown away first, up to `drainBytes`, and the answer follows; the
+ * thrown away first, up to `limit` bytes, and the answer follows; the
  * connection stays usable. Past the bound, or when the client stops
  * sending for `DRAIN_IDLE_MS` (a stalled upload must not hold its answer
  * until the server's request timeout), the answer goes out with
  * `Connection: close` and the connection is cut.
  */
-export function afterUnreadBody(
-  req: Request,
-  drainBytes: number,
-  then: (drained: boolean) => void,
-): void {
+export function afterUnreadBody(req: Request, limit: number, then: (drained: boolean) => void) {
   if (req.readableEnded || req.complete) {
     then(true);
     return;
@@ -81,16 +75,13 @@ export function afterUnreadBody(
     if (settled) return;
     settled = true;
     clearTimeout(idle);
-    req.off('data', onData);
-    req.off('end', onEnd);
-    req.off('error', onAbort);
-    req.off('close', onAbort);
+    req.off('data', onData).off('end', onEnd).off('error', onAbort).off('close', onAbort);
     if (!drained) req.pause();
     then(drained);
   };
   const onData = (chunk: Buffer): void => {
     discarded += chunk.length;
-    if (discarded > drainBytes) {
+    if (discarded > limit) {
       settle(false);
       return;
     }
@@ -99,9 +90,6 @@ export function afterUnreadBody(
   };
   const onEnd = (): void => settle(true);
   const onAbort = (): void => settle(req.readableEnded);
-  req.on('data', onData);
-  req.once('end', onEnd);
-  req.once('error', onAbort);
-  req.once('close', onAbort);
+  req.on('data', onData).once('end', onEnd).once('error', onAbort).once('close', onAbort);
   req.resume();
 }
