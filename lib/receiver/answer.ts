@@ -42,7 +42,6 @@ export function startDelivery(req: Request, res: Response): Delivery {
   return { req, res, record, started };
 }
 
-/** Milliseconds since `started`. */
 export function elapsedMs(started: bigint): number {
   return Number(process.hrtime.bigint() - started) / 1e6;
 }

@@ -22,67 +22,74 @@ function dedupe(targets: RefreshTarget[]): RefreshTarget[] {
   return [...new Map(keyed).values()];
 }
 
-/** Builds the step; its answer is 200, or 503 when the lookup or a refresh failed or ran late. */
-export function createLookupAndRefresh(config: HandlerConfig) {
-  const { logger, concurrency, deadlineMs, signal: shutdown } = config;
-  const explainAnswer = createExplainer(config);
-  type Work = ReturnType<typeof webhookSignal>;
+type Work = ReturnType<typeof webhookSignal>;
 
-  /**
-   * Refreshes every target, `concurrency` at a time, until the work is given
-   * up on; answers how many failed or did not finish in time. Never throws.
-   * Refreshes not started by then never start; those running got the same
-   * signal, so the adapter can drop a PATCH not yet sent. Azure retries the 503.
-   */
-  async function refreshAll(endpoint: Endpoint, targets: RefreshTarget[], work: Work) {
-    const { signal } = work;
-    const { refresh } = endpoint;
-    const limit = pLimit(concurrency);
-    let succeeded = 0;
-    const all = Promise.all(
-      targets.map((target) =>
-        limit(async () => {
-          if (signal.aborted) return;
-          try {
-            await refresh(target, signal);
-            succeeded++;
-          } catch (err) {
-            // After the give-up, the adapter's abort errors are the deadline's doing, already logged.
-            if (!signal.aborted)
-              logger.error({ ...endpoint.labels, target, ...errorDetail(err) }, 'refresh failed');
-          }
-        }),
-      ),
-    );
-    if ((await unlessAborted(all, signal)) === GAVE_UP) {
-      limit.clearQueue();
-      const late = { ...endpoint.labels, deadlineMs, cause: work.cause() };
-      logger.error(late, 'refreshes did not finish in time');
-    }
-    return targets.length - succeeded;
+/**
+ * Refreshes every target, `concurrency` at a time, until the work is given
+ * up on; answers how many failed or did not finish in time. Never throws.
+ * Refreshes not started by then never start; those running got the same
+ * signal, so the adapter can drop a PATCH not yet sent. Azure retries the 503.
+ */
+async function refreshAll(
+  config: HandlerConfig,
+  endpoint: Endpoint,
+  targets: RefreshTarget[],
+  work: Work,
+) {
+  const { logger, deadlineMs } = config;
+  const { refresh, labels } = endpoint;
+  const { signal } = work;
+  const limit = pLimit(config.concurrency);
+  let succeeded = 0;
+  const all = Promise.all(
+    targets.map((target) =>
+      limit(async () => {
+        if (signal.aborted) return;
+        try {
+          await refresh(target, signal);
+          succeeded++;
+        } catch (err) {
+          // After the give-up, the adapter's abort errors are the deadline's doing, already logged.
+          if (!signal.aborted)
+            logger.error({ ...labels, target, ...errorDetail(err) }, 'refresh failed');
+        }
+      }),
+    ),
+  );
+  if ((await unlessAborted(all, signal)) === GAVE_UP) {
+    limit.clearQueue();
+    const late = { ...labels, deadlineMs, cause: work.cause() };
+    logger.error(late, 'refreshes did not finish in time');
   }
+  return targets.length - succeeded;
+}
 
-  /** The event's targets, once each; a lookup that fails or runs late throws a 503. */
-  async function lookUp(endpoint: Endpoint, event: ReceiverEvent, work: Work) {
-    const looked = event.type === 'push' ? 'subscribed warehouses' : 'waiting promotions';
-    const lookupFailed = new ReceiverError(503, 'LOOKUP_FAILED', `failed to look up ${looked}`);
-    try {
-      // Inside the try: an adapter that throws synchronously is a failed lookup too.
-      const found = work.signal.aborted
-        ? GAVE_UP
-        : await unlessAborted(
-            Promise.resolve().then(() => endpoint.lookup(event, work.signal)),
-            work.signal,
-          );
-      if (found !== GAVE_UP) return dedupe(found);
-    } catch (err) {
-      logger.error({ ...endpoint.labels, ...errorDetail(err) }, 'lookup failed');
-      throw lookupFailed;
-    }
-    const late = { ...endpoint.labels, deadlineMs, cause: work.cause() };
-    logger.error(late, 'lookup did not finish in time');
+/** The event's targets, once each; a lookup that fails or runs late throws a 503. */
+async function lookUp(config: HandlerConfig, endpoint: Endpoint, event: ReceiverEvent, work: Work) {
+  const { logger, deadlineMs } = config;
+  const { signal } = work;
+  const looked = event.type === 'push' ? 'subscribed warehouses' : 'waiting promotions';
+  const lookupFailed = new ReceiverError(503, 'LOOKUP_FAILED', `failed to look up ${looked}`);
+  try {
+    // Inside the try: an adapter that throws synchronously is a failed lookup too.
+    const looking = () => endpoint.lookup(event, signal);
+    const found = signal.aborted
+      ? GAVE_UP
+      : await unlessAborted(Promise.resolve().then(looking), signal);
+    if (found !== GAVE_UP) return dedupe(found);
+  } catch (err) {
+    logger.error({ ...endpoint.labels, ...errorDetail(err) }, 'lookup failed');
     throw lookupFailed;
   }
+  const late = { ...endpoint.labels, deadlineMs, cause: work.cause() };
+  logger.error(late, 'lookup did not finish in time');
+  throw lookupFailed;
+}
+
+/** Builds the step; its answer is 200, or 503 when the lookup or a refresh failed or ran late. */
+export function createLookupAndRefresh(config: HandlerConfig) {
+  const { deadlineMs, signal: shutdown } = config;
+  const explainAnswer = createExplainer(config);
 
   return async function lookupAndRefresh(
     endpoint: Endpoint,
@@ -92,9 +99,9 @@ export function createLookupAndRefresh(config: HandlerConfig) {
     const kind = event.type === 'push' ? 'warehouse(s)' : 'promotion(s)';
     const work = webhookSignal(deadlineMs - elapsedMs(started), shutdown);
     try {
-      const targets = await lookUp(endpoint, event, work);
+      const targets = await lookUp(config, endpoint, event, work);
       record.matched = targets.length;
-      const failed = await refreshAll(endpoint, targets, work);
+      const failed = await refreshAll(config, endpoint, targets, work);
       record.failed = failed;
       record.refreshed = targets.length - failed;
       if (failed > 0) {

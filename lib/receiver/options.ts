@@ -167,13 +167,10 @@ const TOKEN = Joi.string()
     'string.empty': '{{#label}} must not be empty',
   });
 
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
 /** The parts shared with `kargoReceivers`. */
 export const handlerSchema = {
-  maxBodyBytes: Joi.number()
-    .integer()
-    .min(1)
-    .max(64 * 1024 * 1024)
-    .default(DEFAULT_MAX_BODY_BYTES),
+  maxBodyBytes: Joi.number().integer().min(1).max(MAX_BODY_BYTES).default(DEFAULT_MAX_BODY_BYTES),
   concurrency: Joi.number().integer().min(1).max(1024).default(DEFAULT_CONCURRENCY),
   logger: loggerSchema.default(silentLogger),
   onWebhook: Joi.function(),
