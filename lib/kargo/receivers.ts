@@ -7,7 +7,8 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { kubernetesAdapter } from '../adapters/kubernetes/index.js';
 import type { SecondFactor } from '../receiver/second-factor.js';
-import { type Endpoint, mountWebhookRoute } from '../receiver/handler.js';
+import type { Endpoint } from '../receiver/authenticate.js';
+import { mountWebhookRoute } from '../receiver/handler.js';
 import { TokenRegistry } from '../receiver/token.js';
 import type { ExplainPush, Lookup, Refresh } from '../types.js';
 import { type ConfigSnapshot, ConfigWatcher } from './config-watcher.js';

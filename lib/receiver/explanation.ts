@@ -8,6 +8,7 @@
  * @module
  */
 import { errorDetail } from '../errors.js';
+import { GAVE_UP, unlessAborted } from './deadline.js';
 import type {
   ExplainPush,
   Logger,
@@ -153,19 +154,13 @@ function debugEnabled(logger: Logger): boolean {
 
 /** What an explainer needs of the endpoint that took the request. */
 export interface ExplainingEndpoint {
+  /** Explains pushes for hints and `explain` answers, when the adapter can. */
   explainPush?: ExplainPush;
-  /** Overrides the configured `explain` for this endpoint. */
+  /** Overrides the router's `explain` for this endpoint (a project's receiver). */
   explain?: boolean;
+  /** Token-free labels added to log lines and records (project, receiver). */
   labels?: Record<string, string>;
 }
-
-/**
- * Runs `explaining` within what is left of the request's deadline; resolves
- * to a symbol when time ran out.
- */
-export type WithinDeadline = (
-  explaining: Promise<PushExplanation>,
-) => Promise<PushExplanation | symbol>;
 
 /**
  * Builds the step of the request pipeline that adds `hint` and, with
@@ -181,13 +176,16 @@ export function createExplainer(config: { logger: Logger; explain: boolean }) {
   async function explainSafely(
     endpoint: ExplainingEndpoint,
     event: PushEvent,
-    within: WithinDeadline,
+    signal: AbortSignal,
   ): Promise<PushExplanation | undefined> {
     const explainPush = endpoint.explainPush;
     if (explainPush === undefined) return undefined;
     try {
-      const result = await within(Promise.resolve().then(() => explainPush(event)));
-      if (typeof result !== 'symbol') return result;
+      const result = await unlessAborted(
+        Promise.resolve().then(() => explainPush(event)),
+        signal,
+      );
+      if (result !== GAVE_UP) return result;
       logger.warn({ ...endpoint.labels }, 'explanation did not finish in time');
     } catch (err) {
       logger.warn({ ...endpoint.labels, ...errorDetail(err) }, 'explanation failed');
@@ -199,14 +197,14 @@ export function createExplainer(config: { logger: Logger; explain: boolean }) {
     endpoint: ExplainingEndpoint,
     event: ReceiverEvent,
     targets: readonly RefreshTarget[],
-    within: WithinDeadline,
+    signal: AbortSignal,
   ): Promise<ExplanationFields> {
     if (event.type !== 'push') {
       return targets.length === 0 ? { hint: pullRequestHint(event.prURL) } : {};
     }
     const listed = endpoint.explain ?? explain;
     if (targets.length > 0 && !listed && !debugEnabled(logger)) return {};
-    const explanation = await explainSafely(endpoint, event, within);
+    const explanation = await explainSafely(endpoint, event, signal);
     if (explanation !== undefined) {
       logger.debug(
         {

@@ -167,13 +167,10 @@ const TOKEN = Joi.string()
     'string.empty': '{{#label}} must not be empty',
   });
 
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
 /** The parts shared with `kargoReceivers`. */
 export const handlerSchema = {
-  maxBodyBytes: Joi.number()
-    .integer()
-    .min(1)
-    .max(64 * 1024 * 1024)
-    .default(DEFAULT_MAX_BODY_BYTES),
+  maxBodyBytes: Joi.number().integer().min(1).max(MAX_BODY_BYTES).default(DEFAULT_MAX_BODY_BYTES),
   concurrency: Joi.number().integer().min(1).max(1024).default(DEFAULT_CONCURRENCY),
   logger: loggerSchema.default(silentLogger),
   onWebhook: Joi.function(),
@@ -182,7 +179,12 @@ export const handlerSchema = {
     .instance(AbortSignal)
     .messages({ 'object.instance': '{{#label}} must be an AbortSignal' }),
   explain: Joi.boolean().default(false),
-};
+} satisfies Record<keyof HandlerConfig, Joi.Schema>;
+
+const ADAPTER_MEMBER = Joi.function().required().messages({
+  'any.required':
+    '{{#label}} is required: spread an adapter into the options, such as memoryAdapter() or kubernetesAdapter()',
+});
 
 const schema = Joi.object({
   token: Joi.alternatives()
@@ -192,14 +194,8 @@ const schema = Joi.object({
       'alternatives.types': '{{#label}} must be a string or an array of strings',
       'array.min': '{{#label}} must hold at least one token',
     }),
-  lookup: Joi.function().required().messages({
-    'any.required':
-      '{{#label}} is required: spread an adapter into the options, such as memoryAdapter() or kubernetesAdapter()',
-  }),
-  refresh: Joi.function().required().messages({
-    'any.required':
-      '{{#label}} is required: spread an adapter into the options, such as memoryAdapter() or kubernetesAdapter()',
-  }),
+  lookup: ADAPTER_MEMBER,
+  refresh: ADAPTER_MEMBER,
   explainPush: Joi.function(),
   ...handlerSchema,
   ...secondFactorSchema,
@@ -227,15 +223,8 @@ function withoutAdapterMembers(options: object): Record<string, unknown> {
 
 /** The handler's part of validated options: every factory builds its config with it. */
 export function pickHandlerConfig(valid: HandlerConfig): HandlerConfig {
-  return {
-    maxBodyBytes: valid.maxBodyBytes,
-    concurrency: valid.concurrency,
-    logger: valid.logger,
-    onWebhook: valid.onWebhook,
-    deadlineMs: valid.deadlineMs,
-    signal: valid.signal,
-    explain: valid.explain,
-  };
+  const pick = (key: string) => [key, valid[key as keyof HandlerConfig]];
+  return Object.fromEntries(Object.keys(handlerSchema).map(pick)) as HandlerConfig;
 }
 
 /** Validates `azureReceiver` options and fills in the defaults. */

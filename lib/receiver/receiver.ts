@@ -3,7 +3,8 @@
  * @module
  */
 import express, { type Router } from 'express';
-import { mountWebhookRoute, type Endpoint } from './handler.js';
+import type { Endpoint } from './authenticate.js';
+import { mountWebhookRoute } from './handler.js';
 import { receiverConfig, type AzureReceiverOptions } from './options.js';
 import { TokenRegistry } from './token.js';
 

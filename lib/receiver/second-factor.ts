@@ -11,9 +11,10 @@
  * value was right.
  * @module
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import parseBasicAuth from 'basic-auth';
+import { digest } from './token.js';
 
 /** One accepted pair of HTTP basic authentication credentials. */
 export interface BasicCredentials {
@@ -76,10 +77,6 @@ function printable(value: string): boolean {
     if (code < 0x20 || code === 0x7f) return false;
   }
   return true;
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
 }
 
 /** Whether `probe` equals one of `accepted`, comparing with every one of them. */
@@ -271,15 +268,7 @@ export const UNAUTHORIZED_BODY = { error: 'unauthorized' } as const;
  * the log line (`basic-auth: wrong`, `header x-key: missing`); undefined
  * when the request passes.
  */
-export function unauthorized(
-  factor: SecondFactor,
-  headers: IncomingHttpHeaders,
-):
-  | {
-      failed: string[];
-      answer: { status: 401; body: typeof UNAUTHORIZED_BODY; headers?: Record<string, string> };
-    }
-  | undefined {
+export function unauthorized(factor: SecondFactor, headers: IncomingHttpHeaders) {
   const failures = factor.check(headers);
   if (failures.length === 0) return undefined;
   return {

@@ -45,7 +45,8 @@ export function kargoToken(input: KargoTokenInput): string {
     .digest('hex');
 }
 
-function digest(value: string): Buffer {
+/** SHA-256 of `value`: fixed-length, so `timingSafeEqual` can compare any two. */
+export function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
