@@ -16,6 +16,9 @@ export class Expired extends Error {}
 /** Objects per list page, as client-go's `tools/pager` (`defaultPageSize = 500`). */
 export const DEFAULT_PAGE_SIZE = 500;
 
+/** Lists restarted at once after an expired continue token, before backing off. */
+const MAX_LIST_RESTARTS = 3;
+
 /** Retries of one list page the server asked to retry (`Retry-After`), as client-go's `rest` client (`maxRetries = 10`). */
 const PAGE_RETRIES = 10;
 
@@ -50,9 +53,11 @@ export function retryAfter(err: unknown, maxMs: number): number {
 export interface ListTarget<T> {
   known: Map<string, string>;
   onUpsert: (item: T) => void;
-  onDelete: (ref: ObjectRef) => void;
+  onDelete: (ref: ObjectRef, object?: T) => void;
   onResync: ((objects: readonly T[]) => void) | undefined;
   onPage: () => void;
+  /** The list starts over: its continue token expired. */
+  onRestart: () => void;
 }
 
 export function keyOf(namespace: string | undefined, name: string): string {
@@ -76,6 +81,22 @@ export function keyOf(namespace: string | undefined, name: string): string {
  * (`relistResourceVersion` returns "") after a 410.
  */
 export async function listAndReconcile<T extends KubeObjectLike>(
+  list: PagedList,
+  target: ListTarget<T>,
+): Promise<{ resourceVersion: string | undefined } | undefined> {
+  for (let restarts = 0; ; restarts++) {
+    try {
+      return await listOnce(list, target);
+    } catch (err) {
+      // Past a few restarts in a row, the run loop's backoff takes over (no hot loop).
+      if (!(err instanceof Expired) || list.closed() || restarts >= MAX_LIST_RESTARTS) throw err;
+      // The continue token outlived etcd's compaction (410 Expired): start the list over.
+      target.onRestart();
+    }
+  }
+}
+
+async function listOnce<T extends KubeObjectLike>(
   list: PagedList,
   target: ListTarget<T>,
 ): Promise<{ resourceVersion: string | undefined } | undefined> {

@@ -12,7 +12,6 @@
  * jittered backoff. client-node 1.x's informer does not restart after an
  * error (kubernetes-client/javascript#2385 and friends), hence this loop.
  *
- *
  * Lists are paged (./paged-list.ts); a continue token that expired meanwhile
  * (410) restarts the list. Freshness (./sync-state.ts): the watcher tracks
  * since when it is out of sync (no open watch), so a caller can refuse to
@@ -24,16 +23,23 @@
  */
 import type { Logger } from '../types.js';
 import { silentLogger } from '../logger.js';
-import { type BackoffOptions, type Sleep, backgroundSleep, backoffDelay } from './backoff.js';
+import {
+  type BackoffOptions,
+  type Sleep,
+  WATCH_BACKOFF,
+  backgroundSleep,
+  backoffDelay,
+} from './backoff.js';
 import { type KubeClusterError, explainKubeFailure } from './errors.js';
 import { KubeClient, collectionPath } from './http.js';
-import { KubeHttpError, safeReason } from './http-error.js';
-import { type WatchEvent, kubeWatch } from './watch-stream.js';
+import { KubeHttpError } from './http-error.js';
+import { kubeWatch } from './watch-stream.js';
+import { applyWatchEvent } from './watch-events.js';
 import {
   DEFAULT_PAGE_SIZE,
   Expired,
   type PagedList,
-  keyOf,
+  type ListTarget,
   listAndReconcile,
   retryAfter,
 } from './paged-list.js';
@@ -44,17 +50,7 @@ import type {
   ResourceWatcherStats,
 } from './watcher-options.js';
 
-/** Lists restarted at once after an expired continue token, before backing off. */
-const MAX_LIST_RESTARTS = 3;
-
 const HEALTHY_WATCH_MS = 10_000;
-
-const DEFAULT_BACKOFF: Required<BackoffOptions> = {
-  initialMs: 1000,
-  maxMs: 30_000,
-  factor: 2,
-  jitter: 0.2,
-};
 
 /** Lists then watches one resource type, calling handlers; restarts by itself until closed. */
 export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
@@ -63,11 +59,10 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
   readonly #backoff: Required<BackoffOptions>;
   readonly #sleep: Sleep;
   readonly #random: () => number;
-  readonly #path: string;
   readonly #list: PagedList;
   readonly #abort = new AbortController();
-  /** key → resourceVersion of every known object. */
-  readonly #known = new Map<string, string>();
+  /** Where listed and watched objects go; `known`: key → resourceVersion of every known object. */
+  readonly #target: ListTarget<T>;
   readonly #stats: ResourceWatcherStats = {
     ready: false,
     objects: 0,
@@ -79,7 +74,6 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     listRestarts: 0,
     outOfSyncMs: 0,
   };
-  readonly #client: KubeClient;
   readonly #ownClient: boolean;
   readonly #sync: SyncState;
   readonly #ready: Promise<void>;
@@ -92,16 +86,14 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
   constructor(options: ResourceWatcherOptions<T>) {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
-    this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.#backoff = { ...WATCH_BACKOFF, ...options.backoff };
     this.#sleep = options.sleep ?? backgroundSleep;
     this.#random = options.random ?? Math.random;
-    this.#path = collectionPath(options.resource, options.namespace);
     this.#ownClient = options.client === undefined;
-    this.#client = options.client ?? new KubeClient(options.kubeConfig);
     this.#sync = new SyncState(options.now ?? Date.now);
     this.#list = {
-      client: this.#client,
-      path: this.#path,
+      client: options.client ?? new KubeClient(options.kubeConfig),
+      path: collectionPath(options.resource, options.namespace),
       query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
       pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE,
       timeoutMs: options.listTimeoutMs ?? 60_000,
@@ -116,6 +108,18 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
           { ...this.#describe, status: err.statusCode, retryInMs: wait, attempt },
           'list page refused with Retry-After, retrying the page',
         );
+      },
+    };
+    const { onUpsert, onDelete, onResync } = options;
+    this.#target = {
+      known: new Map(),
+      onUpsert: (item) => this.#deliver(() => onUpsert(item)),
+      onDelete: (ref, object) => this.#deliver(() => onDelete(ref, object)),
+      onResync: onResync && ((all) => this.#deliver(() => onResync(all))),
+      onPage: () => (this.#stats.pages += 1),
+      onRestart: () => {
+        this.#stats.listRestarts += 1;
+        this.#logger.info({ ...this.#describe }, 'list continue token expired, listing again');
       },
     };
     this.#ready = new Promise<void>((resolve, reject) => {
@@ -146,7 +150,7 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
 
   /** A snapshot of the counters. */
   stats(): ResourceWatcherStats {
-    return { ...this.#stats, objects: this.#known.size, outOfSyncMs: this.outOfSyncMs() };
+    return { ...this.#stats, objects: this.#target.known.size, outOfSyncMs: this.outOfSyncMs() };
   }
 
   /**
@@ -178,7 +182,7 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
         this.#rejectReady(new Error('[kargo-azure-receiver] watcher closed before its first list'));
     }
     await this.#loop;
-    if (this.#ownClient) this.#client.destroy();
+    if (this.#ownClient) this.#list.client.destroy();
   }
 
   get #describe(): Record<string, unknown> {
@@ -229,9 +233,15 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
           // In words, with the server and context: "cannot reach …: connection refused", "Kargo's CRDs are not installed".
           const failure = explainKubeFailure(err, this.#options.kubeConfig, this.#options.resource);
           this.#sync.failure = failure;
-          const problem = failure.message;
           this.#logger.warn(
-            { ...this.#describe, status, reason, problem, attempt: failures, retryInMs: delay },
+            {
+              ...this.#describe,
+              status,
+              reason,
+              problem: failure.message,
+              attempt: failures,
+              retryInMs: delay,
+            },
             'Kubernetes watch failed, retrying',
           );
           const { onError } = this.#options;
@@ -243,31 +253,8 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     }
   }
 
-  /** One list (./paged-list.ts), started over a few times when its continue token expires. */
   async #relist(): Promise<void> {
-    for (let restarts = 0; ; restarts++) {
-      try {
-        await this.#listPages();
-        return;
-      } catch (err) {
-        // Past a few restarts in a row, the run loop's backoff takes over (no hot loop).
-        if (!(err instanceof Expired) || this.#closed || restarts >= MAX_LIST_RESTARTS) throw err;
-        // The continue token outlived etcd's compaction (410 Expired): start the list over.
-        this.#stats.listRestarts += 1;
-        this.#logger.info({ ...this.#describe }, 'list continue token expired, listing again');
-      }
-    }
-  }
-
-  async #listPages(): Promise<void> {
-    const { onUpsert, onDelete, onResync } = this.#options;
-    const listed = await listAndReconcile<T>(this.#list, {
-      known: this.#known,
-      onUpsert: (item) => this.#deliver(() => onUpsert(item)),
-      onDelete: (ref) => this.#deliver(() => onDelete(ref)),
-      onResync: onResync && ((all) => this.#deliver(() => onResync(all))),
-      onPage: () => (this.#stats.pages += 1),
-    });
+    const listed = await listAndReconcile<T>(this.#list, this.#target);
     if (!listed) return;
     this.#resourceVersion = listed.resourceVersion;
     this.#stats.lists += 1;
@@ -289,8 +276,8 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     const lostSince = this.#sync.lostSince();
     try {
       await kubeWatch(
-        this.#client,
-        this.#path,
+        this.#list.client,
+        this.#list.path,
         {
           ...this.#list.query,
           resourceVersion: this.#resourceVersion,
@@ -305,7 +292,10 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
           onOpen: () => this.#sync.markInSync(),
           background: true,
           onEvent: (event) => {
-            if (this.#onEvent(event)) progressed = true;
+            const applied = this.#closed ? undefined : applyWatchEvent(event, this.#target);
+            if (!applied) return;
+            progressed = true;
+            if (applied.resourceVersion) this.#resourceVersion = applied.resourceVersion;
           },
         },
       );
@@ -317,50 +307,6 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     this.#sync.markOutOfSync();
     // A quiet watch that lived a while was healthy too, even without bookmarks.
     return progressed || Date.now() - started >= HEALTHY_WATCH_MS;
-  }
-
-  /** Applies one event; returns whether it was progress. Throws Expired on 410. */
-  #onEvent(event: WatchEvent): boolean {
-    if (this.#closed) return false;
-    const object = (event.object ?? {}) as T & { code?: unknown; reason?: unknown };
-    const rv = object.metadata?.resourceVersion;
-    switch (event.type) {
-      case 'ADDED':
-      case 'MODIFIED': {
-        const name = object.metadata?.name;
-        if (!name) return false;
-        this.#known.set(keyOf(object.metadata?.namespace, name), rv ?? '');
-        this.#deliver(() => this.#options.onUpsert(object));
-        break;
-      }
-      case 'DELETED': {
-        const name = object.metadata?.name;
-        if (!name) return false;
-        this.#known.delete(keyOf(object.metadata?.namespace, name));
-        this.#deliver(() =>
-          this.#options.onDelete({ namespace: object.metadata?.namespace, name }, object),
-        );
-        break;
-      }
-      case 'BOOKMARK':
-        break;
-      case 'ERROR': {
-        if (object.code === 410) throw new Expired();
-        // A Status may ask to retry later, e.g. "Too large resource version" (504, retryAfterSeconds 1:
-        // apimachinery api/errors NewTooLargeResourceVersionError).
-        const details = (object as { details?: { retryAfterSeconds?: unknown } }).details;
-        const retryAfter = details?.retryAfterSeconds;
-        throw new KubeHttpError(
-          typeof object.code === 'number' ? object.code : undefined,
-          safeReason(object.reason),
-          typeof retryAfter === 'number' && retryAfter > 0 ? retryAfter * 1000 : undefined,
-        );
-      }
-      default:
-        return false;
-    }
-    if (rv) this.#resourceVersion = rv;
-    return true;
   }
 
   /** A throwing handler must not break the watch. */
