@@ -178,15 +178,23 @@ export interface RequestOptions {
   background?: boolean;
 }
 
-export function withTimeout(signal: AbortSignal | undefined): {
-  controller: AbortController;
-  dispose: () => void;
-} {
+/** The abort of one request: follows `options.signal`; a `timer(ms)` aborts it as timed out. */
+export function requestAbort({ signal, background }: RequestOptions) {
   const controller = new AbortController();
+  let timedOut = false;
   const forward = (): void => controller.abort();
   if (signal?.aborted) controller.abort();
   signal?.addEventListener('abort', forward, { once: true });
-  return { controller, dispose: () => signal?.removeEventListener('abort', forward) };
+  const timer = (ms: number): NodeJS.Timeout => {
+    const timeout = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, ms);
+    if (background) timeout.unref();
+    return timeout;
+  };
+  const dispose = (): void => signal?.removeEventListener('abort', forward);
+  return { controller, timer, timedOut: () => timedOut, dispose };
 }
 
 /** GET a JSON document. Rejects with {@link KubeHttpError} on any non-2xx answer or failure. */
@@ -196,13 +204,8 @@ export async function kubeGet(
   query: Record<string, string | undefined>,
   options: RequestOptions,
 ): Promise<unknown> {
-  const { controller, dispose } = withTimeout(options.signal);
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, options.timeoutMs);
-  if (options.background) timer.unref();
+  const { controller, timer: startTimer, timedOut, dispose } = requestAbort(options);
+  const timer = startTimer(options.timeoutMs);
   try {
     const { res } = await open(target, path, query, controller.signal, options.background);
     const status = res.statusCode ?? 0;
@@ -216,7 +219,7 @@ export async function kubeGet(
     }
   } catch (err) {
     if (err instanceof KubeHttpError) throw err;
-    throw networkError(err, options.signal, timedOut);
+    throw networkError(err, options.signal, timedOut());
   } finally {
     clearTimeout(timer);
     dispose();

@@ -3,7 +3,7 @@
  * and an overall deadline.
  * @module
  */
-import { type KubeTarget, type RequestOptions, open, withTimeout } from './http.js';
+import { type KubeTarget, type RequestOptions, open, requestAbort } from './http.js';
 import { KubeHttpError, failure, networkError } from './http-error.js';
 
 /** One watch event as sent on the wire. */
@@ -36,22 +36,14 @@ export async function kubeWatch(
   query: Record<string, string | undefined>,
   options: WatchOptions,
 ): Promise<void> {
-  const { controller, dispose } = withTimeout(options.signal);
-  let timedOut = false;
-  const expire = (): void => {
-    timedOut = true;
-    controller.abort();
-  };
+  const { controller, timer: startTimer, timedOut, dispose } = requestAbort(options);
   let timer: NodeJS.Timeout | undefined;
   const arm = (): void => {
     clearTimeout(timer);
-    timer = setTimeout(expire, options.timeoutMs);
-    if (options.background) timer.unref();
+    timer = startTimer(options.timeoutMs);
   };
   arm();
-  const deadline =
-    options.deadlineMs === undefined ? undefined : setTimeout(expire, options.deadlineMs);
-  if (options.background) deadline?.unref();
+  const deadline = options.deadlineMs === undefined ? undefined : startTimer(options.deadlineMs);
   let handlerError: unknown;
   try {
     const { res } = await open(
@@ -93,7 +85,7 @@ export async function kubeWatch(
   } catch (err) {
     if (err instanceof KubeHttpError) throw err;
     if (handlerError !== undefined && err === handlerError) throw err;
-    throw networkError(err, options.signal, timedOut);
+    throw networkError(err, options.signal, timedOut());
   } finally {
     clearTimeout(timer);
     clearTimeout(deadline);

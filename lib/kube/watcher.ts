@@ -1,3 +1,4 @@
+// Stays whole (~320 lines): one loop and the state its steps share; the list, events, stream and freshness live apart.
 /**
  * A generic list-then-watch loop for one resource type in one namespace (or
  * across all namespaces / cluster-scoped), independent of what the objects
@@ -12,10 +13,8 @@
  * jittered backoff. client-node 1.x's informer does not restart after an
  * error (kubernetes-client/javascript#2385 and friends), hence this loop.
  *
- * Lists are paged (./paged-list.ts); a continue token that expired meanwhile
- * (410) restarts the list. Freshness (./sync-state.ts): the watcher tracks
- * since when it is out of sync (no open watch), so a caller can refuse to
- * answer from a cache that is too old.
+ * Parts: paged lists (./paged-list.ts), watch events (./watch-events.ts),
+ * freshness (./sync-state.ts), so a caller can refuse a cache too old.
  *
  * Memory: the watcher keeps only key → resourceVersion, enough to tell what
  * changed or vanished across a re-list. The objects go to the handlers.
