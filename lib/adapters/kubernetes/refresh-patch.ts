@@ -6,10 +6,12 @@
  */
 import {
   ApiException,
-  type CustomObjectsApi,
+  CustomObjectsApi,
   PatchStrategy,
   setHeaderOptions,
+  type KubeConfig as ClientNodeKubeConfig,
 } from '@kubernetes/client-node';
+import type { ClientKubeConfig as KubeConfig } from '../../kube/config.js';
 import type { Logger, RefreshTarget } from '../../types.js';
 import { KubernetesAdapterError } from '../../kube/errors.js';
 import { retryAfterMs, safeReason } from '../../kube/http-error.js';
@@ -80,13 +82,28 @@ export function admissionRefusal(
   };
 }
 
+/** Sends one refresh PATCH (client-node's types stay out of the declarations). */
+export type SendRefreshPatch = (
+  target: RefreshTarget,
+  now: Date,
+  timeoutMs: number,
+  signals: AbortSignal[],
+  logger: Logger,
+) => Promise<Outcome>;
+
+/** A {@link SendRefreshPatch} through `kubeConfig`. */
+export function refreshPatcher(kubeConfig: KubeConfig): SendRefreshPatch {
+  const api = (kubeConfig as ClientNodeKubeConfig).makeApiClient(CustomObjectsApi);
+  return (...args) => sendRefreshPatch(api, ...args);
+}
+
 /**
  * Sends one PATCH. client-node sends custom-object patches as JSON Patch
  * unless told otherwise, and the API server answers 400 to an object body
  * sent that way. The PATCH gets a deadline (client-node sets none) and is
  * aborted when `signals` abort (its callers gave up, the adapter closes).
  */
-export async function sendRefreshPatch(
+async function sendRefreshPatch(
   api: CustomObjectsApi,
   target: RefreshTarget,
   now: Date,

@@ -4,7 +4,6 @@
  * single-flight per object, bounded concurrency.
  * @module
  */
-import { CustomObjectsApi, type KubeConfig as ClientNodeKubeConfig } from '@kubernetes/client-node';
 import { setMaxListeners } from 'node:events';
 import type { ClientKubeConfig as KubeConfig } from '../../kube/config.js';
 import pLimit from 'p-limit';
@@ -12,7 +11,12 @@ import type { Logger, RefreshTarget } from '../../types.js';
 import { type Sleep, backoffDelay } from '../../kube/backoff.js';
 import { KubernetesAdapterError } from '../../kube/errors.js';
 import { linkedSignal } from '../../kube/request-signal.js';
-import { type Outcome, finalFailure, sendRefreshPatch } from './refresh-patch.js';
+import {
+  type Outcome,
+  type SendRefreshPatch,
+  finalFailure,
+  refreshPatcher,
+} from './refresh-patch.js';
 
 /** Retry policy of refreshes. */
 export interface RefreshRetryOptions {
@@ -78,7 +82,7 @@ interface Flight {
 /** Applies refresh patches. */
 export class Refresher {
   readonly #config: RefresherConfig;
-  readonly #api: CustomObjectsApi;
+  readonly #patch: SendRefreshPatch;
   readonly #limit: ReturnType<typeof pLimit>;
   readonly #flights = new Map<string, Flight>();
   readonly #stats: RefreshStats = {
@@ -94,7 +98,7 @@ export class Refresher {
     this.#config = config;
     // Each PATCH on the wire and each retry wait listens to the close signal while it lasts.
     setMaxListeners(0, config.signal);
-    this.#api = (config.kubeConfig as ClientNodeKubeConfig).makeApiClient(CustomObjectsApi);
+    this.#patch = refreshPatcher(config.kubeConfig);
     this.#limit = pLimit(config.concurrency);
   }
 
@@ -247,14 +251,7 @@ export class Refresher {
     this.#stats.patches += 1;
     const { requestTimeoutMs, signal, logger } = this.#config;
     const signals = [signal, flight.abandon.signal];
-    const outcome = await sendRefreshPatch(
-      this.#api,
-      target,
-      now,
-      requestTimeoutMs,
-      signals,
-      logger,
-    );
+    const outcome = await this.#patch(target, now, requestTimeoutMs, signals, logger);
     if (outcome.done && outcome.notFound) this.#stats.notFound += 1;
     return outcome;
   }
