@@ -16,6 +16,14 @@ export interface BackoffOptions {
   jitter?: number;
 }
 
+/** Between failed list/watch attempts: 1 s doubling to 30 s, ±20 %. */
+export const WATCH_BACKOFF: Required<BackoffOptions> = {
+  initialMs: 1000,
+  maxMs: 30_000,
+  factor: 2,
+  jitter: 0.2,
+};
+
 /** Waits `ms`, or less when `signal` aborts (then it resolves, it does not reject). */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 

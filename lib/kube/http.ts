@@ -16,6 +16,9 @@ import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { ClientKubeConfig as KubeConfig } from './config.js';
+import { KubeHttpError, failure, networkError } from './http-error.js';
+
+export { KubeHttpError } from './http-error.js';
 
 /** A resource type: `group` is `''` for the core group. */
 export interface ResourceType {
@@ -35,66 +38,6 @@ export function collectionPath(resource: ResourceType, namespace?: string): stri
     : `${base}/${plural}`;
 }
 
-/**
- * A failed request. The message holds the status code and the Status
- * `reason` only, never the response body.
- */
-export class KubeHttpError extends Error {
-  /** HTTP status, or undefined for a network error / timeout. */
-  readonly statusCode: number | undefined;
-  /** The `reason` of the Kubernetes Status (`Forbidden`, `Expired`, …), or a network error code. */
-  readonly reason: string | undefined;
-  /** The `Retry-After` of a 429 or 5xx answer, in milliseconds. */
-  readonly retryAfterMs: number | undefined;
-
-  constructor(statusCode: number | undefined, reason: string | undefined, retryAfterMs?: number) {
-    super(
-      statusCode
-        ? `Kubernetes API answered ${statusCode}${reason ? ` ${reason}` : ''}`
-        : `Kubernetes API request failed${reason ? `: ${reason}` : ''}`,
-    );
-    this.name = 'KubeHttpError';
-    this.statusCode = statusCode;
-    this.reason = reason;
-    this.retryAfterMs = retryAfterMs;
-  }
-}
-
-/** A reason safe to log: a single CamelCase or CONSTANT word, nothing taken from free text. */
-export function safeReason(value: unknown): string | undefined {
-  return typeof value === 'string' && /^[A-Za-z_]{1,64}$/.test(value) ? value : undefined;
-}
-
-/** Turns a network-level failure into a KubeHttpError naming only its code. */
-function networkError(
-  err: unknown,
-  signal: AbortSignal | undefined,
-  timedOut: boolean,
-): KubeHttpError {
-  if (timedOut) return new KubeHttpError(undefined, 'Timeout');
-  if (signal?.aborted) return new KubeHttpError(undefined, 'Aborted');
-  const code = (err as { code?: unknown } | null)?.code;
-  return new KubeHttpError(undefined, safeReason(code) ?? 'NetworkError');
-}
-
-const MAX_ERROR_BODY = 64 * 1024;
-
-async function readStatusReason(res: http.IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_ERROR_BODY) break;
-    chunks.push(chunk as Buffer);
-  }
-  try {
-    const status = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { reason?: unknown };
-    return safeReason(status.reason);
-  } catch {
-    return undefined;
-  }
-}
-
 interface Opened {
   res: http.IncomingMessage;
   req: http.ClientRequest;
@@ -105,7 +48,7 @@ export const USER_AGENT = `kargo-azure-receiver/${packageVersion()}`;
 
 function packageVersion(): string {
   try {
-    // lib/adapters/kubernetes/ and dist/adapters/kubernetes/ are both three levels below the package root.
+    // lib/kube/ and dist/kube/ are both two levels below the package root.
     const pkg = JSON.parse(
       readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
     ) as { version?: unknown };
@@ -190,7 +133,7 @@ function ownAgent(options: https.RequestOptions): http.Agent | undefined {
 /** A KubeConfig (a fresh connection per request) or a {@link KubeClient} (a shared keep-alive pool). */
 export type KubeTarget = KubeConfig | KubeClient;
 
-async function open(
+export async function open(
   target: KubeTarget,
   path: string,
   query: Record<string, string | undefined>,
@@ -225,7 +168,7 @@ async function open(
   });
 }
 
-/** Options of {@link kubeGet} and {@link kubeWatch}. */
+/** Options of {@link kubeGet} and `kubeWatch`. */
 export interface RequestOptions {
   /** Aborts the request (then it rejects with reason `Aborted`). */
   signal?: AbortSignal;
@@ -235,39 +178,23 @@ export interface RequestOptions {
   background?: boolean;
 }
 
-function withTimeout(signal: AbortSignal | undefined): {
-  controller: AbortController;
-  dispose: () => void;
-} {
+/** The abort of one request: follows `options.signal`; a `timer(ms)` aborts it as timed out. */
+export function requestAbort({ signal, background }: RequestOptions) {
   const controller = new AbortController();
+  let timedOut = false;
   const forward = (): void => controller.abort();
   if (signal?.aborted) controller.abort();
   signal?.addEventListener('abort', forward, { once: true });
-  return { controller, dispose: () => signal?.removeEventListener('abort', forward) };
-}
-
-/**
- * `Retry-After` in milliseconds (delta-seconds or an HTTP date), for the 429
- * and 5xx answers the API server sends it with (its priority-and-fairness
- * filter and `--max-requests-inflight` answer 429 with `Retry-After: 1`;
- * client-go's `checkWait` in rest/request.go honours it).
- */
-export function retryAfterMs(
-  header: string | string[] | undefined,
-  now = Date.now(),
-): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined || value.trim() === '') return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-async function failure(res: http.IncomingMessage): Promise<KubeHttpError> {
-  const status = res.statusCode ?? 0;
-  const retryAfter =
-    status === 429 || status >= 500 ? retryAfterMs(res.headers['retry-after']) : undefined;
-  return new KubeHttpError(status, await readStatusReason(res), retryAfter);
+  const timer = (ms: number): NodeJS.Timeout => {
+    const timeout = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, ms);
+    if (background) timeout.unref();
+    return timeout;
+  };
+  const dispose = (): void => signal?.removeEventListener('abort', forward);
+  return { controller, timer, timedOut: () => timedOut, dispose };
 }
 
 /** GET a JSON document. Rejects with {@link KubeHttpError} on any non-2xx answer or failure. */
@@ -277,13 +204,8 @@ export async function kubeGet(
   query: Record<string, string | undefined>,
   options: RequestOptions,
 ): Promise<unknown> {
-  const { controller, dispose } = withTimeout(options.signal);
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, options.timeoutMs);
-  if (options.background) timer.unref();
+  const { controller, timer: startTimer, timedOut, dispose } = requestAbort(options);
+  const timer = startTimer(options.timeoutMs);
   try {
     const { res } = await open(target, path, query, controller.signal, options.background);
     const status = res.statusCode ?? 0;
@@ -297,105 +219,9 @@ export async function kubeGet(
     }
   } catch (err) {
     if (err instanceof KubeHttpError) throw err;
-    throw networkError(err, options.signal, timedOut);
+    throw networkError(err, options.signal, timedOut());
   } finally {
     clearTimeout(timer);
-    dispose();
-  }
-}
-
-/** One watch event as sent on the wire. */
-export interface WatchEvent {
-  type: string;
-  object: unknown;
-}
-
-/** Options of {@link kubeWatch}. */
-export interface WatchOptions extends RequestOptions {
-  /** Called per event line. */
-  onEvent: (event: WatchEvent) => void;
-  /** Called once the server accepted the watch (HTTP 200). */
-  onOpen?: () => void;
-  /** The longest the whole watch may last, however busy; then it ends with reason `Timeout`. Default: no bound beyond `timeoutMs` of silence. */
-  deadlineMs?: number;
-}
-
-/**
- * Streams a watch (`watch=true` is added). Calls `onEvent` per line;
- * resolves when the server ends the stream, rejects with
- * {@link KubeHttpError} on a non-200 answer, a broken connection, silence
- * longer than `timeoutMs` (a half-open connection sends nothing, not even
- * the bookmarks a live API server sends every minute), a watch outliving
- * `deadlineMs`, or the error `onEvent` throws (which also stops the stream).
- */
-export async function kubeWatch(
-  target: KubeTarget,
-  path: string,
-  query: Record<string, string | undefined>,
-  options: WatchOptions,
-): Promise<void> {
-  const { controller, dispose } = withTimeout(options.signal);
-  let timedOut = false;
-  const expire = (): void => {
-    timedOut = true;
-    controller.abort();
-  };
-  let timer: NodeJS.Timeout | undefined;
-  const arm = (): void => {
-    clearTimeout(timer);
-    timer = setTimeout(expire, options.timeoutMs);
-    if (options.background) timer.unref();
-  };
-  arm();
-  const deadline =
-    options.deadlineMs === undefined ? undefined : setTimeout(expire, options.deadlineMs);
-  if (options.background) deadline?.unref();
-  let handlerError: unknown;
-  try {
-    const { res } = await open(
-      target,
-      path,
-      { ...query, watch: 'true' },
-      controller.signal,
-      options.background,
-    );
-    const status = res.statusCode ?? 0;
-    if (status !== 200) throw await failure(res);
-    options.onOpen?.();
-    let buffered = '';
-    res.setEncoding('utf8');
-    for await (const chunk of res) {
-      arm();
-      buffered += chunk as string;
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
-        if (!line) continue;
-        let event: WatchEvent;
-        try {
-          event = JSON.parse(line) as WatchEvent;
-        } catch {
-          throw new KubeHttpError(status, 'InvalidJSON');
-        }
-        try {
-          options.onEvent(event);
-        } catch (err) {
-          handlerError = err;
-          throw err; // leaving the for-await destroys the response
-        }
-      }
-    }
-    // A stream cut mid-way ends the iteration without an error on some Node versions.
-    if (!res.complete) throw new KubeHttpError(undefined, 'ConnectionReset');
-  } catch (err) {
-    if (err instanceof KubeHttpError) throw err;
-    if (handlerError !== undefined && err === handlerError) throw err;
-    throw networkError(err, options.signal, timedOut);
-  } finally {
-    clearTimeout(timer);
-    clearTimeout(deadline);
-    controller.abort(); // releases the socket whatever happened
     dispose();
   }
 }

@@ -1,3 +1,4 @@
+// Stays whole (~320 lines): one loop and the state its steps share; the list, events, stream and freshness live apart.
 /**
  * A generic list-then-watch loop for one resource type in one namespace (or
  * across all namespaces / cluster-scoped), independent of what the objects
@@ -12,147 +13,43 @@
  * jittered backoff. client-node 1.x's informer does not restart after an
  * error (kubernetes-client/javascript#2385 and friends), hence this loop.
  *
- * Lists are paged (`limit`/`continue`, {@link DEFAULT_PAGE_SIZE} per page as
- * client-go's pager) so no more than one page of raw JSON is held at once;
- * each page's objects go to the handlers and are dropped. A continue token
- * that expired meanwhile (410) restarts the list.
- *
- * Freshness: the watcher tracks since when it is out of sync (no open watch:
- * the API server is down, the watch is refused, a re-list is running), so a
- * caller can refuse to answer from a cache that is too old.
+ * Parts: paged lists (./paged-list.ts), watch events (./watch-events.ts),
+ * freshness (./sync-state.ts), so a caller can refuse a cache too old.
  *
  * Memory: the watcher keeps only key → resourceVersion, enough to tell what
  * changed or vanished across a re-list. The objects go to the handlers.
  * @module
  */
-import type { ClientKubeConfig as KubeConfig } from './config.js';
 import type { Logger } from '../types.js';
 import { silentLogger } from '../logger.js';
-import { type BackoffOptions, type Sleep, backgroundSleep, backoffDelay } from './backoff.js';
-import { type KubeClusterError, explainKubeFailure } from './errors.js';
 import {
-  KubeClient,
-  KubeHttpError,
-  type ResourceType,
-  type WatchEvent,
-  collectionPath,
-  kubeGet,
-  kubeWatch,
-  safeReason,
-} from './http.js';
-
-/** The part of a Kubernetes object the watcher reads. */
-export interface KubeObjectLike {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
-}
-
-/** Identifies an object that was deleted. */
-export interface ObjectRef {
-  /** Undefined for cluster-scoped objects. */
-  namespace: string | undefined;
-  name: string;
-}
-
-/** Options of {@link ResourceWatcher}. */
-export interface ResourceWatcherOptions<T extends KubeObjectLike = KubeObjectLike> {
-  /** Where and who to connect as. */
-  kubeConfig: KubeConfig;
-  /** The connection pool to use (shared by the watchers of one adapter). Default: one of the watcher's own, closed by `close()`. */
-  client?: KubeClient;
-  /** What to watch: `{ group: 'kargo.akuity.io', version: 'v1alpha1', plural: 'warehouses' }`; `group: ''` for core. */
-  resource: ResourceType;
-  /** One namespace; omitted: all namespaces (or a cluster-scoped resource). */
-  namespace?: string;
-  /** Server-side label selector. */
-  labelSelector?: string;
-  /** Server-side field selector. */
-  fieldSelector?: string;
-  /** An object was added or changed (also for each new or changed object found by a re-list). */
-  onUpsert: (object: T) => void;
-  /** An object was deleted (also for each object a re-list no longer returns; then `object` is undefined). */
-  onDelete: (ref: ObjectRef, object?: T) => void;
-  /** After each (re)list, once the deltas above were delivered: every object of the list (then the watcher holds a whole list at once: leave it out for large collections). */
-  onResync?: (objects: readonly T[]) => void;
-  /** A list or watch failed (it is retried after a backoff); for callers that must not wait for ever on `ready`. */
-  onError?: (error: Error) => void;
-  /** Receives warnings on restarts. Default: silent. */
-  logger?: Logger;
-  /** Backoff between failed attempts. Default: 1 s doubling to 30 s, ±20 %. */
-  backoff?: BackoffOptions;
-  /** Timeout of each list request (one page). Default 60 000 ms. */
-  listTimeoutMs?: number;
-  /** Objects per list page (`limit`). Default 500, as client-go's pager. */
-  pageSize?: number;
-  /** `timeoutSeconds` asked of the server for each watch; the actual value is spread up to twice that, as client-go does. Default 300. */
-  watchTimeoutSeconds?: number;
-  /**
-   * A watch that delivers nothing (no event, no bookmark) this long is
-   * considered dead and replaced: the API server sends a bookmark about every
-   * minute (apiserver `cacher.go`, `defaultBookmarkFrequency`), a half-open
-   * connection sends nothing. Default 90 000 ms.
-   */
-  watchIdleTimeoutMs?: number;
-  /** The longest wait a `Retry-After` may impose. Default 60 000 ms. */
-  maxRetryAfterMs?: number;
-  /** Injectable clock in milliseconds, for freshness (tests). Default `Date.now`. */
-  now?: () => number;
-  /** Injectable delay (tests). Default: a timer that does not keep the process alive. */
-  sleep?: Sleep;
-  /** Injectable randomness in [0, 1) for jitter (tests). */
-  random?: () => number;
-}
-
-/** Counters of a {@link ResourceWatcher}. */
-export interface ResourceWatcherStats {
-  /** Whether the first list completed. */
-  ready: boolean;
-  /** Objects currently known. */
-  objects: number;
-  /** Successful lists (the first one included). */
-  lists: number;
-  /** Watches started again after the first (for any reason). */
-  watchRestarts: number;
-  /** Re-lists forced by 410 Gone. */
-  expired: number;
-  /** Failed requests (lists and watches). */
-  errors: number;
-  /** List pages received. */
-  pages: number;
-  /** Lists restarted because their continue token expired (410). */
-  listRestarts: number;
-  /** Milliseconds since the cache is out of sync (no open watch), 0 while in sync. */
-  outOfSyncMs: number;
-}
-
-class Expired extends Error {}
-
-/** Objects per list page, as client-go's `tools/pager` (`defaultPageSize = 500`). */
-export const DEFAULT_PAGE_SIZE = 500;
-
-/** Lists restarted at once after an expired continue token, before backing off. */
-const MAX_LIST_RESTARTS = 3;
-
-/** Retries of one list page the server asked to retry (`Retry-After`), as client-go's `rest` client (`maxRetries = 10`). */
-const PAGE_RETRIES = 10;
+  type BackoffOptions,
+  type Sleep,
+  WATCH_BACKOFF,
+  backgroundSleep,
+  backoffDelay,
+} from './backoff.js';
+import { type KubeClusterError, explainKubeFailure } from './errors.js';
+import { KubeClient, collectionPath } from './http.js';
+import { KubeHttpError } from './http-error.js';
+import { kubeWatch } from './watch-stream.js';
+import { applyWatchEvent } from './watch-events.js';
+import {
+  DEFAULT_PAGE_SIZE,
+  Expired,
+  type PagedList,
+  type ListTarget,
+  listAndReconcile,
+  retryAfter,
+} from './paged-list.js';
+import { SyncState } from './sync-state.js';
+import type {
+  KubeObjectLike,
+  ResourceWatcherOptions,
+  ResourceWatcherStats,
+} from './watcher-options.js';
 
 const HEALTHY_WATCH_MS = 10_000;
-
-const DEFAULT_BACKOFF: Required<BackoffOptions> = {
-  initialMs: 1000,
-  maxMs: 30_000,
-  factor: 2,
-  jitter: 0.2,
-};
-
-/** One page of a list, as the API server sends it. */
-interface ListPage<T> {
-  metadata?: { resourceVersion?: string; continue?: string };
-  items?: T[];
-}
-
-function keyOf(namespace: string | undefined, name: string): string {
-  return `${namespace ?? ''}/${name}`;
-}
 
 /** Lists then watches one resource type, calling handlers; restarts by itself until closed. */
 export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
@@ -161,10 +58,10 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
   readonly #backoff: Required<BackoffOptions>;
   readonly #sleep: Sleep;
   readonly #random: () => number;
-  readonly #path: string;
+  readonly #list: PagedList;
   readonly #abort = new AbortController();
-  /** key → resourceVersion of every known object. */
-  readonly #known = new Map<string, string>();
+  /** Where listed and watched objects go; `known`: key → resourceVersion of every known object. */
+  readonly #target: ListTarget<T>;
   readonly #stats: ResourceWatcherStats = {
     ready: false,
     objects: 0,
@@ -176,14 +73,8 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     listRestarts: 0,
     outOfSyncMs: 0,
   };
-  readonly #client: KubeClient;
   readonly #ownClient: boolean;
-  readonly #now: () => number;
-  /** Since when no watch is open (ms, `#now`); undefined while one is. */
-  #outOfSyncSince: number;
-  #inSync = false;
-  /** Why the last list or watch failed, until a list completes or a watch opens. */
-  #failure: KubeClusterError | undefined;
+  readonly #sync: SyncState;
   readonly #ready: Promise<void>;
   #resolveReady!: () => void;
   #rejectReady!: (err: Error) => void;
@@ -194,14 +85,42 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
   constructor(options: ResourceWatcherOptions<T>) {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
-    this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.#backoff = { ...WATCH_BACKOFF, ...options.backoff };
     this.#sleep = options.sleep ?? backgroundSleep;
     this.#random = options.random ?? Math.random;
-    this.#path = collectionPath(options.resource, options.namespace);
     this.#ownClient = options.client === undefined;
-    this.#client = options.client ?? new KubeClient(options.kubeConfig);
-    this.#now = options.now ?? Date.now;
-    this.#outOfSyncSince = this.#now();
+    this.#sync = new SyncState(options.now ?? Date.now);
+    this.#list = {
+      client: options.client ?? new KubeClient(options.kubeConfig),
+      path: collectionPath(options.resource, options.namespace),
+      query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
+      pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE,
+      timeoutMs: options.listTimeoutMs ?? 60_000,
+      signal: this.#abort.signal,
+      sleep: this.#sleep,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
+      closed: () => this.#closed,
+      onRetry: (err, wait, attempt) => {
+        // Overloaded or failing (429/5xx): the list is not coming, as much a failure as an error.
+        this.#sync.failure = explainKubeFailure(err, options.kubeConfig, options.resource);
+        this.#logger.info(
+          { ...this.#describe, status: err.statusCode, retryInMs: wait, attempt },
+          'list page refused with Retry-After, retrying the page',
+        );
+      },
+    };
+    const { onUpsert, onDelete, onResync } = options;
+    this.#target = {
+      known: new Map(),
+      onUpsert: (item) => this.#deliver(() => onUpsert(item)),
+      onDelete: (ref, object) => this.#deliver(() => onDelete(ref, object)),
+      onResync: onResync && ((all) => this.#deliver(() => onResync(all))),
+      onPage: () => (this.#stats.pages += 1),
+      onRestart: () => {
+        this.#stats.listRestarts += 1;
+        this.#logger.info({ ...this.#describe }, 'list continue token expired, listing again');
+      },
+    };
     this.#ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -212,7 +131,7 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
   /** Starts the loop (idempotent). Returns `this`. */
   start(): this {
     if (!this.#loop && !this.#closed) {
-      this.#outOfSyncSince = this.#now();
+      this.#sync.restart();
       this.#loop = this.#run();
     }
     return this;
@@ -230,7 +149,7 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
 
   /** A snapshot of the counters. */
   stats(): ResourceWatcherStats {
-    return { ...this.#stats, objects: this.#known.size, outOfSyncMs: this.outOfSyncMs() };
+    return { ...this.#stats, objects: this.#target.known.size, outOfSyncMs: this.outOfSyncMs() };
   }
 
   /**
@@ -239,7 +158,7 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
    * watch ended (or since `start()` before the first list).
    */
   outOfSyncMs(): number {
-    return this.#inSync ? 0 : Math.max(0, this.#now() - this.#outOfSyncSince);
+    return this.#sync.outOfSyncMs();
   }
 
   /**
@@ -250,18 +169,7 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
    * list completes or a watch opens: the events of the outage are missed.
    */
   failure(): KubeClusterError | undefined {
-    return this.#failure;
-  }
-
-  #markInSync(): void {
-    this.#inSync = true;
-    this.#failure = undefined;
-  }
-
-  #markOutOfSync(since = this.#now()): void {
-    if (!this.#inSync) return;
-    this.#inSync = false;
-    this.#outOfSyncSince = since;
+    return this.#sync.failure;
   }
 
   /** Stops: aborts the request in flight and any backoff; resolves when the loop has exited. */
@@ -273,7 +181,7 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
         this.#rejectReady(new Error('[kargo-azure-receiver] watcher closed before its first list'));
     }
     await this.#loop;
-    if (this.#ownClient) this.#client.destroy();
+    if (this.#ownClient) this.#list.client.destroy();
   }
 
   get #describe(): Record<string, unknown> {
@@ -287,7 +195,7 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     while (!this.#closed) {
       let delay = 0;
       try {
-        if (this.#resourceVersion === undefined) await this.#list();
+        if (this.#resourceVersion === undefined) await this.#relist();
         if (!firstWatch) this.#stats.watchRestarts += 1;
         firstWatch = false;
         const progressed = await this.#watch();
@@ -317,15 +225,22 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
           failures += 1;
           delay = Math.max(
             backoffDelay(failures, this.#backoff, this.#random),
-            this.#retryAfter(err),
+            retryAfter(err, this.#list.maxRetryAfterMs),
           );
           const status = err instanceof KubeHttpError ? err.statusCode : undefined;
           const reason = err instanceof KubeHttpError ? err.reason : 'Error';
           // In words, with the server and context: "cannot reach …: connection refused", "Kargo's CRDs are not installed".
-          this.#failure = explainKubeFailure(err, this.#options.kubeConfig, this.#options.resource);
-          const problem = this.#failure.message;
+          const failure = explainKubeFailure(err, this.#options.kubeConfig, this.#options.resource);
+          this.#sync.failure = failure;
           this.#logger.warn(
-            { ...this.#describe, status, reason, problem, attempt: failures, retryInMs: delay },
+            {
+              ...this.#describe,
+              status,
+              reason,
+              problem: failure.message,
+              attempt: failures,
+              retryInMs: delay,
+            },
             'Kubernetes watch failed, retrying',
           );
           const { onError } = this.#options;
@@ -337,128 +252,15 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     }
   }
 
-  /** The wait a `Retry-After` asks for (capped), or 0. */
-  #retryAfter(err: unknown): number {
-    const asked = err instanceof KubeHttpError ? err.retryAfterMs : undefined;
-    return asked === undefined ? 0 : Math.min(asked, this.#options.maxRetryAfterMs ?? 60_000);
-  }
-
-  #query(): Record<string, string | undefined> {
-    return {
-      labelSelector: this.#options.labelSelector,
-      fieldSelector: this.#options.fieldSelector,
-    };
-  }
-
-  /**
-   * One list, page by page. No `resourceVersion`: the list is a consistent
-   * read (a quorum read of etcd), not `resourceVersion=0` as client-go's
-   * reflector sends for its first list. Two reasons. The watch cache serves
-   * `resourceVersion=0` whole and ignores `limit` (apiserver
-   * `storage/cacher` delegates only paged lists with a resourceVersion other
-   * than 0 to etcd; paging from the cache came with KEP-4988 in 1.33), so
-   * 100 000 Warehouses would arrive as one response of tens of megabytes.
-   * And it may be served from a lagging cache, older than what an earlier
-   * process already acted on. Client-go's reflector makes the same choice
-   * (`relistResourceVersion` returns "") after a 410.
-   */
-  async #list(): Promise<void> {
-    for (let restarts = 0; ; restarts++) {
-      try {
-        await this.#listPages();
-        return;
-      } catch (err) {
-        // Past a few restarts in a row, the run loop's backoff takes over (no hot loop).
-        if (!(err instanceof Expired) || this.#closed || restarts >= MAX_LIST_RESTARTS) throw err;
-        // The continue token outlived etcd's compaction (410 Expired): start the list over.
-        this.#stats.listRestarts += 1;
-        this.#logger.info({ ...this.#describe }, 'list continue token expired, listing again');
-      }
-    }
-  }
-
-  async #listPages(): Promise<void> {
-    const seen = new Set<string>();
-    const all: T[] | undefined = this.#options.onResync ? [] : undefined;
-    let continueToken: string | undefined;
-    let resourceVersion: string | undefined;
-    do {
-      const page = await this.#page(continueToken);
-      if (this.#closed) return;
-      this.#stats.pages += 1;
-      for (const item of Array.isArray(page.items) ? page.items : []) {
-        const name = item.metadata?.name;
-        if (!name) continue;
-        const key = keyOf(item.metadata?.namespace, name);
-        seen.add(key);
-        all?.push(item);
-        const rv = item.metadata?.resourceVersion ?? '';
-        if (this.#known.get(key) !== rv) {
-          this.#known.set(key, rv);
-          this.#deliver(() => this.#options.onUpsert(item));
-        }
-      }
-      // Every page carries the list's resourceVersion; the first one is the snapshot's.
-      resourceVersion ??= page.metadata?.resourceVersion;
-      continueToken = page.metadata?.continue || undefined;
-    } while (continueToken);
-    // Deleted while we were not watching: the list no longer has them.
-    for (const key of [...this.#known.keys()]) {
-      if (seen.has(key)) continue;
-      this.#known.delete(key);
-      const slash = key.indexOf('/');
-      const ref: ObjectRef = {
-        namespace: slash > 0 ? key.slice(0, slash) : undefined,
-        name: key.slice(slash + 1),
-      };
-      this.#deliver(() => this.#options.onDelete(ref));
-    }
-    if (this.#options.onResync && all) {
-      const onResync = this.#options.onResync;
-      this.#deliver(() => onResync(all));
-    }
-    this.#resourceVersion = resourceVersion;
+  async #relist(): Promise<void> {
+    const listed = await listAndReconcile<T>(this.#list, this.#target);
+    if (!listed) return;
+    this.#resourceVersion = listed.resourceVersion;
     this.#stats.lists += 1;
-    this.#markInSync();
+    this.#sync.markInSync();
     if (!this.#stats.ready) {
       this.#stats.ready = true;
       this.#resolveReady();
-    }
-  }
-
-  /** One page; retries the same page when the server asks to (`Retry-After` on 429 / 5xx). */
-  async #page(continueToken: string | undefined): Promise<ListPage<T>> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return (await kubeGet(
-          this.#client,
-          this.#path,
-          {
-            ...this.#query(),
-            limit: String(this.#options.pageSize ?? DEFAULT_PAGE_SIZE),
-            continue: continueToken,
-          },
-          {
-            signal: this.#abort.signal,
-            timeoutMs: this.#options.listTimeoutMs ?? 60_000,
-            background: true,
-          },
-        )) as ListPage<T>;
-      } catch (err) {
-        if (err instanceof KubeHttpError && err.statusCode === 410 && continueToken)
-          throw new Expired();
-        const wait = this.#retryAfter(err);
-        if (!(err instanceof KubeHttpError) || err.retryAfterMs === undefined) throw err;
-        if (attempt >= PAGE_RETRIES || this.#closed) throw err;
-        // Overloaded or failing (429/5xx): the list is not coming, as much a failure as an error.
-        this.#failure = explainKubeFailure(err, this.#options.kubeConfig, this.#options.resource);
-        this.#logger.info(
-          { ...this.#describe, status: err.statusCode, retryInMs: wait, attempt },
-          'list page refused with Retry-After, retrying the page',
-        );
-        await this.#sleep(wait, this.#abort.signal);
-        if (this.#closed) throw err;
-      }
     }
   }
 
@@ -470,13 +272,13 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     let progressed = false;
     const started = Date.now();
     // Until the watch delivers something, an ERROR event (410) means we never caught up.
-    const lostSince = this.#inSync ? undefined : this.#outOfSyncSince;
+    const lostSince = this.#sync.lostSince();
     try {
       await kubeWatch(
-        this.#client,
-        this.#path,
+        this.#list.client,
+        this.#list.path,
         {
-          ...this.#query(),
+          ...this.#list.query,
           resourceVersion: this.#resourceVersion,
           allowWatchBookmarks: 'true',
           timeoutSeconds: String(timeoutSeconds),
@@ -486,65 +288,24 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
           timeoutMs: idleTimeoutMs,
           // The server ends the watch after timeoutSeconds; past that plus the idle bound, something is wrong.
           deadlineMs: timeoutSeconds * 1000 + idleTimeoutMs,
-          onOpen: () => this.#markInSync(),
+          onOpen: () => this.#sync.markInSync(),
           background: true,
           onEvent: (event) => {
-            if (this.#onEvent(event)) progressed = true;
+            const applied = this.#closed ? undefined : applyWatchEvent(event, this.#target);
+            if (!applied) return;
+            progressed = true;
+            if (applied.resourceVersion) this.#resourceVersion = applied.resourceVersion;
           },
         },
       );
     } catch (err) {
-      this.#markOutOfSync(progressed ? undefined : lostSince);
+      this.#sync.markOutOfSync(progressed ? undefined : lostSince);
       if (err instanceof KubeHttpError && err.statusCode === 410) throw new Expired();
       throw err;
     }
-    this.#markOutOfSync();
+    this.#sync.markOutOfSync();
     // A quiet watch that lived a while was healthy too, even without bookmarks.
     return progressed || Date.now() - started >= HEALTHY_WATCH_MS;
-  }
-
-  /** Applies one event; returns whether it was progress. Throws Expired on 410. */
-  #onEvent(event: WatchEvent): boolean {
-    if (this.#closed) return false;
-    const object = (event.object ?? {}) as T & { code?: unknown; reason?: unknown };
-    const rv = object.metadata?.resourceVersion;
-    switch (event.type) {
-      case 'ADDED':
-      case 'MODIFIED': {
-        const name = object.metadata?.name;
-        if (!name) return false;
-        this.#known.set(keyOf(object.metadata?.namespace, name), rv ?? '');
-        this.#deliver(() => this.#options.onUpsert(object));
-        break;
-      }
-      case 'DELETED': {
-        const name = object.metadata?.name;
-        if (!name) return false;
-        this.#known.delete(keyOf(object.metadata?.namespace, name));
-        this.#deliver(() =>
-          this.#options.onDelete({ namespace: object.metadata?.namespace, name }, object),
-        );
-        break;
-      }
-      case 'BOOKMARK':
-        break;
-      case 'ERROR': {
-        if (object.code === 410) throw new Expired();
-        // A Status may ask to retry later, e.g. "Too large resource version" (504, retryAfterSeconds 1:
-        // apimachinery api/errors NewTooLargeResourceVersionError).
-        const details = (object as { details?: { retryAfterSeconds?: unknown } }).details;
-        const retryAfter = details?.retryAfterSeconds;
-        throw new KubeHttpError(
-          typeof object.code === 'number' ? object.code : undefined,
-          safeReason(object.reason),
-          typeof retryAfter === 'number' && retryAfter > 0 ? retryAfter * 1000 : undefined,
-        );
-      }
-      default:
-        return false;
-    }
-    if (rv) this.#resourceVersion = rv;
-    return true;
   }
 
   /** A throwing handler must not break the watch. */

@@ -13,8 +13,8 @@ export type {
   ObjectRef,
   ResourceWatcherOptions,
   ResourceWatcherStats,
-} from '../../kube/watcher.js';
-export { REFRESH_ANNOTATION } from './refresher.js';
+} from '../../kube/watcher-options.js';
+export { REFRESH_ANNOTATION } from './refresh-patch.js';
 export type { RefreshRetryOptions, RefreshStats } from './refresher.js';
 export type { BackoffOptions, Sleep } from '../../kube/backoff.js';
 export type { ResourceType } from '../../kube/http.js';

@@ -9,7 +9,13 @@ import type { Logger } from '../../types.js';
 import { silentLogger } from '../../logger.js';
 import { optionsError } from '../../errors.js';
 import { loggerSchema, namespacesSchema, optionsMessage } from '../../schemas.js';
-import { type BackoffOptions, type Sleep, backgroundSleep, realSleep } from '../../kube/backoff.js';
+import {
+  type BackoffOptions,
+  type Sleep,
+  WATCH_BACKOFF,
+  backgroundSleep,
+  realSleep,
+} from '../../kube/backoff.js';
 import type { RefreshRetryOptions } from './refresher.js';
 import {
   type KubeConfigLike,
@@ -154,13 +160,7 @@ export function resolveOptions(options: KubernetesAdapterOptions): KubernetesAda
     watchIdleTimeoutMs: options.watchIdleTimeoutMs ?? 90_000,
     closeTimeoutMs: options.closeTimeoutMs ?? 5000,
     clock: options.clock ?? Date.now,
-    watchBackoff: {
-      initialMs: 1000,
-      maxMs: 30_000,
-      factor: 2,
-      jitter: 0.2,
-      ...options.watchBackoff,
-    },
+    watchBackoff: { ...WATCH_BACKOFF, ...options.watchBackoff },
     refreshRetry: {
       attempts: 4,
       initialMs: 250,

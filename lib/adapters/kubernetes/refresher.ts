@@ -1,34 +1,22 @@
 /**
  * Refreshes Kargo objects with a merge patch of the `kargo.akuity.io/refresh`
- * annotation: retries on 429 / 5xx / network errors, single-flight per
- * object, bounded concurrency.
+ * annotation (./refresh-patch.ts): retries on 429 / 5xx / network errors,
+ * single-flight per object, bounded concurrency.
  * @module
  */
-import {
-  ApiException,
-  CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig as ClientNodeKubeConfig,
-} from '@kubernetes/client-node';
 import { setMaxListeners } from 'node:events';
 import type { ClientKubeConfig as KubeConfig } from '../../kube/config.js';
 import pLimit from 'p-limit';
 import type { Logger, RefreshTarget } from '../../types.js';
 import { type Sleep, backoffDelay } from '../../kube/backoff.js';
 import { KubernetesAdapterError } from '../../kube/errors.js';
-import { safeReason } from '../../kube/http.js';
-import { deadlineOptions, linkedSignal } from '../../kube/request-signal.js';
-
-/** Kargo's refresh annotation: any new value makes the controller reconcile at once. */
-export const REFRESH_ANNOTATION = 'kargo.akuity.io/refresh';
-
-const GROUP = 'kargo.akuity.io';
-const VERSION = 'v1alpha1';
-const PLURALS: Record<RefreshTarget['kind'], string> = {
-  Warehouse: 'warehouses',
-  Promotion: 'promotions',
-};
+import { linkedSignal } from '../../kube/request-signal.js';
+import {
+  type Outcome,
+  type SendRefreshPatch,
+  finalFailure,
+  refreshPatcher,
+} from './refresh-patch.js';
 
 /** Retry policy of refreshes. */
 export interface RefreshRetryOptions {
@@ -91,62 +79,10 @@ interface Flight {
   pinned: boolean;
 }
 
-/** Parses `Retry-After`: delta-seconds or an HTTP date. */
-function retryAfterMs(value: string | undefined, now: Date): number | undefined {
-  if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
-}
-
-/** The `reason` and `message` of a `metav1.Status` answer body (a string or parsed JSON). */
-function statusOf(body: unknown): { reason: string | undefined; message: string | undefined } {
-  let parsed: unknown = body;
-  if (typeof body === 'string') {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return { reason: undefined, message: undefined };
-    }
-  }
-  const status = (parsed ?? {}) as { reason?: unknown; message?: unknown };
-  return {
-    reason: safeReason(status.reason),
-    message: typeof status.message === 'string' ? status.message : undefined,
-  };
-}
-
-/**
- * kube-apiserver words a validating webhook's refusal as
- * `admission webhook "<name>" denied the request: <message>`, with the
- * webhook's own code (`staging/src/k8s.io/apiserver/pkg/admission/plugin/webhook/errors/statuserror.go`).
- * Kargo's Promotion webhook refuses a caller without the verb `promote` with
- * a 500 `InternalError` (`pkg/webhook/kubernetes/promotion/webhook.go`,
- * `ValidateUpdate` → `authorize`), which must not pass for a transient 500.
- * A webhook that could not be called says `failed calling webhook` instead:
- * that one is transient and retried.
- */
-const ADMISSION_DENIED = /^admission webhook "([^"]{1,253})" denied the request/;
-
-/** A refusal by an admission webhook, with its message made safe to log. */
-export function admissionRefusal(
-  message: string | undefined,
-): { webhook: string; message: string } | undefined {
-  const match = message === undefined ? null : ADMISSION_DENIED.exec(message);
-  if (!match || message === undefined) return undefined;
-  // Kubernetes' message names the webhook, the object, the subject and the Stage, never a secret;
-  // it is still cut short and stripped of control characters before it reaches a log line.
-  const clean = [...message].map((c) => (c < ' ' || c === '\u007f' ? ' ' : c)).join('');
-  return {
-    webhook: match[1] ?? '',
-    message: clean.length > 1024 ? `${clean.slice(0, 1024)}…` : clean,
-  };
-}
-
 /** Applies refresh patches. */
 export class Refresher {
   readonly #config: RefresherConfig;
-  readonly #api: CustomObjectsApi;
+  readonly #patch: SendRefreshPatch;
   readonly #limit: ReturnType<typeof pLimit>;
   readonly #flights = new Map<string, Flight>();
   readonly #stats: RefreshStats = {
@@ -162,28 +98,8 @@ export class Refresher {
     this.#config = config;
     // Each PATCH on the wire and each retry wait listens to the close signal while it lasts.
     setMaxListeners(0, config.signal);
-    this.#api = (config.kubeConfig as ClientNodeKubeConfig).makeApiClient(CustomObjectsApi);
+    this.#patch = refreshPatcher(config.kubeConfig);
     this.#limit = pLimit(config.concurrency);
-  }
-
-  /**
-   * Options of one PATCH. client-node sends custom-object patches as JSON
-   * Patch unless told otherwise, and the API server answers 400 to an object
-   * body sent that way. The PATCH gets a deadline (client-node sets none) and
-   * is aborted when its callers gave up (`abandon`) or the adapter closes.
-   */
-  #patchOptions(abandon: AbortSignal): {
-    options: ReturnType<typeof setHeaderOptions>;
-    dispose: () => void;
-  } {
-    const { options, dispose } = deadlineOptions(this.#config.requestTimeoutMs, [
-      this.#config.signal,
-      abandon,
-    ]);
-    return {
-      options: setHeaderOptions('Content-Type', PatchStrategy.MergePatch, options),
-      dispose,
-    };
   }
 
   /** A snapshot of the counters. */
@@ -270,167 +186,74 @@ export class Refresher {
   }
 
   async #run(target: RefreshTarget, flight: Flight): Promise<void> {
-    const { retry, logger } = this.#config;
-    const plural = PLURALS[target.kind];
     const where = { kind: target.kind, namespace: target.namespace, name: target.name };
     const abandoned = flight.abandon.signal;
     for (let attempt = 1; ; attempt++) {
       // Checked once a slot is free: a PATCH queued behind others may have lost its callers meanwhile.
       const outcome = await this.#limit(() =>
-        abandoned.aborted ? undefined : this.#attempt(target, plural, flight),
+        abandoned.aborted ? undefined : this.#attempt(target, flight),
       );
       if (outcome?.done) return;
       if (!outcome || abandoned.aborted) {
         this.#stats.abandoned += 1;
-        logger.debug({ ...where, attempt }, 'refresh abandoned: every caller gave up');
+        this.#config.logger.debug({ ...where, attempt }, 'refresh abandoned: every caller gave up');
         throw new KubernetesAdapterError('KUBE_ABORTED');
       }
-      if (this.#config.signal.aborted) {
-        // close() aborted the PATCH on the wire: not a failure worth a retry or a warning.
+      // close() aborted the PATCH on the wire: not a failure worth a retry or a warning.
+      if (this.#config.signal.aborted) throw this.#failed('KUBE_CLOSED');
+      const last = attempt >= this.#config.retry.attempts;
+      const final = finalFailure(target, outcome, attempt, last, this.#config.logger);
+      if (final) {
         this.#stats.failures += 1;
-        throw new KubernetesAdapterError('KUBE_CLOSED');
+        throw final;
       }
-      const { status, reason, retryAfter } = outcome;
-      if (outcome.admission) {
-        this.#stats.failures += 1;
-        const { webhook, message } = outcome.admission;
-        const hint =
-          target.kind === 'Promotion'
-            ? `: Kargo's Promotion webhook wants the verb "promote" on stages.${GROUP} in namespace ${target.namespace} (see the RBAC of the Helm chart, charts/kargo-azure-receiver)`
-            : '';
-        logger.error(
-          { ...where, status, reason, webhook, message },
-          `an admission webhook refused the refresh, not retried${hint}`,
-        );
-        throw new KubernetesAdapterError('KUBE_ADMISSION_DENIED', status);
-      }
-      if (status === 403) {
-        this.#stats.failures += 1;
-        logger.error(
-          { ...where, status, reason, verb: 'patch', resource: `${plural}.${GROUP}` },
-          `forbidden: grant the verb "patch" on ${plural}.${GROUP} in namespace ${target.namespace} to this service account (see the RBAC of the Helm chart, charts/kargo-azure-receiver)`,
-        );
-        throw new KubernetesAdapterError('KUBE_FORBIDDEN', status);
-      }
-      if (status === 401) {
-        this.#stats.failures += 1;
-        logger.error(
-          { ...where, status, reason },
-          'the Kubernetes API did not accept the credentials',
-        );
-        throw new KubernetesAdapterError('KUBE_UNAUTHORIZED', status);
-      }
-      const retriable = status === undefined || status === 429 || status === 409 || status >= 500;
-      if (!retriable) {
-        this.#stats.failures += 1;
-        logger.error({ ...where, status, reason }, 'the Kubernetes API rejected the refresh patch');
-        throw new KubernetesAdapterError('KUBE_REJECTED', status);
-      }
-      if (attempt >= retry.attempts) {
-        this.#stats.failures += 1;
-        logger.error({ ...where, status, reason, attempts: attempt }, 'refresh failed, giving up');
-        throw new KubernetesAdapterError('KUBE_UNAVAILABLE', status);
-      }
-      const computed = backoffDelay(
-        attempt,
-        { initialMs: retry.initialMs, maxMs: retry.maxMs, factor: 2, jitter: 0.2 },
-        this.#config.random,
-      );
-      const delay =
-        retryAfter !== undefined ? Math.min(retryAfter, retry.maxRetryAfterMs) : computed;
-      this.#stats.retries += 1;
-      logger.warn(
-        { ...where, status, reason, attempt, retryInMs: delay },
-        'refresh failed, retrying',
-      );
-      flight.sent = false; // the next attempt is still to be sent: newcomers can join it
-      const wake = linkedSignal([this.#config.signal, abandoned], delay);
-      try {
-        await this.#config.sleep(delay, wake.signal);
-      } finally {
-        wake.dispose();
-      }
-      if (this.#config.signal.aborted) {
-        this.#stats.failures += 1;
-        throw new KubernetesAdapterError('KUBE_CLOSED');
-      }
+      await this.#waitToRetry(where, outcome, attempt, flight);
+      if (this.#config.signal.aborted) throw this.#failed('KUBE_CLOSED');
     }
   }
 
-  async #attempt(
-    target: RefreshTarget,
-    plural: string,
+  #failed(code: 'KUBE_CLOSED'): KubernetesAdapterError {
+    this.#stats.failures += 1;
+    return new KubernetesAdapterError(code);
+  }
+
+  /** Waits before the next attempt: the `Retry-After` asked (capped), or a jittered backoff. */
+  async #waitToRetry(
+    where: Record<string, string>,
+    { status, reason, retryAfter }: Extract<Outcome, { done: false }>,
+    attempt: number,
     flight: Flight,
-  ): Promise<
-    | { done: true }
-    | {
-        done: false;
-        status: number | undefined;
-        reason: string | undefined;
-        retryAfter: number | undefined;
-        admission?: { webhook: string; message: string };
-      }
-  > {
+  ): Promise<void> {
+    const { retry } = this.#config;
+    const computed = backoffDelay(
+      attempt,
+      { initialMs: retry.initialMs, maxMs: retry.maxMs, factor: 2, jitter: 0.2 },
+      this.#config.random,
+    );
+    const delay = retryAfter !== undefined ? Math.min(retryAfter, retry.maxRetryAfterMs) : computed;
+    this.#stats.retries += 1;
+    this.#config.logger.warn(
+      { ...where, status, reason, attempt, retryInMs: delay },
+      'refresh failed, retrying',
+    );
+    flight.sent = false; // the next attempt is still to be sent: newcomers can join it
+    const wake = linkedSignal([this.#config.signal, flight.abandon.signal], delay);
+    try {
+      await this.#config.sleep(delay, wake.signal);
+    } finally {
+      wake.dispose();
+    }
+  }
+
+  async #attempt(target: RefreshTarget, flight: Flight): Promise<Outcome> {
     const now = this.#config.now();
-    // RFC 3339 with milliseconds: two refreshes within a second still differ, so Kargo sees both.
-    const body = { metadata: { annotations: { [REFRESH_ANNOTATION]: now.toISOString() } } };
     flight.sent = true;
     this.#stats.patches += 1;
-    const request = this.#patchOptions(flight.abandon.signal);
-    try {
-      await this.#api.patchNamespacedCustomObject(
-        {
-          group: GROUP,
-          version: VERSION,
-          namespace: target.namespace,
-          plural,
-          name: target.name,
-          body,
-        },
-        request.options,
-      );
-      this.#config.logger.debug(
-        { kind: target.kind, namespace: target.namespace, name: target.name },
-        'refreshed',
-      );
-      return { done: true };
-    } catch (err) {
-      if (err instanceof ApiException) {
-        const status = err.code;
-        const { reason, message } = statusOf(err.body);
-        if (status === 404) {
-          this.#stats.notFound += 1;
-          this.#config.logger.debug(
-            { kind: target.kind, namespace: target.namespace, name: target.name, status },
-            'already deleted, nothing to refresh',
-          );
-          return { done: true };
-        }
-        const headers = (err.headers ?? {}) as Record<string, string | undefined>;
-        const admission = admissionRefusal(message);
-        return {
-          done: false,
-          status,
-          reason,
-          ...(admission ? { admission } : {}),
-          retryAfter:
-            status === 429 || status === 503
-              ? retryAfterMs(headers['retry-after'], now)
-              : undefined,
-        };
-      }
-      // Network error or timeout: only its code is safe to log.
-      const code = (err as { code?: unknown; name?: unknown } | null)?.code;
-      const name = (err as { name?: unknown } | null)?.name;
-      return {
-        done: false,
-        status: undefined,
-        reason: safeReason(code) ?? (name === 'AbortError' ? 'Timeout' : 'NetworkError'),
-        retryAfter: undefined,
-      };
-    } finally {
-      request.dispose();
-    }
+    const { requestTimeoutMs, signal, logger } = this.#config;
+    const signals = [signal, flight.abandon.signal];
+    const outcome = await this.#patch(target, now, requestTimeoutMs, signals, logger);
+    if (outcome.done && outcome.notFound) this.#stats.notFound += 1;
+    return outcome;
   }
 }
 

@@ -7,7 +7,7 @@ import {
   kubernetesAdapter,
   type KubernetesAdapter,
 } from '../../../lib/adapters/kubernetes/index.js';
-import { admissionRefusal } from '../../../lib/adapters/kubernetes/refresher.js';
+import { admissionRefusal } from '../../../lib/adapters/kubernetes/refresh-patch.js';
 import type { RefreshTarget } from '../../../lib/types.js';
 import {
   FakeKargoAdmission,
