@@ -71,7 +71,7 @@ export function secretKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
-function splitKey(key: string): { namespace: string; name: string } {
+export function splitKey(key: string): { namespace: string; name: string } {
   const slash = key.indexOf('/');
   return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }

@@ -1,0 +1,70 @@
+/**
+ * The receivers to serve from the declared ones and their derived tokens:
+ * one per project + name, none whose URL another project could reach.
+ * @module
+ */
+import type { SecondFactor } from '../receiver/second-factor.js';
+import type { AzureReceiverSpec, SecretProblem } from './resources.js';
+import type { Derived } from './receiver-tokens.js';
+
+/** A declared Azure receiver and what became of it. */
+export interface ReceiverState {
+  spec: AzureReceiverSpec;
+  /** Set when served. */
+  token?: string;
+  /** During a rotation: the token of `data.previousSecret`, accepted too. */
+  previousToken?: string;
+  /** Set when served and the Secret asks for a second factor (digests only). */
+  secondFactor?: SecondFactor;
+  /** Set when not served; undefined with no token means "not known yet". */
+  problem?: SecretProblem;
+}
+
+/** Identity of a declared receiver (with the Secret it reads). */
+export function receiverKey(spec: AzureReceiverSpec): string {
+  return JSON.stringify([spec.project, spec.name, spec.secretNamespace, spec.secretName]);
+}
+
+function stateOf(spec: AzureReceiverSpec, derived: Derived | undefined): ReceiverState {
+  if (!derived) return { spec };
+  if ('problem' in derived) return { spec, problem: derived.problem };
+  const state: ReceiverState = { spec, token: derived.token };
+  if (derived.previousToken) state.previousToken = derived.previousToken;
+  if (derived.secondFactor) state.secondFactor = derived.secondFactor;
+  return state;
+}
+
+/** The state of each receiver; `onDuplicate` for a project + name declared again (first wins). */
+export function receiverStates(
+  specs: readonly AzureReceiverSpec[],
+  derivedOf: (spec: AzureReceiverSpec) => Derived | undefined,
+  onDuplicate: (spec: AzureReceiverSpec) => void,
+): ReceiverState[] {
+  // Two ProjectConfigs of one namespace may repeat a name.
+  const seen = new Set<string>();
+  const states: ReceiverState[] = [];
+  for (const spec of specs) {
+    const id = JSON.stringify([spec.project, spec.name]);
+    if (seen.has(id)) onDuplicate(spec);
+    else {
+      seen.add(id);
+      states.push(stateOf(spec, derivedOf(spec)));
+    }
+  }
+  // Kargo hashes a plain concatenation, so ("ab", "c") and ("a", "bc") with one secret collide:
+  // never let one project's URL reach another project's receiver (previous URLs included).
+  const projectsByToken = new Map<string, Set<string>>();
+  for (const s of states)
+    for (const t of [s.token, s.previousToken])
+      if (t) projectsByToken.set(t, (projectsByToken.get(t) ?? new Set()).add(s.spec.project));
+  const ambiguous = (t: string | undefined): boolean =>
+    t !== undefined && (projectsByToken.get(t)?.size ?? 0) > 1;
+  for (const s of states) {
+    if (ambiguous(s.token) || ambiguous(s.previousToken)) {
+      delete s.token;
+      delete s.previousToken;
+      s.problem = 'ambiguous';
+    }
+  }
+  return states;
+}
