@@ -35,6 +35,7 @@ import {
   type SecretObject,
   type WebhookReceiverDetails,
   azureReceivers,
+  ignoredReceiver,
   problemFields,
   problemMessage,
   projectConfigProblem,
@@ -235,14 +236,6 @@ export class ConfigWatcher {
     for (const entry of this.#configs.values()) yield* entry.specs;
   }
 
-  #ignored(declaredBy: string): (index: number, reason: string) => void {
-    return (index, reason) =>
-      this.#logger.warn(
-        { config: declaredBy, index },
-        `${declaredBy}: Azure receiver ignored: ${reason}`,
-      );
-  }
-
   #onProjectConfig(object: KargoConfigObject): void {
     const namespace = object.metadata?.namespace ?? '';
     const name = object.metadata?.name ?? '';
@@ -261,7 +254,7 @@ export class ConfigWatcher {
     const specs = azureReceivers(
       object,
       { project: namespace, secretNamespace: namespace, declaredBy },
-      this.#ignored(declaredBy),
+      ignoredReceiver(this.#logger, declaredBy),
     );
     this.#setConfig(key, {
       specs,
@@ -280,7 +273,7 @@ export class ConfigWatcher {
     const specs = azureReceivers(
       object,
       { project: '', secretNamespace: this.#options.systemNamespace, declaredBy },
-      this.#ignored(declaredBy),
+      ignoredReceiver(this.#logger, declaredBy),
     );
     this.#setConfig('cc', { specs });
   }

@@ -29,6 +29,7 @@ import {
 } from '../receiver/second-factor.js';
 import type { ResourceType } from '../kube/http.js';
 import { kargoToken } from '../receiver/token.js';
+import type { Logger } from '../types.js';
 
 /** Kargo's default namespace for Secrets of cluster-level resources. */
 export const DEFAULT_SYSTEM_NAMESPACE = 'kargo-system-resources';
@@ -141,6 +142,12 @@ export function azureReceivers(
     });
   });
   return found;
+}
+
+/** The `onInvalid` of {@link azureReceivers} that logs. */
+export function ignoredReceiver(logger: Logger, declaredBy: string) {
+  return (index: number, reason: string): void =>
+    logger.warn({ config: declaredBy, index }, `${declaredBy}: Azure receiver ignored: ${reason}`);
 }
 
 /**

@@ -9,7 +9,7 @@ import { TokenRegistry } from '../receiver/token.js';
 import type { ExplainPush, Lookup, Refresh } from '../types.js';
 import type { ConfigSnapshot } from './config-watcher.js';
 import type { KargoAdapter, KargoReceiversConfig } from './options.js';
-import { type ReceiverInfo, receiverInfo } from './urls.js';
+import { type ReceiverInfo, compareReceivers, receiverInfo } from './urls.js';
 
 type Scoped = { lookup: Lookup; refresh: Refresh; explainPush?: ExplainPush };
 
@@ -60,9 +60,7 @@ export class ServedReceivers {
     for (const project of this.#scopedByProject.keys())
       if (!projects.has(project)) this.#scopedByProject.delete(project);
     this.#registry = next;
-    this.#served = infos.sort((a, b) =>
-      a.project === b.project ? (a.name < b.name ? -1 : 1) : a.project < b.project ? -1 : 1,
-    );
+    this.#served = infos.sort(compareReceivers);
   }
 
   #endpoint(project: string, receiver: string, secondFactor: SecondFactor | undefined): Endpoint {

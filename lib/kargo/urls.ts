@@ -26,14 +26,12 @@ import {
   type KargoConfigObject,
   type SecretObject,
   azureReceivers,
+  ignoredReceiver,
   problemFields,
   problemMessage,
   projectConfigProblem,
-  receiverToken,
-  secretBytes,
-  secretSecondFactor,
-  type SecretProblem,
 } from './resources.js';
+import { secretTokens } from './receiver-tokens.js';
 
 /** One served receiver, as `receivers()` and `listReceiverURLs()` report it. */
 export interface ReceiverInfo {
@@ -187,7 +185,7 @@ export async function listReceiverURLs(
       ...azureReceivers(
         pc,
         { project: namespace, secretNamespace: namespace, declaredBy },
-        invalid(logger, declaredBy),
+        ignoredReceiver(logger, declaredBy),
       ),
     );
   }
@@ -201,7 +199,7 @@ export async function listReceiverURLs(
       ...azureReceivers(
         clusterConfig,
         { project: '', secretNamespace: systemNamespace, declaredBy },
-        invalid(logger, declaredBy),
+        ignoredReceiver(logger, declaredBy),
       ),
     );
   }
@@ -218,28 +216,21 @@ export async function listReceiverURLs(
       throw err instanceof KubeHttpError ? explainKubeFailure(err, kubeConfig, SECRETS) : err;
     })) as { items?: SecretObject[] };
     const secret = found.items?.find((s) => s.metadata?.name === spec.secretName);
-    const bytes = secretBytes(secret);
     // A receiver whose second-factor keys are unusable is not served either.
-    const factor = secretSecondFactor(secret);
-    if (typeof bytes === 'string' || typeof factor === 'string') {
-      const reason = typeof bytes === 'string' ? bytes : (factor as SecretProblem);
-      logger.warn(problemFields(spec, reason), problemMessage(spec, reason));
-      continue;
-    }
-    result.push(receiverInfo(spec, receiverToken(spec.project, spec.name, bytes), valid.baseURL));
+    const tokens = secretTokens(secret);
+    const derived = tokens.derive(spec);
+    tokens.drop();
+    if ('problem' in derived)
+      logger.warn(problemFields(spec, derived.problem), problemMessage(spec, derived.problem));
+    else result.push(receiverInfo(spec, derived.token, valid.baseURL));
   }
-  return result.sort((a, b) =>
-    a.project === b.project ? cmp(a.name, b.name) : cmp(a.project, b.project),
-  );
+  return result.sort(compareReceivers);
 }
 
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function invalid(logger: Logger, declaredBy: string) {
-  return (index: number, reason: string): void =>
-    logger.warn({ config: declaredBy, index }, `${declaredBy}: Azure receiver ignored: ${reason}`);
+/** By project, then name. */
+export function compareReceivers(a: ReceiverInfo, b: ReceiverInfo): number {
+  const [x, y] = a.project === b.project ? [a.name, b.name] : [a.project, b.project];
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 async function getOrUndefined(
