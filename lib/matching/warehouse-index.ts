@@ -14,8 +14,8 @@ import type {
 } from '../types.js';
 import { compareKeys, namespaceFilter, readIdentity, silentLogger } from './identity.js';
 import { describeDifference, repositoryName } from './near-miss.js';
-import type { RuleContext } from './qualifiers.js';
-import { asRecord, compileSubscription, type CompiledSubscription } from './subscriptions.js';
+import { KINDS, compileSubscriptions, type CompiledSubscription } from './subscriptions.js';
+import { checkQualifiers, explainWarehouse } from './warehouse-explanation.js';
 
 export type { NearMiss, WarehouseExplanation } from '../types.js';
 
@@ -38,8 +38,6 @@ export interface MatchOptions {
   namespaces?: readonly string[];
 }
 
-const ALL_KINDS: readonly ArtifactKind[] = ['git', 'image', 'chart'];
-
 /** The Warehouses subscribed to one repository: one entry (the common case) or a set. */
 type Bucket = WarehouseEntry | Set<WarehouseEntry>;
 
@@ -58,62 +56,6 @@ function urlsOf(urls: string | Set<string> | undefined): Iterable<string> {
 interface NamespaceEntries {
   namespace: string;
   byName: Map<string, WarehouseEntry>;
-}
-
-/**
- * Why `sub` does not take any of `qualifiers`, or undefined when it takes one.
- * No qualifiers means the event carries nothing to filter on: every subscriber
- * matches.
- */
-function checkQualifiers(
-  sub: CompiledSubscription,
-  qualifiers: readonly string[],
-  context: RuleContext,
-): string | undefined {
-  if (qualifiers.length === 0) return undefined;
-  const reasons: string[] = [];
-  for (const qualifier of qualifiers) {
-    const reason = sub.rule(qualifier, context);
-    if (reason === undefined) return undefined;
-    reasons.push(reason);
-  }
-  return reasons.join('; ');
-}
-
-/** `image myregistry.azurecr.io/app`: the subscription column of an explanation. */
-function describe(sub: CompiledSubscription): string {
-  return `${sub.kind} ${sub.repoURL}`;
-}
-
-/** Where the subscription sits in the manifest. */
-function label(sub: CompiledSubscription): string {
-  return `spec.subscriptions[${String(sub.index)}]`;
-}
-
-const QUALIFIER_NOUN: Record<ArtifactKind, string> = { git: '', image: 'tag ', chart: 'version ' };
-
-/** Which qualifier `sub` takes, in words, with the note of its rule (the default branch it followed). */
-function takes(sub: CompiledSubscription, event: PushEvent): string {
-  const taken = event.qualifiers.find((q) => sub.rule(q, event) === undefined);
-  const what =
-    taken === undefined
-      ? 'the push (it names no tag or ref to filter on)'
-      : sub.kind === 'git'
-        ? taken
-        : `${QUALIFIER_NOUN[sub.kind]}${JSON.stringify(taken)}`;
-  const note = taken === undefined ? undefined : sub.rule.note?.(event);
-  return `${label(sub)} takes ${what}${note ? ` (${note})` : ''}`;
-}
-
-const WITH_ARTICLE: Record<ArtifactKind, string> = {
-  git: 'a git',
-  image: 'an image',
-  chart: 'a chart',
-};
-
-/** `an image`, `an image or a chart`: what a push can be, for reasons. */
-function kindsPhrase(kinds: readonly ArtifactKind[]): string {
-  return kinds.length === 0 ? 'nothing' : kinds.map((kind) => WITH_ARTICLE[kind]).join(' or ');
 }
 
 /**
@@ -171,32 +113,7 @@ export class WarehouseIndex {
     const id = readIdentity(manifest, 'Warehouse', this.#logger);
     if (id === undefined) return;
     const { namespace, name } = id;
-    const spec = asRecord(asRecord(manifest)?.['spec']);
-    const raw = spec?.['subscriptions'];
-    const list: unknown[] = Array.isArray(raw) ? raw : [];
-    if (!Array.isArray(raw)) {
-      this.#logger.warn({ namespace, name }, 'Warehouse has no spec.subscriptions list');
-    }
-    const subscriptions: CompiledSubscription[] = [];
-    list.forEach((entry, index) => {
-      try {
-        const compiled = compileSubscription(entry, index);
-        if (compiled === undefined) {
-          this.#logger.debug(
-            { namespace, name, subscription: index },
-            'skipping a subscription of an unsupported kind',
-          );
-        } else {
-          subscriptions.push(compiled);
-        }
-      } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
-        this.#logger.warn(
-          { namespace, name, subscription: index, reason },
-          'skipping a broken Warehouse subscription',
-        );
-      }
-    });
+    const subscriptions = compileSubscriptions(manifest, id, this.#logger);
     this.delete(namespace, name);
     let scope = this.#namespaces.get(namespace);
     if (scope === undefined) {
@@ -264,7 +181,7 @@ export class WarehouseIndex {
   /** Removes every Warehouse. */
   clear(): void {
     this.#namespaces.clear();
-    for (const kind of ALL_KINDS) {
+    for (const kind of KINDS) {
       this.#buckets[kind].clear();
       this.#byName[kind].clear();
     }
@@ -307,11 +224,10 @@ export class WarehouseIndex {
    */
   explain(event: PushEvent, options: MatchOptions = {}): WarehouseExplanation[] {
     const inScope = namespaceFilter(options.namespaces);
-    const kinds = new Set(event.kinds);
     const urls = new Set(event.repoURLs);
     const subscribed = new Map<WarehouseEntry, CompiledSubscription[]>();
     for (const repoURL of urls) {
-      for (const kind of ALL_KINDS) {
+      for (const kind of KINDS) {
         for (const entry of entriesOf(this.#buckets[kind].get(repoURL))) {
           if (!subscribed.has(entry))
             subscribed.set(
@@ -322,34 +238,8 @@ export class WarehouseIndex {
       }
     }
     const result: WarehouseExplanation[] = [];
-    for (const [entry, subs] of subscribed) {
-      if (!inScope(entry.namespace)) continue;
-      subs.sort((a, b) => a.index - b.index);
-      const reasons: string[] = [];
-      let matched: CompiledSubscription | undefined;
-      for (const sub of subs) {
-        if (!kinds.has(sub.kind)) {
-          reasons.push(
-            `${label(sub)} is ${WITH_ARTICLE[sub.kind]} subscription; the push is ${kindsPhrase(event.kinds)}`,
-          );
-          continue;
-        }
-        const reason = checkQualifiers(sub, event.qualifiers, event);
-        if (reason === undefined) {
-          matched = sub;
-          break;
-        }
-        reasons.push(`${label(sub)}: ${reason}`);
-      }
-      const shown = matched ?? subs[0];
-      result.push({
-        namespace: entry.namespace,
-        name: entry.name,
-        refreshed: matched !== undefined,
-        subscription: shown === undefined ? '' : describe(shown),
-        reason: matched ? takes(matched, event) : reasons.join('; '),
-      });
-    }
+    for (const [entry, subs] of subscribed)
+      if (inScope(entry.namespace)) result.push(explainWarehouse(entry, subs, event));
     return result.sort(compareKeys);
   }
 
