@@ -4,16 +4,9 @@
  * Kargo token (and, during a rotation, the previous one) or the reason it
  * cannot be served.
  *
- * Secrets (see secret-feed.ts): one watch per scope of the Secrets labelled
- * `kargo.akuity.io/cred-type=generic`, filtered by the API server, plus a
- * by-name read (and a re-read every 30 s, no watch) of a referenced Secret
- * the watch does not deliver, with a warning per receiver. So the watches do
- * not grow with the number of projects, a labelled Secret's rotation takes
- * effect at once, and memory and traffic do not grow with the unrelated
- * Secrets of the cluster.
- *
- * The design before stays behind the internal option `secretMode:
- * 'per-secret'` (per-secret-watches.ts), for `npm run bench`.
+ * Secrets come from secret-feed.ts (watches of the labelled Secrets per
+ * scope, by-name reads of the others, with a warning per receiver), or, for
+ * `npm run bench`, from per-secret-watches.ts (`secretMode: 'per-secret'`).
  *
  * Secret data is never kept: when a referenced Secret arrives the tokens of
  * the receivers using it are derived at once and the bytes dropped (of the
@@ -34,8 +27,7 @@ import {
   type KargoConfigObject,
   type SecretObject,
   type WebhookReceiverDetails,
-  azureReceivers,
-  ignoredReceiver,
+  declaredReceivers,
   problemFields,
   problemMessage,
   projectConfigProblem,
@@ -251,11 +243,7 @@ export class ConfigWatcher {
       return;
     }
     this.#logged.delete(key);
-    const specs = azureReceivers(
-      object,
-      { project: namespace, secretNamespace: namespace, declaredBy },
-      ignoredReceiver(this.#logger, declaredBy),
-    );
+    const specs = declaredReceivers(object, this.#logger);
     this.#setConfig(key, {
       specs,
       projectConfig: {
@@ -269,13 +257,9 @@ export class ConfigWatcher {
 
   #onClusterConfig(object: KargoConfigObject): void {
     if (object.metadata?.name !== CLUSTER_CONFIG_NAME) return;
-    const declaredBy = `ClusterConfig ${CLUSTER_CONFIG_NAME}`;
-    const specs = azureReceivers(
-      object,
-      { project: '', secretNamespace: this.#options.systemNamespace, declaredBy },
-      ignoredReceiver(this.#logger, declaredBy),
-    );
-    this.#setConfig('cc', { specs });
+    this.#setConfig('cc', {
+      specs: declaredReceivers(object, this.#logger, this.#options.systemNamespace),
+    });
   }
 
   #setConfig(key: string, entry: ConfigEntry | undefined): void {

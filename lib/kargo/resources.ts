@@ -144,10 +144,27 @@ export function azureReceivers(
   return found;
 }
 
-/** The `onInvalid` of {@link azureReceivers} that logs. */
-export function ignoredReceiver(logger: Logger, declaredBy: string) {
-  return (index: number, reason: string): void =>
-    logger.warn({ config: declaredBy, index }, `${declaredBy}: Azure receiver ignored: ${reason}`);
+/** {@link azureReceivers} of a ProjectConfig (its namespace is the project) or, given `systemNamespace`, of the ClusterConfig; malformed ones logged. */
+export function declaredReceivers(
+  object: KargoConfigObject,
+  logger: Logger,
+  systemNamespace?: string,
+): AzureReceiverSpec[] {
+  const namespace = object.metadata?.namespace ?? '';
+  const declaredBy =
+    systemNamespace === undefined
+      ? `ProjectConfig ${namespace}/${object.metadata?.name ?? ''}`
+      : `ClusterConfig ${CLUSTER_CONFIG_NAME}`;
+  const where = { project: systemNamespace === undefined ? namespace : '', declaredBy };
+  return azureReceivers(
+    object,
+    { ...where, secretNamespace: systemNamespace ?? namespace },
+    (index, reason) =>
+      logger.warn(
+        { config: declaredBy, index },
+        `${declaredBy}: Azure receiver ignored: ${reason}`,
+      ),
+  );
 }
 
 /**

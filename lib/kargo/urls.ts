@@ -25,8 +25,7 @@ import {
   type AzureReceiverSpec,
   type KargoConfigObject,
   type SecretObject,
-  azureReceivers,
-  ignoredReceiver,
+  declaredReceivers,
   problemFields,
   problemMessage,
   projectConfigProblem,
@@ -181,28 +180,13 @@ export async function listReceiverURLs(
       logger.warn({ config: declaredBy }, `${declaredBy} ignored: ${problem}`);
       continue;
     }
-    specs.push(
-      ...azureReceivers(
-        pc,
-        { project: namespace, secretNamespace: namespace, declaredBy },
-        ignoredReceiver(logger, declaredBy),
-      ),
-    );
+    specs.push(...declaredReceivers(pc, logger));
   }
   const clusterConfig = (await getOrUndefined(
     (path) => get(path, CLUSTER_CONFIGS),
     `${collectionPath(CLUSTER_CONFIGS)}/${CLUSTER_CONFIG_NAME}`,
   )) as KargoConfigObject | undefined;
-  if (clusterConfig) {
-    const declaredBy = `ClusterConfig ${CLUSTER_CONFIG_NAME}`;
-    specs.push(
-      ...azureReceivers(
-        clusterConfig,
-        { project: '', secretNamespace: systemNamespace, declaredBy },
-        ignoredReceiver(logger, declaredBy),
-      ),
-    );
-  }
+  if (clusterConfig) specs.push(...declaredReceivers(clusterConfig, logger, systemNamespace));
 
   const result: ReceiverInfo[] = [];
   for (const spec of specs) {
