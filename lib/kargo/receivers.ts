@@ -19,7 +19,7 @@ import { RECEIVER_TYPE } from './resources.js';
 import { StatusWriter } from './status-writer.js';
 import { defaultKubeConfig } from '../kube/config.js';
 import { keepAliveUntilSettled } from '../kube/keep-alive.js';
-import { ServedReceivers } from './served-receivers.js';
+import { servedReceivers } from './served-receivers.js';
 import type { ReceiverInfo } from './urls.js';
 
 /** The router `kargoReceivers` returns: an Express router with a lifecycle. */
@@ -63,7 +63,7 @@ export function kargoReceivers(options?: KargoReceiversOptions): KargoReceiversR
         ...(config.namespaces ? { namespace: config.namespaces } : {}),
       });
   const adapter: KargoAdapter = config.adapter ?? (ownedAdapter as KargoAdapter);
-  const served = new ServedReceivers(adapter, config);
+  const served = servedReceivers(adapter, config);
   const statusWriter = config.writeStatus
     ? new StatusWriter({
         kubeConfig,

@@ -4,83 +4,62 @@
  * @module
  */
 import type { Endpoint } from '../receiver/handler.js';
-import type { SecondFactor } from '../receiver/second-factor.js';
 import { TokenRegistry } from '../receiver/token.js';
-import type { ExplainPush, Lookup, Refresh } from '../types.js';
 import type { ConfigSnapshot } from './config-watcher.js';
 import type { KargoAdapter, KargoReceiversConfig } from './options.js';
+import type { ReceiverState } from './receiver-states.js';
 import { type ReceiverInfo, compareReceivers, receiverInfo } from './urls.js';
 
-type Scoped = { lookup: Lookup; refresh: Refresh; explainPush?: ExplainPush };
+/** Tokens → endpoints, and the served receivers (sorted by project then name), swapped in whole on each change. */
+export function servedReceivers(
+  adapter: KargoAdapter,
+  config: Pick<KargoReceiversConfig, 'baseURL' | 'explainProjects'>,
+) {
+  const scopedByProject = new Map<string, ReturnType<KargoAdapter['scoped']>>();
+  let registry = new TokenRegistry<Endpoint>();
+  let served: ReceiverInfo[] = [];
 
-/** Tokens → endpoints, and the list of served receivers, swapped in whole on each change. */
-export class ServedReceivers {
-  readonly #adapter: KargoAdapter;
-  readonly #config: Pick<KargoReceiversConfig, 'baseURL' | 'explainProjects'>;
-  readonly #scopedByProject = new Map<string, Scoped>();
-  #registry = new TokenRegistry<Endpoint>();
-  #served: ReceiverInfo[] = [];
-
-  constructor(
-    adapter: KargoAdapter,
-    config: Pick<KargoReceiversConfig, 'baseURL' | 'explainProjects'>,
-  ) {
-    this.#adapter = adapter;
-    this.#config = config;
-  }
-
-  find(token: string): Endpoint | undefined {
-    return this.#registry.find(token);
-  }
-
-  /** Sorted by project then name. */
-  list(): ReceiverInfo[] {
-    return this.#served;
-  }
-
-  clear(): void {
-    this.#registry = new TokenRegistry<Endpoint>();
-    this.#served = [];
-  }
-
-  update(snapshot: ConfigSnapshot): void {
-    // Built aside and swapped in one assignment: a request sees the old set or the new one.
-    const next = new TokenRegistry<Endpoint>();
-    const infos: ReceiverInfo[] = [];
-    const projects = new Set<string>();
-    for (const state of snapshot.receivers) {
-      if (!state.token) continue;
-      const endpoint = this.#endpoint(state.spec.project, state.spec.name, state.secondFactor);
-      next.set(state.token, endpoint);
-      // During a rotation the URL still registered in Azure keeps working (data.previousSecret).
-      if (state.previousToken) next.set(state.previousToken, endpoint);
-      infos.push(receiverInfo(state.spec, state.token, this.#config.baseURL));
-      projects.add(state.spec.project);
-    }
-    for (const project of this.#scopedByProject.keys())
-      if (!projects.has(project)) this.#scopedByProject.delete(project);
-    this.#registry = next;
-    this.#served = infos.sort(compareReceivers);
-  }
-
-  #endpoint(project: string, receiver: string, secondFactor: SecondFactor | undefined): Endpoint {
-    const adapter = this.#adapter;
-    let pair: Scoped | undefined =
-      project === ''
-        ? { lookup: adapter.lookup, refresh: adapter.refresh, explainPush: adapter.explainPush }
-        : this.#scopedByProject.get(project);
+  function endpointFor({ spec: { project, name }, secondFactor }: ReceiverState): Endpoint {
+    let pair = project === '' ? adapter : scopedByProject.get(project);
     if (!pair) {
       pair = adapter.scoped([project]);
-      this.#scopedByProject.set(project, pair);
+      scopedByProject.set(project, pair);
     }
-    const { explainProjects } = this.#config;
     return {
       lookup: pair.lookup,
       refresh: pair.refresh,
       ...(pair.explainPush ? { explainPush: pair.explainPush } : {}),
-      ...(explainProjects ? { explain: explainProjects.includes(project) } : {}),
-      labels: { project, receiver },
+      ...(config.explainProjects ? { explain: config.explainProjects.includes(project) } : {}),
+      labels: { project, receiver: name },
       secondFactor,
     };
   }
+
+  return {
+    find: (token: string): Endpoint | undefined => registry.find(token),
+    list: (): ReceiverInfo[] => served,
+    clear(): void {
+      registry = new TokenRegistry<Endpoint>();
+      served = [];
+    },
+    update(snapshot: ConfigSnapshot): void {
+      // Built aside and swapped in one assignment: a request sees the old set or the new one.
+      const next = new TokenRegistry<Endpoint>();
+      const infos: ReceiverInfo[] = [];
+      const projects = new Set<string>();
+      for (const state of snapshot.receivers) {
+        if (!state.token) continue;
+        const endpoint = endpointFor(state);
+        next.set(state.token, endpoint);
+        // During a rotation the URL still registered in Azure keeps working (data.previousSecret).
+        if (state.previousToken) next.set(state.previousToken, endpoint);
+        infos.push(receiverInfo(state.spec, state.token, config.baseURL));
+        projects.add(state.spec.project);
+      }
+      for (const project of scopedByProject.keys())
+        if (!projects.has(project)) scopedByProject.delete(project);
+      registry = next;
+      served = infos.sort(compareReceivers);
+    },
+  };
 }
