@@ -16,7 +16,7 @@
  * @module
  */
 import type { ClientKubeConfig as KubeConfig } from '../kube/config.js';
-import { KubeClient, KubeHttpError } from '../kube/http.js';
+import { KubeClient } from '../kube/http.js';
 import { ResourceWatcher } from '../kube/watcher.js';
 import type { Logger } from '../types.js';
 import {
@@ -28,19 +28,13 @@ import {
   type SecretObject,
   type WebhookReceiverDetails,
   declaredReceivers,
-  problemFields,
-  problemMessage,
   projectConfigProblem,
 } from './resources.js';
+import { ConfigLog } from './config-log.js';
 import { PerSecretWatches } from './per-secret-watches.js';
 import { type ReceiverState, receiverKey, receiverStates } from './receiver-states.js';
 import { type Derived, logRotation, secretTokens } from './receiver-tokens.js';
-import {
-  SECRET_LABEL_SELECTOR,
-  SecretFeed,
-  type SecretFeedOptions,
-  secretKey,
-} from './secret-feed.js';
+import { DEFAULT_POLL_MS, SecretFeed, type SecretFeedOptions, secretKey } from './secret-feed.js';
 
 export type { ReceiverState } from './receiver-states.js';
 
@@ -114,8 +108,7 @@ export class ConfigWatcher {
   readonly #logger: Logger;
   readonly #configs = new Map<string, ConfigEntry>();
   readonly #derived = new Map<string, Derived>();
-  /** Last problem logged per receiver ('' once served), so each change is logged once. */
-  readonly #logged = new Map<string, string>();
+  readonly #log: ConfigLog;
   readonly #configWatchers: ResourceWatcher[] = [];
   /** One connection pool for every watch and read of this watcher. */
   readonly #client: KubeClient;
@@ -129,6 +122,7 @@ export class ConfigWatcher {
   constructor(options: ConfigWatcherOptions) {
     this.#options = options;
     this.#logger = options.logger;
+    this.#log = new ConfigLog(options.logger, options.secretPollMs ?? DEFAULT_POLL_MS);
     this.#client = new KubeClient(options.kubeConfig);
     this.#secrets = this.#secretSource();
     const common = {
@@ -212,7 +206,7 @@ export class ConfigWatcher {
       namespaces: namespaces ? [...new Set([...namespaces, systemNamespace])] : undefined,
       ...(secretPollMs ? { pollMs: secretPollMs } : {}),
       onSecret: (key, secret, labelled) => {
-        this.#noteLabel(key, secret !== undefined && !labelled);
+        this.#log.read(key, this.#specs(), secret !== undefined && !labelled);
         this.#applySecret(key, secret);
       },
       onUnreadable: (key, err) => this.#secretUnreadable(key, err, true),
@@ -234,15 +228,8 @@ export class ConfigWatcher {
     const key = `pc:${namespace}/${name}`;
     const declaredBy = `ProjectConfig ${namespace}/${name}`;
     const problem = projectConfigProblem(object);
-    if (problem) {
-      if (this.#logged.get(key) !== problem) {
-        this.#logged.set(key, problem);
-        this.#logger.warn({ config: declaredBy }, `${declaredBy} ignored: ${problem}`);
-      }
-      this.#setConfig(key, undefined);
-      return;
-    }
-    this.#logged.delete(key);
+    this.#log.projectConfig(key, declaredBy, problem);
+    if (problem) return this.#setConfig(key, undefined);
     const specs = declaredReceivers(object, this.#logger);
     this.#setConfig(key, {
       specs,
@@ -287,52 +274,8 @@ export class ConfigWatcher {
       if (secretKeyOf(spec) === key && !this.#derived.has(rk))
         this.#derived.set(rk, { problem: 'secret-unreadable' });
     }
-    const status = err instanceof KubeHttpError ? err.statusCode : undefined;
-    const reason = err instanceof KubeHttpError ? err.reason : undefined;
-    // A by-name read has no watch loop to log it: once per Secret until it is read again.
-    if (logEach && this.#logged.get(`unreadable:${key}`) !== String(status)) {
-      this.#logged.set(`unreadable:${key}`, String(status));
-      if (status !== 403)
-        this.#logger.warn(
-          { secretRef: key, status, reason },
-          `reading Secret ${key} failed; retrying every ${String(this.#pollSeconds)} s`,
-        );
-    }
-    if (status === 403)
-      this.#logger.warn(
-        { secretRef: key, status },
-        `reading Secret ${key} is forbidden: grant list and watch on secrets to this service account (see the RBAC of the Helm chart, charts/kargo-azure-receiver)`,
-      );
+    this.#log.unreadable(key, err, logEach);
     this.#schedule();
-  }
-
-  get #pollSeconds(): number {
-    return (this.#options.secretPollMs ?? 30_000) / 1000;
-  }
-
-  /** Warns once per receiver of a Secret without Kargo's label, and once more when labelled again. */
-  #noteLabel(key: string, unlabelled: boolean): void {
-    this.#logged.delete(`unreadable:${key}`);
-    for (const spec of this.#specs()) {
-      if (secretKeyOf(spec) !== key) continue;
-      const lk = `unlabelled:${receiverKey(spec)}`;
-      if (!unlabelled) {
-        this.#logged.delete(lk);
-        continue;
-      }
-      if (this.#logged.has(lk)) continue;
-      this.#logged.set(lk, 'unlabelled');
-      this.#logger.warn(
-        {
-          config: spec.declaredBy,
-          project: spec.project,
-          receiver: spec.name,
-          secretRef: key,
-          reason: 'secret-unlabelled',
-        },
-        `Azure receiver "${spec.name}" of ${spec.declaredBy}: Secret ${key} has no label ${SECRET_LABEL_SELECTOR}, so it is read by name every ${String(this.#pollSeconds)} s and a rotation takes up to that long; label it (as Kargo's docs do) for rotations to take effect at once`,
-      );
-    }
   }
 
   /** Derives the tokens of every receiver using this Secret; the bytes go out of scope here. */
@@ -368,43 +311,13 @@ export class ConfigWatcher {
     const specs = [...this.#specs()];
     const live = new Set(specs.map(receiverKey));
     for (const rk of this.#derived.keys()) if (!live.has(rk)) this.#derived.delete(rk);
-    for (const rk of this.#logged.keys()) {
-      if (rk.startsWith('pc:') || rk.startsWith('unreadable:')) continue;
-      if (!live.has(rk.replace(/^(duplicate|unlabelled):/, ''))) this.#logged.delete(rk);
-    }
-
+    this.#log.prune(live);
     const states = receiverStates(
       specs,
       (spec) => this.#derived.get(receiverKey(spec)),
-      (spec) => {
-        const rk = `duplicate:${receiverKey(spec)}`;
-        if (this.#logged.has(rk)) return;
-        this.#logged.set(rk, 'duplicate');
-        this.#logger.warn(
-          { config: spec.declaredBy, project: spec.project, receiver: spec.name },
-          `${spec.declaredBy}: Azure receiver "${spec.name}" is declared twice in project "${spec.project}"; ignored`,
-        );
-      },
+      (spec) => this.#log.duplicate(spec),
     );
-
-    for (const s of states) {
-      const rk = receiverKey(s.spec);
-      const now = s.token ? '' : s.problem;
-      if (now === undefined || this.#logged.get(rk) === now) continue;
-      this.#logged.set(rk, now);
-      if (now === '')
-        this.#logger.info(
-          {
-            config: s.spec.declaredBy,
-            project: s.spec.project,
-            receiver: s.spec.name,
-            secondFactor: s.secondFactor?.factors ?? [],
-          },
-          `Azure receiver "${s.spec.name}" of ${s.spec.declaredBy} served`,
-        );
-      else if (now !== 'secret-unreadable')
-        this.#logger.warn(problemFields(s.spec, now), problemMessage(s.spec, now));
-    }
+    this.#log.states(states);
 
     const projectConfigs: ProjectConfigState[] = [];
     for (const entry of this.#configs.values())
