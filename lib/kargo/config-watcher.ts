@@ -26,35 +26,20 @@ import {
   type AzureReceiverSpec,
   type KargoConfigObject,
   type SecretObject,
-  type WebhookReceiverDetails,
   declaredReceivers,
   projectConfigProblem,
 } from './resources.js';
 import { ConfigLog } from './config-log.js';
 import { PerSecretWatches } from './per-secret-watches.js';
-import { type ReceiverState, receiverKey, receiverStates } from './receiver-states.js';
+import {
+  type ConfigSnapshot,
+  type ProjectConfigState,
+  details,
+  receiverKey,
+  receiverStates,
+} from './receiver-states.js';
 import { type Derived, logRotation, secretTokens } from './receiver-tokens.js';
 import { DEFAULT_POLL_MS, SecretFeed, type SecretFeedOptions, secretKey } from './secret-feed.js';
-
-export type { ReceiverState } from './receiver-states.js';
-
-/** What the status writer needs of a ProjectConfig. */
-export interface ProjectConfigState {
-  namespace: string;
-  name: string;
-  /** Names of the Azure receivers its spec declares (ours to write). */
-  azureNames: string[];
-  /** `status.webhookReceivers` as last seen. */
-  status: WebhookReceiverDetails[];
-}
-
-/** Everything known, handed to `onChange` after each batch of changes. */
-export interface ConfigSnapshot {
-  receivers: ReceiverState[];
-  projectConfigs: ProjectConfigState[];
-  /** Whether every initial list completed (Secrets included). */
-  synced: boolean;
-}
 
 /** Options of {@link ConfigWatcher}. */
 export interface ConfigWatcherOptions {
@@ -87,19 +72,6 @@ interface ConfigEntry {
 
 function secretKeyOf(spec: AzureReceiverSpec): string {
   return secretKey(spec.secretNamespace, spec.secretName);
-}
-
-function details(value: unknown): WebhookReceiverDetails[] {
-  if (!Array.isArray(value)) return [];
-  return value
-    .filter((v): v is Record<string, unknown> => typeof v === 'object' && v !== null)
-    .map((v) => {
-      const entry: WebhookReceiverDetails = {};
-      if (typeof v.name === 'string') entry.name = v.name;
-      if (typeof v.path === 'string') entry.path = v.path;
-      if (typeof v.url === 'string') entry.url = v.url;
-      return entry;
-    });
 }
 
 /** The watches behind `kargoReceivers`. */

@@ -1,10 +1,11 @@
 /**
- * The receivers to serve from the declared ones and their derived tokens:
- * one per project + name, none whose URL another project could reach.
+ * What the config watcher reports: the receivers to serve from the declared
+ * ones and their derived tokens (one per project + name, none whose URL
+ * another project could reach), and the ProjectConfigs' statuses.
  * @module
  */
 import type { SecondFactor } from '../receiver/second-factor.js';
-import type { AzureReceiverSpec, SecretProblem } from './resources.js';
+import type { AzureReceiverSpec, SecretProblem, WebhookReceiverDetails } from './resources.js';
 import type { Derived } from './receiver-tokens.js';
 
 /** A declared Azure receiver and what became of it. */
@@ -18,6 +19,38 @@ export interface ReceiverState {
   secondFactor?: SecondFactor;
   /** Set when not served; undefined with no token means "not known yet". */
   problem?: SecretProblem;
+}
+
+/** What the status writer needs of a ProjectConfig. */
+export interface ProjectConfigState {
+  namespace: string;
+  name: string;
+  /** Names of the Azure receivers its spec declares (ours to write). */
+  azureNames: string[];
+  /** `status.webhookReceivers` as last seen. */
+  status: WebhookReceiverDetails[];
+}
+
+/** Everything known, handed to `onChange` after each batch of changes. */
+export interface ConfigSnapshot {
+  receivers: ReceiverState[];
+  projectConfigs: ProjectConfigState[];
+  /** Whether every initial list completed (Secrets included). */
+  synced: boolean;
+}
+
+/** `status.webhookReceivers` as read. */
+export function details(value: unknown): WebhookReceiverDetails[] {
+  if (!Array.isArray(value)) return [];
+  return value
+    .filter((v): v is Record<string, unknown> => typeof v === 'object' && v !== null)
+    .map((v) => {
+      const entry: WebhookReceiverDetails = {};
+      if (typeof v.name === 'string') entry.name = v.name;
+      if (typeof v.path === 'string') entry.path = v.path;
+      if (typeof v.url === 'string') entry.url = v.url;
+      return entry;
+    });
 }
 
 /** Identity of a declared receiver (with the Secret it reads). */

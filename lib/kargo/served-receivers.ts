@@ -5,9 +5,8 @@
  */
 import type { Endpoint } from '../receiver/handler.js';
 import { TokenRegistry } from '../receiver/token.js';
-import type { ConfigSnapshot } from './config-watcher.js';
 import type { KargoAdapter, KargoReceiversConfig } from './options.js';
-import type { ReceiverState } from './receiver-states.js';
+import type { ConfigSnapshot, ReceiverState } from './receiver-states.js';
 import { type ReceiverInfo, compareReceivers, receiverInfo } from './urls.js';
 
 /** Tokens → endpoints, and the served receivers (sorted by project then name), swapped in whole on each change. */
