@@ -53,11 +53,7 @@ export interface ConfigWatcherOptions {
   onChange: (snapshot: ConfigSnapshot) => void;
   /** Timeout of a Secret list. */
   requestTimeoutMs: number;
-  /**
-   * Internal (bench): `'labelled'` (default) watches labelled Secrets per
-   * scope; `'per-secret'` is the former design, one watch per referenced
-   * Secret on its own connection pool.
-   */
+  /** Internal (bench): `'per-secret'` is the former design (per-secret-watches.ts). Default `'labelled'`. */
   secretMode?: 'labelled' | 'per-secret';
   /** Interval of the by-name re-reads of Secrets the labelled watch does not deliver (tests). Default 30 000 ms. */
   secretPollMs?: number;

@@ -58,15 +58,6 @@ export function receiverKey(spec: AzureReceiverSpec): string {
   return JSON.stringify([spec.project, spec.name, spec.secretNamespace, spec.secretName]);
 }
 
-function stateOf(spec: AzureReceiverSpec, derived: Derived | undefined): ReceiverState {
-  if (!derived) return { spec };
-  if ('problem' in derived) return { spec, problem: derived.problem };
-  const state: ReceiverState = { spec, token: derived.token };
-  if (derived.previousToken) state.previousToken = derived.previousToken;
-  if (derived.secondFactor) state.secondFactor = derived.secondFactor;
-  return state;
-}
-
 /** The state of each receiver; `onDuplicate` for a project + name declared again (first wins). */
 export function receiverStates(
   specs: readonly AzureReceiverSpec[],
@@ -81,7 +72,7 @@ export function receiverStates(
     if (seen.has(id)) onDuplicate(spec);
     else {
       seen.add(id);
-      states.push(stateOf(spec, derivedOf(spec)));
+      states.push({ spec, ...derivedOf(spec) });
     }
   }
   // Kargo hashes a plain concatenation, so ("ab", "c") and ("a", "bc") with one secret collide:
