@@ -41,15 +41,29 @@ export interface MatchOptions {
 /** The Warehouses subscribed to one repository: one entry (the common case) or a set. */
 type Bucket = WarehouseEntry | Set<WarehouseEntry>;
 
-function* entriesOf(bucket: Bucket | undefined): Iterable<WarehouseEntry> {
-  if (bucket === undefined) return;
-  if (bucket instanceof Set) yield* bucket;
-  else yield bucket;
+/** The values of a key of a map holding one value as is (the common case), several in a set. */
+function valuesOf<T>(held: T | Set<T> | undefined): Iterable<T> {
+  return held === undefined ? [] : held instanceof Set ? held : [held];
 }
 
-/** The URLs of a {@link WarehouseIndex} name entry. */
-function urlsOf(urls: string | Set<string> | undefined): Iterable<string> {
-  return urls === undefined ? [] : typeof urls === 'string' ? [urls] : urls;
+/** Adds `value` under `key`; true when the key is new. */
+function addValue<T>(map: Map<string, T | Set<T>>, key: string, value: T): boolean {
+  const held = map.get(key);
+  if (held === undefined) map.set(key, value);
+  else if (held instanceof Set) held.add(value);
+  else if (held !== value) map.set(key, new Set([held, value]));
+  return held === undefined;
+}
+
+/** Removes `value` from under `key`; true when the key is gone. */
+function removeValue<T>(map: Map<string, T | Set<T>>, key: string, value: T): boolean {
+  const held = map.get(key);
+  if (held === value) return map.delete(key);
+  if (held instanceof Set) {
+    held.delete(value);
+    if (held.size === 1) for (const only of held) map.set(key, only);
+  }
+  return false;
 }
 
 /** The Warehouses of one namespace; `namespace` is the one string every entry of it shares. */
@@ -128,15 +142,9 @@ export class WarehouseIndex {
     };
     scope.byName.set(name, entry);
     this.#size += 1;
-    for (const sub of entry.subscriptions) {
-      const buckets = this.#buckets[sub.kind];
-      const bucket = buckets.get(sub.repoURL);
-      if (bucket === undefined) {
-        buckets.set(sub.repoURL, entry);
-        this.#nameRepository(sub.kind, sub.repoURL, true);
-      } else if (bucket instanceof Set) bucket.add(entry);
-      else if (bucket !== entry) buckets.set(sub.repoURL, new Set([bucket, entry]));
-    }
+    for (const sub of entry.subscriptions)
+      if (addValue(this.#buckets[sub.kind], sub.repoURL, entry))
+        addValue(this.#byName[sub.kind], repositoryName(sub.repoURL), sub.repoURL);
   }
 
   /** Removes a Warehouse; nothing happens when it is not held. */
@@ -147,35 +155,9 @@ export class WarehouseIndex {
     scope.byName.delete(name);
     if (scope.byName.size === 0) this.#namespaces.delete(namespace);
     this.#size -= 1;
-    for (const sub of entry.subscriptions) {
-      const buckets = this.#buckets[sub.kind];
-      const bucket = buckets.get(sub.repoURL);
-      if (bucket === entry) {
-        buckets.delete(sub.repoURL);
-        this.#nameRepository(sub.kind, sub.repoURL, false);
-      } else if (bucket instanceof Set) {
-        bucket.delete(entry);
-        if (bucket.size === 1) for (const only of bucket) buckets.set(sub.repoURL, only);
-      }
-    }
-  }
-
-  /** Adds or removes a subscribed repository in {@link #byName} (one URL as is, several in a set). */
-  #nameRepository(kind: ArtifactKind, repoURL: string, add: boolean): void {
-    const byName = this.#byName[kind];
-    const name = repositoryName(repoURL);
-    const urls = byName.get(name);
-    if (add) {
-      if (urls === undefined) byName.set(name, repoURL);
-      else if (urls instanceof Set) urls.add(repoURL);
-      else if (urls !== repoURL) byName.set(name, new Set([urls, repoURL]));
-      return;
-    }
-    if (urls === repoURL) byName.delete(name);
-    else if (urls instanceof Set) {
-      urls.delete(repoURL);
-      if (urls.size === 1) for (const only of urls) byName.set(name, only);
-    }
+    for (const sub of entry.subscriptions)
+      if (removeValue(this.#buckets[sub.kind], sub.repoURL, entry))
+        removeValue(this.#byName[sub.kind], repositoryName(sub.repoURL), sub.repoURL);
   }
 
   /** Removes every Warehouse. */
@@ -199,7 +181,7 @@ export class WarehouseIndex {
     const found = new Set<WarehouseEntry>();
     for (const repoURL of new Set(event.repoURLs)) {
       for (const kind of new Set(event.kinds)) {
-        for (const entry of entriesOf(this.#buckets[kind].get(repoURL))) {
+        for (const entry of valuesOf(this.#buckets[kind].get(repoURL))) {
           if (found.has(entry) || !inScope(entry.namespace)) continue;
           const takes = entry.subscriptions.some(
             (sub) =>
@@ -228,7 +210,7 @@ export class WarehouseIndex {
     const subscribed = new Map<WarehouseEntry, CompiledSubscription[]>();
     for (const repoURL of urls) {
       for (const kind of KINDS) {
-        for (const entry of entriesOf(this.#buckets[kind].get(repoURL))) {
+        for (const entry of valuesOf(this.#buckets[kind].get(repoURL))) {
           if (!subscribed.has(entry))
             subscribed.set(
               entry,
@@ -257,12 +239,12 @@ export class WarehouseIndex {
     const found = new Map<string, NearMiss>();
     for (const repoURL of pushed) {
       for (const kind of new Set(event.kinds)) {
-        for (const subscribedURL of urlsOf(this.#byName[kind].get(repositoryName(repoURL)))) {
+        for (const subscribedURL of valuesOf(this.#byName[kind].get(repositoryName(repoURL)))) {
           if (pushed.has(subscribedURL)) continue;
           const difference = describeDifference(repoURL, subscribedURL, kind);
           if (difference === undefined) continue;
           const subscription = `${kind} ${subscribedURL}`;
-          for (const entry of entriesOf(this.#buckets[kind].get(subscribedURL))) {
+          for (const entry of valuesOf(this.#buckets[kind].get(subscribedURL))) {
             if (!inScope(entry.namespace)) continue;
             found.set(`${entry.namespace}/${entry.name}|${subscription}`, {
               namespace: entry.namespace,
