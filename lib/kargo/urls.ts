@@ -182,10 +182,13 @@ export async function listReceiverURLs(
     }
     specs.push(...declaredReceivers(pc, logger));
   }
-  const clusterConfig = (await getOrUndefined(
-    (path) => get(path, CLUSTER_CONFIGS),
+  const clusterConfig = (await get(
     `${collectionPath(CLUSTER_CONFIGS)}/${CLUSTER_CONFIG_NAME}`,
-  )) as KargoConfigObject | undefined;
+    CLUSTER_CONFIGS,
+  ).catch((err: unknown) => {
+    if (err instanceof KubeHttpError && err.statusCode === 404) return undefined;
+    throw err;
+  })) as KargoConfigObject | undefined;
   if (clusterConfig) specs.push(...declaredReceivers(clusterConfig, logger, systemNamespace));
 
   const result: ReceiverInfo[] = [];
@@ -215,16 +218,4 @@ export async function listReceiverURLs(
 export function compareReceivers(a: ReceiverInfo, b: ReceiverInfo): number {
   const [x, y] = a.project === b.project ? [a.name, b.name] : [a.project, b.project];
   return x < y ? -1 : x > y ? 1 : 0;
-}
-
-async function getOrUndefined(
-  get: (path: string) => Promise<unknown>,
-  path: string,
-): Promise<unknown> {
-  try {
-    return await get(path);
-  } catch (err) {
-    if (err instanceof KubeHttpError && err.statusCode === 404) return undefined;
-    throw err;
-  }
 }
