@@ -2,12 +2,12 @@
  * The former Secret design, kept behind the internal option
  * `secretMode: 'per-secret'` for `npm run bench` to compare against: one
  * list + watch per referenced Secret with `fieldSelector=metadata.name=<name>`,
- * each on its own connection pool. Same surface as {@link SecretFeed}.
+ * each on its own connection pool. Same surface as SecretFeed.
  * @module
  */
 import { ResourceWatcher } from '../kube/watcher.js';
 import { SECRETS, type SecretObject } from './resources.js';
-import { type SecretFeed, type SecretFeedOptions, splitKey } from './secret-feed.js';
+import { type SecretFeedOptions, splitKey } from './secret-feed.js';
 
 interface SecretWatch {
   watcher: ResourceWatcher<SecretObject>;
@@ -19,10 +19,7 @@ interface SecretWatch {
 }
 
 /** One watch per referenced Secret. */
-export class PerSecretWatches implements Pick<
-  SecretFeed,
-  'settled' | 'setWanted' | 'watchers' | 'close'
-> {
+export class PerSecretWatches {
   readonly #options: Omit<SecretFeedOptions, 'client' | 'namespaces'>;
   readonly #watches = new Map<string, SecretWatch>();
   readonly #closing = new Set<Promise<void>>();

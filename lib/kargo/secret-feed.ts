@@ -23,9 +23,8 @@
  */
 import pLimit from 'p-limit';
 import type { ClientKubeConfig as KubeConfig } from '../kube/config.js';
-import type { BackoffOptions, Sleep } from '../kube/backoff.js';
 import { KubeClient, collectionPath, kubeGet } from '../kube/http.js';
-import { ResourceWatcher } from '../kube/watcher.js';
+import { ResourceWatcher, type ResourceWatcherOptions } from '../kube/watcher.js';
 import type { Logger } from '../types.js';
 import { SECRETS, type SecretObject } from './resources.js';
 
@@ -54,12 +53,7 @@ export interface SecretFeedOptions {
   /** Interval of by-name re-reads. Default {@link DEFAULT_POLL_MS}. */
   pollMs?: number;
   /** Watch tuning (tests). */
-  watch?: {
-    backoff?: BackoffOptions;
-    sleep?: Sleep;
-    random?: () => number;
-    watchTimeoutSeconds?: number;
-  };
+  watch?: Pick<ResourceWatcherOptions, 'backoff' | 'sleep' | 'random' | 'watchTimeoutSeconds'>;
   /** A referenced Secret as it is now (undefined: it does not exist); `labelled`: delivered by the watch. */
   onSecret: (key: string, secret: SecretObject | undefined, labelled: boolean) => void;
   /** A referenced Secret could not be read. */
