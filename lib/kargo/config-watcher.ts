@@ -4,18 +4,9 @@
  * Kargo token (and, during a rotation, the previous one) or the reason it
  * cannot be served.
  *
- * Secrets (see secret-feed.ts): one watch per scope of the Secrets labelled
- * `kargo.akuity.io/cred-type=generic`, filtered by the API server, plus a
- * by-name read (and a re-read every 30 s, no watch) of a referenced Secret
- * the watch does not deliver, with a warning per receiver. So the watches do
- * not grow with the number of projects, a labelled Secret's rotation takes
- * effect at once, and memory and traffic do not grow with the unrelated
- * Secrets of the cluster.
- *
- * The design before (one list + watch per referenced Secret with
- * `fieldSelector=metadata.name=<name>`, each on its own connection pool)
- * stays behind the internal option `secretMode: 'per-secret'`, for
- * `npm run bench` to compare against.
+ * Secrets come from secret-feed.ts (watches of the labelled Secrets per
+ * scope, by-name reads of the others, with a warning per receiver), or, for
+ * `npm run bench`, from per-secret-watches.ts (`secretMode: 'per-secret'`).
  *
  * Secret data is never kept: when a referenced Secret arrives the tokens of
  * the receivers using it are derived at once and the bytes dropped (of the
@@ -25,62 +16,30 @@
  * @module
  */
 import type { ClientKubeConfig as KubeConfig } from '../kube/config.js';
-import type { BackoffOptions, Sleep } from '../kube/backoff.js';
-import { KubeClient, KubeHttpError } from '../kube/http.js';
+import { KubeClient } from '../kube/http.js';
 import { ResourceWatcher } from '../kube/watcher.js';
 import type { Logger } from '../types.js';
 import {
   CLUSTER_CONFIGS,
   CLUSTER_CONFIG_NAME,
-  PREVIOUS_SECRET_KEY,
   PROJECT_CONFIGS,
-  SECRETS,
   type AzureReceiverSpec,
   type KargoConfigObject,
   type SecretObject,
-  type SecretProblem,
-  type WebhookReceiverDetails,
-  azureReceivers,
-  problemFields,
-  problemMessage,
+  declaredReceivers,
   projectConfigProblem,
-  receiverToken,
-  secretBytes,
-  secretSecondFactor,
 } from './resources.js';
-import type { SecondFactor } from '../receiver/second-factor.js';
-import { SECRET_LABEL_SELECTOR, SecretFeed, secretKey } from './secret-feed.js';
-
-/** A declared Azure receiver and what became of it. */
-export interface ReceiverState {
-  spec: AzureReceiverSpec;
-  /** Set when served. */
-  token?: string;
-  /** During a rotation: the token of `data.previousSecret`, accepted too. */
-  previousToken?: string;
-  /** Set when served and the Secret asks for a second factor (digests only). */
-  secondFactor?: SecondFactor;
-  /** Set when not served; undefined with no token means "not known yet". */
-  problem?: SecretProblem;
-}
-
-/** What the status writer needs of a ProjectConfig. */
-export interface ProjectConfigState {
-  namespace: string;
-  name: string;
-  /** Names of the Azure receivers its spec declares (ours to write). */
-  azureNames: string[];
-  /** `status.webhookReceivers` as last seen. */
-  status: WebhookReceiverDetails[];
-}
-
-/** Everything known, handed to `onChange` after each batch of changes. */
-export interface ConfigSnapshot {
-  receivers: ReceiverState[];
-  projectConfigs: ProjectConfigState[];
-  /** Whether every initial list completed (Secrets included). */
-  synced: boolean;
-}
+import { ConfigLog } from './config-log.js';
+import { PerSecretWatches } from './per-secret-watches.js';
+import {
+  type ConfigSnapshot,
+  type ProjectConfigState,
+  details,
+  receiverKey,
+  receiverStates,
+} from './receiver-states.js';
+import { type Derived, logRotation, secretTokens } from './receiver-tokens.js';
+import { DEFAULT_POLL_MS, SecretFeed, type SecretFeedOptions, secretKey } from './secret-feed.js';
 
 /** Options of {@link ConfigWatcher}. */
 export interface ConfigWatcherOptions {
@@ -94,21 +53,12 @@ export interface ConfigWatcherOptions {
   onChange: (snapshot: ConfigSnapshot) => void;
   /** Timeout of a Secret list. */
   requestTimeoutMs: number;
-  /**
-   * Internal (bench): `'labelled'` (default) watches labelled Secrets per
-   * scope; `'per-secret'` is the former design, one watch per referenced
-   * Secret on its own connection pool.
-   */
+  /** Internal (bench): `'per-secret'` is the former design (per-secret-watches.ts). Default `'labelled'`. */
   secretMode?: 'labelled' | 'per-secret';
   /** Interval of the by-name re-reads of Secrets the labelled watch does not deliver (tests). Default 30 000 ms. */
   secretPollMs?: number;
   /** Watch tuning, passed to every ResourceWatcher (tests). */
-  watch?: {
-    backoff?: BackoffOptions;
-    sleep?: Sleep;
-    random?: () => number;
-    watchTimeoutSeconds?: number;
-  };
+  watch?: SecretFeedOptions['watch'];
 }
 
 interface ConfigEntry {
@@ -116,38 +66,8 @@ interface ConfigEntry {
   projectConfig?: ProjectConfigState;
 }
 
-type Derived =
-  | { token: string; previousToken?: string; secondFactor?: SecondFactor }
-  | { problem: SecretProblem };
-
-interface SecretWatch {
-  watcher: ResourceWatcher<SecretObject>;
-  /** Resolves after the first list, or the first failure (then its receivers are `secret-unreadable`). */
-  settled: Promise<void>;
-  settle: () => void;
-  /** Whether a list delivered the Secret (a list still in flight will serve new receivers too). */
-  listed: boolean;
-}
-
 function secretKeyOf(spec: AzureReceiverSpec): string {
   return secretKey(spec.secretNamespace, spec.secretName);
-}
-
-function receiverKey(spec: AzureReceiverSpec): string {
-  return JSON.stringify([spec.project, spec.name, spec.secretNamespace, spec.secretName]);
-}
-
-function details(value: unknown): WebhookReceiverDetails[] {
-  if (!Array.isArray(value)) return [];
-  return value
-    .filter((v): v is Record<string, unknown> => typeof v === 'object' && v !== null)
-    .map((v) => {
-      const entry: WebhookReceiverDetails = {};
-      if (typeof v.name === 'string') entry.name = v.name;
-      if (typeof v.path === 'string') entry.path = v.path;
-      if (typeof v.url === 'string') entry.url = v.url;
-      return entry;
-    });
 }
 
 /** The watches behind `kargoReceivers`. */
@@ -156,16 +76,12 @@ export class ConfigWatcher {
   readonly #logger: Logger;
   readonly #configs = new Map<string, ConfigEntry>();
   readonly #derived = new Map<string, Derived>();
-  /** Last problem logged per receiver ('' once served), so each change is logged once. */
-  readonly #logged = new Map<string, string>();
+  readonly #log: ConfigLog;
   readonly #configWatchers: ResourceWatcher[] = [];
   /** One connection pool for every watch and read of this watcher. */
   readonly #client: KubeClient;
-  /** The labelled Secret watches (default mode). */
-  readonly #feed: SecretFeed | undefined;
-  /** Per-secret mode: one watch per referenced Secret. */
-  readonly #secrets = new Map<string, SecretWatch>();
-  readonly #closing = new Set<Promise<void>>();
+  /** The labelled Secret watches (default mode), or one watch per referenced Secret. */
+  readonly #secrets: SecretFeed | PerSecretWatches;
   readonly #ready: Promise<void>;
   #secretsSynced = false;
   #scheduled = false;
@@ -174,30 +90,15 @@ export class ConfigWatcher {
   constructor(options: ConfigWatcherOptions) {
     this.#options = options;
     this.#logger = options.logger;
+    this.#log = new ConfigLog(options.logger, options.secretPollMs ?? DEFAULT_POLL_MS);
     this.#client = new KubeClient(options.kubeConfig);
+    this.#secrets = this.#secretSource();
     const common = {
       kubeConfig: options.kubeConfig,
       client: this.#client,
       logger: options.logger,
       ...options.watch,
     };
-    if (options.secretMode !== 'per-secret') {
-      const { namespaces, systemNamespace } = options;
-      this.#feed = new SecretFeed({
-        kubeConfig: options.kubeConfig,
-        client: this.#client,
-        namespaces: namespaces ? [...new Set([...namespaces, systemNamespace])] : undefined,
-        logger: options.logger,
-        requestTimeoutMs: options.requestTimeoutMs,
-        ...(options.secretPollMs ? { pollMs: options.secretPollMs } : {}),
-        ...(options.watch ? { watch: options.watch } : {}),
-        onSecret: (key, secret, labelled) => {
-          this.#noteLabel(key, secret !== undefined && !labelled);
-          this.#applySecret(key, secret);
-        },
-        onUnreadable: (key, err) => this.#secretUnreadable(key, err, true),
-      });
-    }
     for (const namespace of options.namespaces ?? [undefined]) {
       this.#configWatchers.push(
         new ResourceWatcher<KargoConfigObject>({
@@ -219,20 +120,12 @@ export class ConfigWatcher {
       }),
     );
     for (const w of this.#configWatchers) w.start();
-    this.#feed?.start();
-    // Each Secret watch starts as soon as a config references it; ready once the configs are
-    // listed and every Secret they reference was listed (or failed once).
+    this.#secrets.start();
+    // Ready once the configs are listed and every Secret they reference was listed (or failed once).
     this.#ready = Promise.all(this.#configWatchers.map((w) => w.ready)).then(async () => {
       if (this.#closed) throw new Error('[kargo-azure-receiver] closed before the first sync');
-      await this.#feed?.settled();
+      await this.#secrets.settled();
       if (this.#closed) throw new Error('[kargo-azure-receiver] closed before the first sync');
-      // A watch replaced meanwhile (a receiver added to its Secret) is waited for too.
-      for (;;) {
-        const watches = [...this.#secrets.values()];
-        await Promise.all(watches.map((w) => w.settled));
-        if (this.#closed) throw new Error('[kargo-azure-receiver] closed before the first sync');
-        if ([...this.#secrets.values()].every((w) => watches.includes(w))) break;
-      }
       this.#secretsSynced = true;
       this.#emitNow();
     });
@@ -252,23 +145,40 @@ export class ConfigWatcher {
   /** Stops every watch and retry. */
   async close(): Promise<void> {
     this.#closed = true;
-    const secrets = [...this.#secrets.values()].map((s) => s.watcher.close());
-    this.#secrets.clear();
-    await Promise.all([
-      ...this.#configWatchers.map((w) => w.close()),
-      ...secrets,
-      ...this.#closing,
-      this.#feed?.close(),
-    ]);
+    await Promise.all([...this.#configWatchers.map((w) => w.close()), this.#secrets.close()]);
     this.#client.destroy();
   }
 
   /** Open Secret watches and the other watches, for the bench and specs. */
   watchCount(): { secrets: number; configs: number } {
-    return {
-      secrets: this.#feed ? this.#feed.watchers().length : this.#secrets.size,
-      configs: this.#configWatchers.length,
+    return { secrets: this.#secrets.watchers().length, configs: this.#configWatchers.length };
+  }
+
+  #secretSource(): SecretFeed | PerSecretWatches {
+    const { namespaces, systemNamespace, secretPollMs, watch } = this.#options;
+    const common = {
+      kubeConfig: this.#options.kubeConfig,
+      logger: this.#logger,
+      requestTimeoutMs: this.#options.requestTimeoutMs,
+      ...(watch ? { watch } : {}),
     };
+    if (this.#options.secretMode === 'per-secret')
+      return new PerSecretWatches({
+        ...common,
+        onSecret: (key, secret) => this.#applySecret(key, secret),
+        onUnreadable: (key, err) => this.#secretUnreadable(key, err, false),
+      });
+    return new SecretFeed({
+      ...common,
+      client: this.#client,
+      namespaces: namespaces ? [...new Set([...namespaces, systemNamespace])] : undefined,
+      ...(secretPollMs ? { pollMs: secretPollMs } : {}),
+      onSecret: (key, secret, labelled) => {
+        this.#log.read(key, this.#specs(), secret !== undefined && !labelled);
+        this.#applySecret(key, secret);
+      },
+      onUnreadable: (key, err) => this.#secretUnreadable(key, err, true),
+    });
   }
 
   #watched(namespace: string): boolean {
@@ -280,34 +190,15 @@ export class ConfigWatcher {
     for (const entry of this.#configs.values()) yield* entry.specs;
   }
 
-  #ignored(declaredBy: string): (index: number, reason: string) => void {
-    return (index, reason) =>
-      this.#logger.warn(
-        { config: declaredBy, index },
-        `${declaredBy}: Azure receiver ignored: ${reason}`,
-      );
-  }
-
   #onProjectConfig(object: KargoConfigObject): void {
     const namespace = object.metadata?.namespace ?? '';
     const name = object.metadata?.name ?? '';
     const key = `pc:${namespace}/${name}`;
     const declaredBy = `ProjectConfig ${namespace}/${name}`;
     const problem = projectConfigProblem(object);
-    if (problem) {
-      if (this.#logged.get(key) !== problem) {
-        this.#logged.set(key, problem);
-        this.#logger.warn({ config: declaredBy }, `${declaredBy} ignored: ${problem}`);
-      }
-      this.#setConfig(key, undefined);
-      return;
-    }
-    this.#logged.delete(key);
-    const specs = azureReceivers(
-      object,
-      { project: namespace, secretNamespace: namespace, declaredBy },
-      this.#ignored(declaredBy),
-    );
+    this.#log.projectConfig(key, declaredBy, problem);
+    if (problem) return this.#setConfig(key, undefined);
+    const specs = declaredReceivers(object, this.#logger);
     this.#setConfig(key, {
       specs,
       projectConfig: {
@@ -321,86 +212,27 @@ export class ConfigWatcher {
 
   #onClusterConfig(object: KargoConfigObject): void {
     if (object.metadata?.name !== CLUSTER_CONFIG_NAME) return;
-    const declaredBy = `ClusterConfig ${CLUSTER_CONFIG_NAME}`;
-    const specs = azureReceivers(
-      object,
-      { project: '', secretNamespace: this.#options.systemNamespace, declaredBy },
-      this.#ignored(declaredBy),
-    );
-    this.#setConfig('cc', { specs });
+    this.#setConfig('cc', {
+      specs: declaredReceivers(object, this.#logger, this.#options.systemNamespace),
+    });
   }
 
   #setConfig(key: string, entry: ConfigEntry | undefined): void {
     if (entry) this.#configs.set(key, entry);
     else this.#configs.delete(key);
-    const restart = new Set<string>();
+    // A new receiver of a Secret already read: its bytes are gone, so read that Secret again.
+    const reread = new Set<string>();
     for (const spec of entry?.specs ?? []) {
       const rk = receiverKey(spec);
       if (this.#derived.has(rk)) continue;
       if (!this.#watched(spec.secretNamespace)) this.#derived.set(rk, { problem: 'not-watched' });
-      // A new receiver of a Secret already listed: its bytes are gone, so list that Secret again.
-      else if (this.#feed || this.#secrets.get(secretKeyOf(spec))?.listed)
-        restart.add(secretKeyOf(spec));
+      else reread.add(secretKeyOf(spec));
     }
-    if (this.#feed) {
-      const wanted = new Set<string>();
-      for (const spec of this.#specs())
-        if (this.#watched(spec.secretNamespace)) wanted.add(secretKeyOf(spec));
-      this.#feed.setWanted(wanted, restart);
-    } else this.#syncSecretWatches(restart);
-    this.#schedule();
-  }
-
-  /** Starts a watch for each newly referenced Secret, stops those no longer referenced. */
-  #syncSecretWatches(restart: ReadonlySet<string>): void {
-    if (this.#closed) return;
-    const wanted = new Map<string, AzureReceiverSpec>();
+    const wanted = new Set<string>();
     for (const spec of this.#specs())
-      if (this.#watched(spec.secretNamespace)) wanted.set(secretKeyOf(spec), spec);
-    for (const [key, watch] of this.#secrets) {
-      if (wanted.has(key) && !restart.has(key)) continue;
-      this.#secrets.delete(key);
-      watch.settle(); // nobody waits for a watch that is gone
-      const closing = watch.watcher.close().finally(() => this.#closing.delete(closing));
-      this.#closing.add(closing);
-    }
-    for (const [key, spec] of wanted)
-      if (!this.#secrets.has(key)) this.#watchSecret(key, spec.secretNamespace, spec.secretName);
-  }
-
-  #watchSecret(key: string, namespace: string, name: string): void {
-    let settle!: () => void;
-    const settled = new Promise<void>((resolve) => (settle = resolve));
-    const current = (): boolean => this.#secrets.get(key)?.watcher === watcher;
-    const watcher: ResourceWatcher<SecretObject> = new ResourceWatcher<SecretObject>({
-      kubeConfig: this.#options.kubeConfig,
-      logger: this.#logger,
-      ...this.#options.watch,
-      listTimeoutMs: this.#options.requestTimeoutMs,
-      resource: SECRETS,
-      namespace,
-      fieldSelector: `metadata.name=${name}`,
-      onUpsert: (object) => {
-        if (current() && object.metadata?.name === name) this.#applySecret(key, object);
-      },
-      onDelete: (ref) => {
-        if (current() && ref.name === name) this.#applySecret(key, undefined);
-      },
-      onResync: (objects) => {
-        if (!current()) return;
-        entry.listed = true;
-        if (!objects.some((o) => o.metadata?.name === name)) this.#applySecret(key, undefined);
-        settle();
-      },
-      onError: (err) => {
-        if (!current()) return;
-        this.#secretUnreadable(key, err, false);
-        settle();
-      },
-    });
-    const entry: SecretWatch = { watcher, settled, settle, listed: false };
-    this.#secrets.set(key, entry);
-    watcher.start();
+      if (this.#watched(spec.secretNamespace)) wanted.add(secretKeyOf(spec));
+    this.#secrets.setWanted(wanted, reread);
+    this.#schedule();
   }
 
   /** Receivers of a Secret that could not be read: unserved until it can (a token already derived stays). */
@@ -410,116 +242,28 @@ export class ConfigWatcher {
       if (secretKeyOf(spec) === key && !this.#derived.has(rk))
         this.#derived.set(rk, { problem: 'secret-unreadable' });
     }
-    const status = err instanceof KubeHttpError ? err.statusCode : undefined;
-    const reason = err instanceof KubeHttpError ? err.reason : undefined;
-    // A by-name read has no watch loop to log it: once per Secret until it is read again.
-    if (logEach && this.#logged.get(`unreadable:${key}`) !== String(status)) {
-      this.#logged.set(`unreadable:${key}`, String(status));
-      if (status !== 403)
-        this.#logger.warn(
-          { secretRef: key, status, reason },
-          `reading Secret ${key} failed; retrying every ${String(this.#pollSeconds)} s`,
-        );
-    }
-    if (status === 403)
-      this.#logger.warn(
-        { secretRef: key, status },
-        `reading Secret ${key} is forbidden: grant list and watch on secrets to this service account (see the RBAC of the Helm chart, charts/kargo-azure-receiver)`,
-      );
+    this.#log.unreadable(key, err, logEach);
     this.#schedule();
-  }
-
-  get #pollSeconds(): number {
-    return (this.#options.secretPollMs ?? 30_000) / 1000;
-  }
-
-  /** Warns once per receiver of a Secret without Kargo's label, and once more when labelled again. */
-  #noteLabel(key: string, unlabelled: boolean): void {
-    this.#logged.delete(`unreadable:${key}`);
-    for (const spec of this.#specs()) {
-      if (secretKeyOf(spec) !== key) continue;
-      const lk = `unlabelled:${receiverKey(spec)}`;
-      if (!unlabelled) {
-        this.#logged.delete(lk);
-        continue;
-      }
-      if (this.#logged.has(lk)) continue;
-      this.#logged.set(lk, 'unlabelled');
-      this.#logger.warn(
-        {
-          config: spec.declaredBy,
-          project: spec.project,
-          receiver: spec.name,
-          secretRef: key,
-          reason: 'secret-unlabelled',
-        },
-        `Azure receiver "${spec.name}" of ${spec.declaredBy}: Secret ${key} has no label ${SECRET_LABEL_SELECTOR}, so it is read by name every ${String(this.#pollSeconds)} s and a rotation takes up to that long; label it (as Kargo's docs do) for rotations to take effect at once`,
-      );
-    }
   }
 
   /** Derives the tokens of every receiver using this Secret; the bytes go out of scope here. */
   #applySecret(key: string, secret: SecretObject | undefined): void {
-    const bytes = secretBytes(secret);
-    const previous = secretBytes(secret, PREVIOUS_SECRET_KEY);
-    const factor = typeof bytes === 'string' ? undefined : secretSecondFactor(secret);
+    const tokens = secretTokens(secret);
     for (const spec of this.#specs()) {
       if (secretKeyOf(spec) !== key) continue;
       const rk = receiverKey(spec);
-      const before = this.#derived.get(rk);
-      let next: Derived;
-      if (typeof bytes === 'string') next = { problem: bytes };
-      else if (typeof factor === 'string') next = { problem: factor };
-      else {
-        const token = receiverToken(spec.project, spec.name, bytes);
-        const previousToken =
-          typeof previous === 'string'
-            ? undefined
-            : receiverToken(spec.project, spec.name, previous);
-        next = previousToken && previousToken !== token ? { token, previousToken } : { token };
-        if (factor) next.secondFactor = factor;
-      }
-      this.#logRotation(spec, before, next, secret?.metadata?.resourceVersion);
+      const next = tokens.derive(spec);
+      logRotation(
+        this.#logger,
+        spec,
+        this.#derived.get(rk),
+        next,
+        secret?.metadata?.resourceVersion,
+      );
       this.#derived.set(rk, next);
     }
-    if (typeof bytes !== 'string') bytes.fill(0);
-    if (typeof previous !== 'string') previous.fill(0);
+    tokens.drop();
     this.#schedule();
-  }
-
-  /** One line per rotation of a served receiver, never naming the secret or a token. */
-  #logRotation(
-    spec: AzureReceiverSpec,
-    before: Derived | undefined,
-    next: Derived,
-    resourceVersion: string | undefined,
-  ): void {
-    if (!before || !('token' in before) || !('token' in next)) return;
-    const fields = {
-      config: spec.declaredBy,
-      project: spec.project,
-      receiver: spec.name,
-      secretRef: secretKeyOf(spec),
-      resourceVersion,
-    };
-    const which = `Azure receiver "${spec.name}" of ${spec.declaredBy}`;
-    if (before.token !== next.token) {
-      if (next.previousToken === before.token)
-        this.#logger.info(
-          { ...fields, previousURL: 'accepted' },
-          `${which}: secret rotated; the previous URL stays accepted while the Secret holds "${PREVIOUS_SECRET_KEY}": register the new URL in Azure, then remove that key`,
-        );
-      else
-        this.#logger.warn(
-          { ...fields, previousURL: 'rejected' },
-          `${which}: secret rotated without "${PREVIOUS_SECRET_KEY}"; the previous URL now answers 404: register the new URL in Azure at once`,
-        );
-    } else if (before.previousToken && !next.previousToken) {
-      this.#logger.info(
-        { ...fields, previousURL: 'rejected' },
-        `${which}: rotation finished; the previous URL is no longer accepted`,
-      );
-    }
   }
 
   #schedule(): void {
@@ -535,71 +279,13 @@ export class ConfigWatcher {
     const specs = [...this.#specs()];
     const live = new Set(specs.map(receiverKey));
     for (const rk of this.#derived.keys()) if (!live.has(rk)) this.#derived.delete(rk);
-    for (const rk of this.#logged.keys()) {
-      if (rk.startsWith('pc:') || rk.startsWith('unreadable:')) continue;
-      if (!live.has(rk.replace(/^(duplicate|unlabelled):/, ''))) this.#logged.delete(rk);
-    }
-
-    // One receiver per project + name (two ProjectConfigs of one namespace may repeat a name: first wins).
-    const seen = new Set<string>();
-    const states: ReceiverState[] = [];
-    for (const spec of specs) {
-      const id = JSON.stringify([spec.project, spec.name]);
-      if (seen.has(id)) {
-        const rk = `duplicate:${receiverKey(spec)}`;
-        if (this.#logged.has(rk)) continue;
-        this.#logged.set(rk, 'duplicate');
-        this.#logger.warn(
-          { config: spec.declaredBy, project: spec.project, receiver: spec.name },
-          `${spec.declaredBy}: Azure receiver "${spec.name}" is declared twice in project "${spec.project}"; ignored`,
-        );
-        continue;
-      }
-      seen.add(id);
-      const derived = this.#derived.get(receiverKey(spec));
-      let state: ReceiverState = { spec };
-      if (derived && 'token' in derived) {
-        state = { spec, token: derived.token };
-        if (derived.previousToken) state.previousToken = derived.previousToken;
-        if (derived.secondFactor) state.secondFactor = derived.secondFactor;
-      } else if (derived) state = { spec, problem: derived.problem };
-      states.push(state);
-    }
-
-    // Kargo hashes a plain concatenation, so ("ab", "c") and ("a", "bc") with one secret collide:
-    // never let one project's URL reach another project's receiver (previous URLs included).
-    const projectsByToken = new Map<string, Set<string>>();
-    for (const s of states)
-      for (const t of [s.token, s.previousToken])
-        if (t) projectsByToken.set(t, (projectsByToken.get(t) ?? new Set()).add(s.spec.project));
-    const ambiguous = (t: string | undefined): boolean =>
-      t !== undefined && (projectsByToken.get(t)?.size ?? 0) > 1;
-    for (const s of states) {
-      if (ambiguous(s.token) || ambiguous(s.previousToken)) {
-        delete s.token;
-        delete s.previousToken;
-        s.problem = 'ambiguous';
-      }
-    }
-
-    for (const s of states) {
-      const rk = receiverKey(s.spec);
-      const now = s.token ? '' : s.problem;
-      if (now === undefined || this.#logged.get(rk) === now) continue;
-      this.#logged.set(rk, now);
-      if (now === '')
-        this.#logger.info(
-          {
-            config: s.spec.declaredBy,
-            project: s.spec.project,
-            receiver: s.spec.name,
-            secondFactor: s.secondFactor?.factors ?? [],
-          },
-          `Azure receiver "${s.spec.name}" of ${s.spec.declaredBy} served`,
-        );
-      else if (now !== 'secret-unreadable')
-        this.#logger.warn(problemFields(s.spec, now), problemMessage(s.spec, now));
-    }
+    this.#log.prune(live);
+    const states = receiverStates(
+      specs,
+      (spec) => this.#derived.get(receiverKey(spec)),
+      (spec) => this.#log.duplicate(spec),
+    );
+    this.#log.states(states);
 
     const projectConfigs: ProjectConfigState[] = [];
     for (const entry of this.#configs.values())

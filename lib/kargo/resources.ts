@@ -29,6 +29,7 @@ import {
 } from '../receiver/second-factor.js';
 import type { ResourceType } from '../kube/http.js';
 import { kargoToken } from '../receiver/token.js';
+import type { Logger } from '../types.js';
 
 /** Kargo's default namespace for Secrets of cluster-level resources. */
 export const DEFAULT_SYSTEM_NAMESPACE = 'kargo-system-resources';
@@ -141,6 +142,29 @@ export function azureReceivers(
     });
   });
   return found;
+}
+
+/** {@link azureReceivers} of a ProjectConfig (its namespace is the project) or, given `systemNamespace`, of the ClusterConfig; malformed ones logged. */
+export function declaredReceivers(
+  object: KargoConfigObject,
+  logger: Logger,
+  systemNamespace?: string,
+): AzureReceiverSpec[] {
+  const namespace = object.metadata?.namespace ?? '';
+  const declaredBy =
+    systemNamespace === undefined
+      ? `ProjectConfig ${namespace}/${object.metadata?.name ?? ''}`
+      : `ClusterConfig ${CLUSTER_CONFIG_NAME}`;
+  const where = { project: systemNamespace === undefined ? namespace : '', declaredBy };
+  return azureReceivers(
+    object,
+    { ...where, secretNamespace: systemNamespace ?? namespace },
+    (index, reason) =>
+      logger.warn(
+        { config: declaredBy, index },
+        `${declaredBy}: Azure receiver ignored: ${reason}`,
+      ),
+  );
 }
 
 /**

@@ -23,9 +23,9 @@
  */
 import pLimit from 'p-limit';
 import type { ClientKubeConfig as KubeConfig } from '../kube/config.js';
-import type { BackoffOptions, Sleep } from '../kube/backoff.js';
 import { KubeClient, collectionPath, kubeGet } from '../kube/http.js';
 import { ResourceWatcher } from '../kube/watcher.js';
+import type { ResourceWatcherOptions } from '../kube/watcher-options.js';
 import type { Logger } from '../types.js';
 import { SECRETS, type SecretObject } from './resources.js';
 
@@ -54,12 +54,7 @@ export interface SecretFeedOptions {
   /** Interval of by-name re-reads. Default {@link DEFAULT_POLL_MS}. */
   pollMs?: number;
   /** Watch tuning (tests). */
-  watch?: {
-    backoff?: BackoffOptions;
-    sleep?: Sleep;
-    random?: () => number;
-    watchTimeoutSeconds?: number;
-  };
+  watch?: Pick<ResourceWatcherOptions, 'backoff' | 'sleep' | 'random' | 'watchTimeoutSeconds'>;
   /** A referenced Secret as it is now (undefined: it does not exist); `labelled`: delivered by the watch. */
   onSecret: (key: string, secret: SecretObject | undefined, labelled: boolean) => void;
   /** A referenced Secret could not be read. */
@@ -71,7 +66,7 @@ export function secretKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
-function splitKey(key: string): { namespace: string; name: string } {
+export function splitKey(key: string): { namespace: string; name: string } {
   const slash = key.indexOf('/');
   return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }

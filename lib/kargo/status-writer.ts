@@ -21,7 +21,7 @@ import {
 import { deadlineOptions } from '../kube/request-signal.js';
 import type { ClientKubeConfig as KubeConfig } from '../kube/config.js';
 import type { Logger } from '../types.js';
-import type { ConfigSnapshot, ProjectConfigState } from './config-watcher.js';
+import type { ConfigSnapshot, ProjectConfigState } from './receiver-states.js';
 import { PROJECT_CONFIGS, type WebhookReceiverDetails } from './resources.js';
 import { receiverDetails } from './urls.js';
 

@@ -25,15 +25,12 @@ import {
   type AzureReceiverSpec,
   type KargoConfigObject,
   type SecretObject,
-  azureReceivers,
+  declaredReceivers,
   problemFields,
   problemMessage,
   projectConfigProblem,
-  receiverToken,
-  secretBytes,
-  secretSecondFactor,
-  type SecretProblem,
 } from './resources.js';
+import { secretTokens } from './receiver-tokens.js';
 
 /** One served receiver, as `receivers()` and `listReceiverURLs()` report it. */
 export interface ReceiverInfo {
@@ -183,28 +180,16 @@ export async function listReceiverURLs(
       logger.warn({ config: declaredBy }, `${declaredBy} ignored: ${problem}`);
       continue;
     }
-    specs.push(
-      ...azureReceivers(
-        pc,
-        { project: namespace, secretNamespace: namespace, declaredBy },
-        invalid(logger, declaredBy),
-      ),
-    );
+    specs.push(...declaredReceivers(pc, logger));
   }
-  const clusterConfig = (await getOrUndefined(
-    (path) => get(path, CLUSTER_CONFIGS),
+  const clusterConfig = (await get(
     `${collectionPath(CLUSTER_CONFIGS)}/${CLUSTER_CONFIG_NAME}`,
-  )) as KargoConfigObject | undefined;
-  if (clusterConfig) {
-    const declaredBy = `ClusterConfig ${CLUSTER_CONFIG_NAME}`;
-    specs.push(
-      ...azureReceivers(
-        clusterConfig,
-        { project: '', secretNamespace: systemNamespace, declaredBy },
-        invalid(logger, declaredBy),
-      ),
-    );
-  }
+    CLUSTER_CONFIGS,
+  ).catch((err: unknown) => {
+    if (err instanceof KubeHttpError && err.statusCode === 404) return undefined;
+    throw err;
+  })) as KargoConfigObject | undefined;
+  if (clusterConfig) specs.push(...declaredReceivers(clusterConfig, logger, systemNamespace));
 
   const result: ReceiverInfo[] = [];
   for (const spec of specs) {
@@ -218,38 +203,19 @@ export async function listReceiverURLs(
       throw err instanceof KubeHttpError ? explainKubeFailure(err, kubeConfig, SECRETS) : err;
     })) as { items?: SecretObject[] };
     const secret = found.items?.find((s) => s.metadata?.name === spec.secretName);
-    const bytes = secretBytes(secret);
     // A receiver whose second-factor keys are unusable is not served either.
-    const factor = secretSecondFactor(secret);
-    if (typeof bytes === 'string' || typeof factor === 'string') {
-      const reason = typeof bytes === 'string' ? bytes : (factor as SecretProblem);
-      logger.warn(problemFields(spec, reason), problemMessage(spec, reason));
-      continue;
-    }
-    result.push(receiverInfo(spec, receiverToken(spec.project, spec.name, bytes), valid.baseURL));
+    const tokens = secretTokens(secret);
+    const derived = tokens.derive(spec);
+    tokens.drop();
+    if ('problem' in derived)
+      logger.warn(problemFields(spec, derived.problem), problemMessage(spec, derived.problem));
+    else result.push(receiverInfo(spec, derived.token, valid.baseURL));
   }
-  return result.sort((a, b) =>
-    a.project === b.project ? cmp(a.name, b.name) : cmp(a.project, b.project),
-  );
+  return result.sort(compareReceivers);
 }
 
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function invalid(logger: Logger, declaredBy: string) {
-  return (index: number, reason: string): void =>
-    logger.warn({ config: declaredBy, index }, `${declaredBy}: Azure receiver ignored: ${reason}`);
-}
-
-async function getOrUndefined(
-  get: (path: string) => Promise<unknown>,
-  path: string,
-): Promise<unknown> {
-  try {
-    return await get(path);
-  } catch (err) {
-    if (err instanceof KubeHttpError && err.statusCode === 404) return undefined;
-    throw err;
-  }
+/** By project, then name. */
+export function compareReceivers(a: ReceiverInfo, b: ReceiverInfo): number {
+  const [x, y] = a.project === b.project ? [a.name, b.name] : [a.project, b.project];
+  return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -3,7 +3,7 @@
  * projection the index keeps.
  * @module
  */
-import type { ArtifactKind } from '../types.js';
+import type { ArtifactKind, Logger } from '../types.js';
 import { normalizeChartURL, normalizeGitURL, normalizeImageURL } from './urls.js';
 import { compileChartRule, compileGitRule, compileImageRule, type Rule } from './qualifiers.js';
 
@@ -18,7 +18,7 @@ export interface CompiledSubscription {
   rule: Rule;
 }
 
-const KINDS: readonly ArtifactKind[] = ['git', 'image', 'chart'];
+export const KINDS: readonly ArtifactKind[] = ['git', 'image', 'chart'];
 
 const NORMALIZE: Record<ArtifactKind, (url: string) => string> = {
   git: normalizeGitURL,
@@ -78,4 +78,33 @@ export function compileSubscription(raw: unknown, index: number): CompiledSubscr
   if (typeof repoURL !== 'string' || repoURL.trim() === '')
     throw new Error(`${kind}.repoURL is missing`);
   return { index, kind, repoURL: NORMALIZE[kind](repoURL), rule: ruleFor(kind, sub) };
+}
+
+/** The supported subscriptions of a Warehouse manifest; each skipped one logged (a broken one as a warning). */
+export function compileSubscriptions(
+  manifest: unknown,
+  id: { namespace: string; name: string },
+  logger: Logger,
+): CompiledSubscription[] {
+  const raw = asRecord(asRecord(manifest)?.['spec'])?.['subscriptions'];
+  if (!Array.isArray(raw)) logger.warn(id, 'Warehouse has no spec.subscriptions list');
+  const subscriptions: CompiledSubscription[] = [];
+  (Array.isArray(raw) ? (raw as unknown[]) : []).forEach((entry, index) => {
+    try {
+      const compiled = compileSubscription(entry, index);
+      if (compiled) subscriptions.push(compiled);
+      else
+        logger.debug(
+          { ...id, subscription: index },
+          'skipping a subscription of an unsupported kind',
+        );
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      logger.warn(
+        { ...id, subscription: index, reason },
+        'skipping a broken Warehouse subscription',
+      );
+    }
+  });
+  return subscriptions;
 }

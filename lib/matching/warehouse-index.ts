@@ -14,8 +14,8 @@ import type {
 } from '../types.js';
 import { compareKeys, namespaceFilter, readIdentity, silentLogger } from './identity.js';
 import { describeDifference, repositoryName } from './near-miss.js';
-import type { RuleContext } from './qualifiers.js';
-import { asRecord, compileSubscription, type CompiledSubscription } from './subscriptions.js';
+import { KINDS, compileSubscriptions, type CompiledSubscription } from './subscriptions.js';
+import { checkQualifiers, explainWarehouse } from './warehouse-explanation.js';
 
 export type { NearMiss, WarehouseExplanation } from '../types.js';
 
@@ -38,82 +38,38 @@ export interface MatchOptions {
   namespaces?: readonly string[];
 }
 
-const ALL_KINDS: readonly ArtifactKind[] = ['git', 'image', 'chart'];
-
 /** The Warehouses subscribed to one repository: one entry (the common case) or a set. */
 type Bucket = WarehouseEntry | Set<WarehouseEntry>;
 
-function* entriesOf(bucket: Bucket | undefined): Iterable<WarehouseEntry> {
-  if (bucket === undefined) return;
-  if (bucket instanceof Set) yield* bucket;
-  else yield bucket;
+/** The values of a key of a map holding one value as is (the common case), several in a set. */
+function valuesOf<T>(held: T | Set<T> | undefined): Iterable<T> {
+  return held === undefined ? [] : held instanceof Set ? held : [held];
 }
 
-/** The URLs of a {@link WarehouseIndex} name entry. */
-function urlsOf(urls: string | Set<string> | undefined): Iterable<string> {
-  return urls === undefined ? [] : typeof urls === 'string' ? [urls] : urls;
+/** Adds `value` under `key`; true when the key is new. */
+function addValue<T>(map: Map<string, T | Set<T>>, key: string, value: T): boolean {
+  const held = map.get(key);
+  if (held === undefined) map.set(key, value);
+  else if (held instanceof Set) held.add(value);
+  else if (held !== value) map.set(key, new Set([held, value]));
+  return held === undefined;
+}
+
+/** Removes `value` from under `key`; true when the key is gone. */
+function removeValue<T>(map: Map<string, T | Set<T>>, key: string, value: T): boolean {
+  const held = map.get(key);
+  if (held === value) return map.delete(key);
+  if (held instanceof Set) {
+    held.delete(value);
+    if (held.size === 1) for (const only of held) map.set(key, only);
+  }
+  return false;
 }
 
 /** The Warehouses of one namespace; `namespace` is the one string every entry of it shares. */
 interface NamespaceEntries {
   namespace: string;
   byName: Map<string, WarehouseEntry>;
-}
-
-/**
- * Why `sub` does not take any of `qualifiers`, or undefined when it takes one.
- * No qualifiers means the event carries nothing to filter on: every subscriber
- * matches.
- */
-function checkQualifiers(
-  sub: CompiledSubscription,
-  qualifiers: readonly string[],
-  context: RuleContext,
-): string | undefined {
-  if (qualifiers.length === 0) return undefined;
-  const reasons: string[] = [];
-  for (const qualifier of qualifiers) {
-    const reason = sub.rule(qualifier, context);
-    if (reason === undefined) return undefined;
-    reasons.push(reason);
-  }
-  return reasons.join('; ');
-}
-
-/** `image myregistry.azurecr.io/app`: the subscription column of an explanation. */
-function describe(sub: CompiledSubscription): string {
-  return `${sub.kind} ${sub.repoURL}`;
-}
-
-/** Where the subscription sits in the manifest. */
-function label(sub: CompiledSubscription): string {
-  return `spec.subscriptions[${String(sub.index)}]`;
-}
-
-const QUALIFIER_NOUN: Record<ArtifactKind, string> = { git: '', image: 'tag ', chart: 'version ' };
-
-/** Which qualifier `sub` takes, in words, with the note of its rule (the default branch it followed). */
-function takes(sub: CompiledSubscription, event: PushEvent): string {
-  const taken = event.qualifiers.find((q) => sub.rule(q, event) === undefined);
-  const what =
-    taken === undefined
-      ? 'the push (it names no tag or ref to filter on)'
-      : sub.kind === 'git'
-        ? taken
-        : `${QUALIFIER_NOUN[sub.kind]}${JSON.stringify(taken)}`;
-  const note = taken === undefined ? undefined : sub.rule.note?.(event);
-  return `${label(sub)} takes ${what}${note ? ` (${note})` : ''}`;
-}
-
-const WITH_ARTICLE: Record<ArtifactKind, string> = {
-  git: 'a git',
-  image: 'an image',
-  chart: 'a chart',
-};
-
-/** `an image`, `an image or a chart`: what a push can be, for reasons. */
-function kindsPhrase(kinds: readonly ArtifactKind[]): string {
-  return kinds.length === 0 ? 'nothing' : kinds.map((kind) => WITH_ARTICLE[kind]).join(' or ');
 }
 
 /**
@@ -171,32 +127,7 @@ export class WarehouseIndex {
     const id = readIdentity(manifest, 'Warehouse', this.#logger);
     if (id === undefined) return;
     const { namespace, name } = id;
-    const spec = asRecord(asRecord(manifest)?.['spec']);
-    const raw = spec?.['subscriptions'];
-    const list: unknown[] = Array.isArray(raw) ? raw : [];
-    if (!Array.isArray(raw)) {
-      this.#logger.warn({ namespace, name }, 'Warehouse has no spec.subscriptions list');
-    }
-    const subscriptions: CompiledSubscription[] = [];
-    list.forEach((entry, index) => {
-      try {
-        const compiled = compileSubscription(entry, index);
-        if (compiled === undefined) {
-          this.#logger.debug(
-            { namespace, name, subscription: index },
-            'skipping a subscription of an unsupported kind',
-          );
-        } else {
-          subscriptions.push(compiled);
-        }
-      } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
-        this.#logger.warn(
-          { namespace, name, subscription: index, reason },
-          'skipping a broken Warehouse subscription',
-        );
-      }
-    });
+    const subscriptions = compileSubscriptions(manifest, id, this.#logger);
     this.delete(namespace, name);
     let scope = this.#namespaces.get(namespace);
     if (scope === undefined) {
@@ -211,15 +142,9 @@ export class WarehouseIndex {
     };
     scope.byName.set(name, entry);
     this.#size += 1;
-    for (const sub of entry.subscriptions) {
-      const buckets = this.#buckets[sub.kind];
-      const bucket = buckets.get(sub.repoURL);
-      if (bucket === undefined) {
-        buckets.set(sub.repoURL, entry);
-        this.#nameRepository(sub.kind, sub.repoURL, true);
-      } else if (bucket instanceof Set) bucket.add(entry);
-      else if (bucket !== entry) buckets.set(sub.repoURL, new Set([bucket, entry]));
-    }
+    for (const sub of entry.subscriptions)
+      if (addValue(this.#buckets[sub.kind], sub.repoURL, entry))
+        addValue(this.#byName[sub.kind], repositoryName(sub.repoURL), sub.repoURL);
   }
 
   /** Removes a Warehouse; nothing happens when it is not held. */
@@ -230,41 +155,15 @@ export class WarehouseIndex {
     scope.byName.delete(name);
     if (scope.byName.size === 0) this.#namespaces.delete(namespace);
     this.#size -= 1;
-    for (const sub of entry.subscriptions) {
-      const buckets = this.#buckets[sub.kind];
-      const bucket = buckets.get(sub.repoURL);
-      if (bucket === entry) {
-        buckets.delete(sub.repoURL);
-        this.#nameRepository(sub.kind, sub.repoURL, false);
-      } else if (bucket instanceof Set) {
-        bucket.delete(entry);
-        if (bucket.size === 1) for (const only of bucket) buckets.set(sub.repoURL, only);
-      }
-    }
-  }
-
-  /** Adds or removes a subscribed repository in {@link #byName} (one URL as is, several in a set). */
-  #nameRepository(kind: ArtifactKind, repoURL: string, add: boolean): void {
-    const byName = this.#byName[kind];
-    const name = repositoryName(repoURL);
-    const urls = byName.get(name);
-    if (add) {
-      if (urls === undefined) byName.set(name, repoURL);
-      else if (urls instanceof Set) urls.add(repoURL);
-      else if (urls !== repoURL) byName.set(name, new Set([urls, repoURL]));
-      return;
-    }
-    if (urls === repoURL) byName.delete(name);
-    else if (urls instanceof Set) {
-      urls.delete(repoURL);
-      if (urls.size === 1) for (const only of urls) byName.set(name, only);
-    }
+    for (const sub of entry.subscriptions)
+      if (removeValue(this.#buckets[sub.kind], sub.repoURL, entry))
+        removeValue(this.#byName[sub.kind], repositoryName(sub.repoURL), sub.repoURL);
   }
 
   /** Removes every Warehouse. */
   clear(): void {
     this.#namespaces.clear();
-    for (const kind of ALL_KINDS) {
+    for (const kind of KINDS) {
       this.#buckets[kind].clear();
       this.#byName[kind].clear();
     }
@@ -282,7 +181,7 @@ export class WarehouseIndex {
     const found = new Set<WarehouseEntry>();
     for (const repoURL of new Set(event.repoURLs)) {
       for (const kind of new Set(event.kinds)) {
-        for (const entry of entriesOf(this.#buckets[kind].get(repoURL))) {
+        for (const entry of valuesOf(this.#buckets[kind].get(repoURL))) {
           if (found.has(entry) || !inScope(entry.namespace)) continue;
           const takes = entry.subscriptions.some(
             (sub) =>
@@ -307,12 +206,11 @@ export class WarehouseIndex {
    */
   explain(event: PushEvent, options: MatchOptions = {}): WarehouseExplanation[] {
     const inScope = namespaceFilter(options.namespaces);
-    const kinds = new Set(event.kinds);
     const urls = new Set(event.repoURLs);
     const subscribed = new Map<WarehouseEntry, CompiledSubscription[]>();
     for (const repoURL of urls) {
-      for (const kind of ALL_KINDS) {
-        for (const entry of entriesOf(this.#buckets[kind].get(repoURL))) {
+      for (const kind of KINDS) {
+        for (const entry of valuesOf(this.#buckets[kind].get(repoURL))) {
           if (!subscribed.has(entry))
             subscribed.set(
               entry,
@@ -322,34 +220,8 @@ export class WarehouseIndex {
       }
     }
     const result: WarehouseExplanation[] = [];
-    for (const [entry, subs] of subscribed) {
-      if (!inScope(entry.namespace)) continue;
-      subs.sort((a, b) => a.index - b.index);
-      const reasons: string[] = [];
-      let matched: CompiledSubscription | undefined;
-      for (const sub of subs) {
-        if (!kinds.has(sub.kind)) {
-          reasons.push(
-            `${label(sub)} is ${WITH_ARTICLE[sub.kind]} subscription; the push is ${kindsPhrase(event.kinds)}`,
-          );
-          continue;
-        }
-        const reason = checkQualifiers(sub, event.qualifiers, event);
-        if (reason === undefined) {
-          matched = sub;
-          break;
-        }
-        reasons.push(`${label(sub)}: ${reason}`);
-      }
-      const shown = matched ?? subs[0];
-      result.push({
-        namespace: entry.namespace,
-        name: entry.name,
-        refreshed: matched !== undefined,
-        subscription: shown === undefined ? '' : describe(shown),
-        reason: matched ? takes(matched, event) : reasons.join('; '),
-      });
-    }
+    for (const [entry, subs] of subscribed)
+      if (inScope(entry.namespace)) result.push(explainWarehouse(entry, subs, event));
     return result.sort(compareKeys);
   }
 
@@ -367,12 +239,12 @@ export class WarehouseIndex {
     const found = new Map<string, NearMiss>();
     for (const repoURL of pushed) {
       for (const kind of new Set(event.kinds)) {
-        for (const subscribedURL of urlsOf(this.#byName[kind].get(repositoryName(repoURL)))) {
+        for (const subscribedURL of valuesOf(this.#byName[kind].get(repositoryName(repoURL)))) {
           if (pushed.has(subscribedURL)) continue;
           const difference = describeDifference(repoURL, subscribedURL, kind);
           if (difference === undefined) continue;
           const subscription = `${kind} ${subscribedURL}`;
-          for (const entry of entriesOf(this.#buckets[kind].get(subscribedURL))) {
+          for (const entry of valuesOf(this.#buckets[kind].get(subscribedURL))) {
             if (!inScope(entry.namespace)) continue;
             found.set(`${entry.namespace}/${entry.name}|${subscription}`, {
               namespace: entry.namespace,

@@ -3,23 +3,15 @@
  * receiver need: realistic Azure webhook bodies and a recording adapter.
  * @module
  */
+export { acrPing, acrPush, acrChartPush, DOCKER_MANIFEST_V2, OCI_MANIFEST } from './payloads.js';
+export type { AcrPushOptions, Payload } from './payloads.js';
 export {
-  acrPing,
-  acrPush,
-  acrChartPush,
   devopsGitPush,
   devopsPullRequestCreated,
   devopsPullRequestUpdated,
   devopsPullRequestMerged,
-  DOCKER_MANIFEST_V2,
-  OCI_MANIFEST,
   ZERO_OBJECT_ID,
-} from './payloads.js';
-export type {
-  AcrPushOptions,
-  DevOpsGitPushOptions,
-  DevOpsPullRequestOptions,
-  Payload,
-} from './payloads.js';
+} from './azure-devops-payloads.js';
+export type { DevOpsGitPushOptions, DevOpsPullRequestOptions } from './azure-devops-payloads.js';
 export { recordingAdapter } from './recording-adapter.js';
 export type { RecordingAdapter, RecordingAdapterOptions } from './recording-adapter.js';

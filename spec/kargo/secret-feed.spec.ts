@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type KargoReceiversRouter, kargoReceivers } from '../../lib/kargo/index.js';
-import { type ConfigSnapshot, ConfigWatcher } from '../../lib/kargo/config-watcher.js';
+import { ConfigWatcher } from '../../lib/kargo/config-watcher.js';
+import type { ConfigSnapshot } from '../../lib/kargo/receiver-states.js';
 import { FakeKubeApi, type KubeObject } from '../support/fake-kube-api.js';
 import { RecordingLogger } from '../support/recording-adapter.js';
 import { azure, projectConfig, secret, until } from './helpers.js';
