@@ -17,19 +17,13 @@ export const ADAPTER_MEMBERS: unique symbol = Symbol.for('kargo-azure-receiver.a
 /** The members of the {@link Adapter} contract the router reads. */
 export const ADAPTER_CONTRACT_KEYS: readonly string[] = ['lookup', 'refresh', 'explainPush'];
 
-/**
- * Lists the string-keyed members of `adapter` that are not part of the
- * {@link Adapter} contract under {@link ADAPTER_MEMBERS}, and returns it.
- */
+/** Lists `adapter`'s non-contract string keys under {@link ADAPTER_MEMBERS}; returns it. */
 export function withAdapterMembers<T extends Adapter>(adapter: T): T {
   const own = Object.keys(adapter).filter((key) => !ADAPTER_CONTRACT_KEYS.includes(key));
   return Object.assign(adapter, { [ADAPTER_MEMBERS]: Object.freeze(own) });
 }
 
-/**
- * The adapter-owned names listed in spread options, or none. A value that is
- * not a list of strings is ignored: the names stay unknown options.
- */
+/** The adapter-owned names listed in spread options; none unless a list of strings. */
 export function adapterMembersOf(options: object): readonly string[] {
   const listed: unknown = (options as Record<symbol, unknown>)[ADAPTER_MEMBERS];
   return Array.isArray(listed) && listed.every((name) => typeof name === 'string') ? listed : [];

@@ -34,11 +34,7 @@ export const namespacesSchema = Joi.alternatives().try(
   Joi.array().items(namespaceSchema).min(1).unique(),
 );
 
-/**
- * The valid name nearest to a misspelt one, when it is near enough to be
- * what was meant: same letters in another case, or at most half of them
- * changed (`deadlineMS` → `deadlineMs`, `maxBodySize` → `maxBodyBytes`).
- */
+/** The valid name nearest a misspelt one: another case, or at most half changed (`deadlineMS` → `deadlineMs`). */
 export function nearestName(name: string, valid: readonly string[]): string | undefined {
   if (valid.length === 0) return undefined;
   const lower = name.toLowerCase();
@@ -80,10 +76,7 @@ export function optionsMessage(
     : `${label} is not an option: did you mean '${nearest}'?`;
 }
 
-/**
- * Validates `value` against `joiSchema` and returns the defaulted result, or
- * throws a TypeError prefixed with the package name naming the bad option.
- */
+/** Validates `value` and returns it defaulted, or throws a prefixed TypeError naming the bad option. */
 export function validate<T>(
   joiSchema: Joi.Schema,
   value: unknown,

@@ -9,34 +9,22 @@ export type ArtifactKind = 'git' | 'image' | 'chart';
 /** Where a webhook came from. */
 export type EventSource = 'acr' | 'azure-devops';
 
-/**
- * A push of new artifacts: a container image or chart to ACR, commits or tags
- * to an Azure DevOps Git repository.
- */
+/** A push of new artifacts: an image or chart to ACR, commits or tags to Azure DevOps Git. */
 export interface PushEvent {
   type: 'push';
   /** `acr` or `azure-devops`; another receiver sharing the adapter names itself (`github`, …). */
   source: EventSource | (string & {});
   /** The Azure event name as sent (`push`, `git.push`). */
   eventType: string;
-  /**
-   * Normalized repository URL candidates (see `normalizeGitURL`,
-   * `normalizeImageURL`, `normalizeChartURL`). Any one of them matching a
-   * subscription's normalized `repoURL` is a match.
-   */
+  /** Normalized repository URL candidates (`normalizeGitURL`, …); any one matching a subscription matches. */
   repoURLs: string[];
   /** The subscription kinds this artifact can satisfy (an OCI manifest can be an image or a chart). */
   kinds: ArtifactKind[];
-  /**
-   * What was pushed: the tag for ACR (empty for a push by digest), the updated
-   * refs such as `refs/heads/main` for Azure DevOps. Empty means "no filtering".
-   */
+  /** The ACR tag (none for a digest push) or Azure DevOps refs (`refs/heads/main`); empty: no filtering. */
   qualifiers: string[];
   /**
-   * The repository's default branch (`develop`, without `refs/heads/`) when
-   * the payload names it (Azure DevOps `resource.repository.defaultBranch`).
-   * A Git subscription without `branch` follows it; without it, Kargo's guess
-   * (`main` or `master`) applies.
+   * Default branch (`develop`), when named (Azure DevOps `resource.repository.defaultBranch`): a Git
+   * subscription without `branch` follows it, else Kargo's guess (`main` or `master`).
    */
   defaultBranch?: string;
 }
@@ -62,21 +50,14 @@ export interface RefreshTarget {
 }
 
 /**
- * Finds the objects an event concerns. Rejects when the back end cannot answer.
- *
- * `signal` aborts when the receiver gave up on the webhook (its `deadlineMs`
- * passed, or the server is shutting down and answered 503): an adapter that
- * does I/O should stop and reject then. Adapters may ignore it.
+ * Finds the objects an event concerns; rejects when the back end cannot answer. `signal` aborts when
+ * the webhook is given up on (deadline or shutdown): I/O should stop and reject. May be ignored.
  */
 export type Lookup = (event: ReceiverEvent, signal?: AbortSignal) => Promise<RefreshTarget[]>;
 
 /**
- * Refreshes one object. Resolves when done (or when there was nothing to do); rejects on failure.
- *
- * `signal` aborts when the receiver gave up on the webhook (see {@link Lookup}):
- * a refresh not sent yet should not be sent, one on the wire should be
- * aborted, and the call should reject. Azure retries the 503 it got, so
- * nothing is lost. Adapters may ignore it.
+ * Refreshes one object; rejects on failure. On `signal` (see {@link Lookup}) an unsent refresh is not
+ * sent, one on the wire aborted, and the call rejects: Azure retries the 503. May be ignored.
  */
 export type Refresh = (target: RefreshTarget, signal?: AbortSignal) => Promise<void>;
 
@@ -92,11 +73,7 @@ export interface WarehouseExplanation {
   reason: string;
 }
 
-/**
- * A Warehouse subscribed to what is probably the pushed repository under a
- * spelling normalization does not join (another registry host, path prefix,
- * scheme).
- */
+/** A Warehouse subscribed to the pushed repository under another spelling (host, path prefix, scheme). */
 export interface NearMiss {
   namespace: string;
   name: string;
@@ -114,10 +91,7 @@ export interface PushExplanation {
   nearMisses: NearMiss[];
 }
 
-/**
- * Explains a push from the same index and rules as `lookup`. Optional: an
- * adapter without it still works, and its answers carry a generic hint.
- */
+/** Explains a push by `lookup`'s index and rules; optional (without it, a generic hint). */
 export type ExplainPush = (event: PushEvent) => Promise<PushExplanation>;
 
 /** The adapter pair `azureReceiver` needs, and the optional `explainPush`. */

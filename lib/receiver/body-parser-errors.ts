@@ -1,19 +1,13 @@
 /**
- * `bodyParserErrors()`: for apps that run a body parser (`express.json()`)
- * app-wide, before the receiver. When that parser fails (malformed JSON, a
- * body over its limit), Express skips every router and answers with its HTML
- * error page, logging a stack; this error handler, mounted at the receiver's
- * path, answers as the receiver itself does instead.
+ * `bodyParserErrors()`: when an app-wide body parser (`express.json()`) fails, Express answers with
+ * its HTML error page and logs a stack; this handler answers as the receiver does instead.
  * @module
  */
 import type { ErrorRequestHandler } from 'express';
 import { BODY_ERRORS } from '../errors.js';
 import { isObject } from '../sources/result.js';
 
-/**
- * The failures of body-parser (Express's `express.json()`, `express.raw()`,
- * …) and of raw-body beneath it, by their `type`. Any other error passes on.
- */
+/** The `type`s of body-parser's and raw-body's failures; any other error passes on. */
 const BODY_PARSER_TYPES = new Set([
   'entity.parse.failed',
   'entity.verify.failed',

@@ -1,10 +1,7 @@
 /**
- * What an answer says beside `msg`: the `hint` when a push refreshes
- * nothing, and with `explain: true` the Warehouses of the receiver's scope
- * subscribed to the pushed repository. Azure shows the answer to the user
- * (Azure DevOps in the service hook's History, ACR in the webhook's events),
- * so this is where users find out why. Everything here is token-free: it is
- * built from repository URLs, tags, refs and object names only.
+ * What an answer says beside `msg`: a `hint` when a push refreshes nothing, and with `explain` the
+ * subscribed Warehouses. Azure shows answers to users (service hook History, ACR webhook events),
+ * so this is where they learn why. Token-free: built from URLs, tags, refs and names only.
  * @module
  */
 import { errorDetail } from '../errors.js';
@@ -72,11 +69,7 @@ function warehouses(n: number): string {
   return n === 1 ? '1 Warehouse subscribes' : `${String(n)} Warehouses subscribe`;
 }
 
-/**
- * One sentence saying why a push refreshed nothing, from what the
- * receiver's scope holds (`explanation`), or from the event alone when the
- * adapter cannot explain.
- */
+/** Why a push refreshed nothing, from `explanation`, or from the event alone without one. */
 export function pushHint(event: PushEvent, explanation: PushExplanation | undefined): string {
   const subject = pushSubject(event);
   if (explanation === undefined) {
@@ -109,11 +102,7 @@ function keyOf(target: { namespace: string; name: string }): string {
   return `${target.namespace}/${target.name}`;
 }
 
-/**
- * The `warehouses` (and `nearMisses`) of an answer: bounded, reasons cut,
- * and `refreshed` from what was refreshed (`targets`), so the list agrees
- * with `msg` even if the cache changed between lookup and explanation.
- */
+/** An answer's bounded `warehouses` and `nearMisses`; `refreshed` from `targets`, so it agrees with `msg`. */
 export function explainedFields(
   explanation: PushExplanation,
   targets: readonly RefreshTarget[],
@@ -163,12 +152,9 @@ export interface ExplainingEndpoint {
 }
 
 /**
- * Builds the step of the request pipeline that adds `hint` and, with
- * `explain`, the subscribed Warehouses to a 200 answer. The adapter's
- * `explainPush` runs only when nothing matched, `explain` is on, or debug
- * logs are enabled: the hot path stays a lookup. It never fails the
- * request: an adapter without `explainPush`, or one that fails or runs out of
- * time, leaves the hint to what the event says.
+ * Builds the step adding `hint` (and with `explain` the Warehouses) to a 200. `explainPush` runs only
+ * when nothing matched, `explain` is on, or debug logs are: the hot path stays a lookup. Never fails
+ * the request: without a usable `explainPush`, the hint says what the event says.
  */
 export function createExplainer(config: { logger: Logger; explain: boolean }) {
   const { logger, explain } = config;

@@ -60,11 +60,7 @@ export interface WebhookRecord {
 
 /** Options of {@link azureReceiver}. */
 export interface AzureReceiverOptions {
-  /**
-   * Accepted URL tokens: Azure posts to `<mount point>/<token>`. Give several
-   * to rotate without downtime. Each must be at least 16 characters of
-   * `[A-Za-z0-9._~-]`; `kargoToken()` builds Kargo's.
-   */
+  /** Accepted URL tokens (`<mount point>/<token>`; several to rotate): 16+ of `[A-Za-z0-9._~-]`, see `kargoToken()`. */
   token: string | string[];
   /** Finds the Warehouses (or Promotions) an event concerns. */
   lookup: Lookup;
@@ -79,39 +75,22 @@ export interface AzureReceiverOptions {
   /** Called once per request with a token-free summary (metrics, audit). Must not throw. */
   onWebhook?: (record: WebhookRecord) => void;
   /**
-   * Time from a request's arrival until it is answered at the latest. Past it,
-   * a lookup still running answers 503, and refreshes still running count as
-   * failed (503): Azure retries, where a dropped connection would not count as
-   * a transient failure. Default 20000 ms.
+   * Latest answer after arrival: past it, a running lookup or refreshes answer 503, which Azure
+   * retries (a dropped connection is not a transient failure to it). Default 20000 ms.
    */
   deadlineMs?: number;
-  /**
-   * A second factor: accepted HTTP basic authentication credentials (Azure
-   * DevOps service hooks send them). Several allow rotation without
-   * downtime. A request with the right token but without accepted
-   * credentials gets 401 before its body is read.
-   */
+  /** Second factor: accepted basic auth credentials (several to rotate); else 401 before the body is read. */
   basicAuth?: BasicCredentials | BasicCredentials[];
-  /**
-   * A second factor: header name (any case) → accepted value or values
-   * (Azure DevOps "HTTP headers", ACR custom headers). Every named header is
-   * required; several values allow rotation. Otherwise as `basicAuth`.
-   */
+  /** Second factor: header name (any case) → accepted value(s), every one required; as `basicAuth`. */
   headers?: Record<string, string | string[]>;
   /**
-   * Ends the webhooks in flight early, for a graceful shutdown: once it
-   * aborts, every webhook still waiting on its lookup or refreshes is
-   * answered 503 at once (as when `deadlineMs` passes), any later one too,
-   * and their adapter calls get an aborted signal. `serve` aborts it when
-   * `--shutdown-timeout` is up. Default: none.
+   * Graceful shutdown: once aborted, webhooks waiting on lookup or refreshes (and later ones) answer
+   * 503 at once, as past `deadlineMs`. `serve` aborts it after `--shutdown-timeout`. Default: none.
    */
   signal?: AbortSignal;
   /**
-   * List in each push's answer the Warehouses subscribed to the pushed
-   * repository, with whether each was refreshed and why (not), and near
-   * misses when nothing matched. Needs an adapter with `explainPush`
-   * (`memoryAdapter`, `kubernetesAdapter`). Default false: answers carry only
-   * `msg`, and a `hint` when nothing was refreshed.
+   * List in push answers the subscribed Warehouses, refreshed or why not, and near misses. Needs
+   * the adapter's `explainPush`. Default false: only `msg`, and a `hint` when nothing was refreshed.
    */
   explain?: boolean;
   /** Finds the Warehouses a push concerns and why (spread from the adapter). Optional. */
@@ -205,10 +184,8 @@ const schema = Joi.object({
 const RECEIVER_OPTION_NAMES = Object.keys(schema.describe().keys ?? {});
 
 /**
- * The options without the members a spread adapter lists as its own (see
- * `ADAPTER_MEMBERS`), so that `{ token, ...adapter }` is accepted while any
- * other unknown name is still refused. A member named like an option is
- * refused: ignoring it would drop the option.
+ * The options without a spread adapter's own members (`ADAPTER_MEMBERS`), so `{ token, ...adapter }`
+ * passes; a member named like an option is refused: ignoring it would drop the option.
  */
 function withoutAdapterMembers(options: object): Record<string, unknown> {
   const members = adapterMembersOf(options);

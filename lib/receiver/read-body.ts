@@ -8,11 +8,7 @@ import getRawBody from 'raw-body';
 import { BODY_ERRORS, ReceiverError } from '../errors.js';
 import { parseJSONBody } from './json-body.js';
 
-/**
- * True when an upstream body parser (an app-wide `express.json()`) already
- * consumed the stream: body-parser 1.x flags `req._body`, 2.x leaves the
- * stream ended. Its `req.body` is then all there is.
- */
+/** Whether an upstream body parser consumed the stream (body-parser 1.x: `req._body`; 2.x: ended). */
 function consumedUpstream(req: Request): boolean {
   return (req as Request & { _body?: boolean })._body === true || req.readableEnded;
 }
@@ -33,8 +29,7 @@ export async function readBody(req: Request, maxBodyBytes: number): Promise<unkn
   }
   let raw: Buffer;
   try {
-    // raw-body stops reading (and fails) as soon as the limit is passed, so
-    // a chunked body never buffers past maxBodyBytes.
+    // raw-body fails as soon as the limit is passed: a chunked body never buffers past it.
     raw = await getRawBody(req, { limit: maxBodyBytes, length: req.headers['content-length'] });
   } catch (err) {
     const type = (err as { type?: string }).type;
@@ -53,15 +48,10 @@ export function drainLimit(maxBodyBytes: number): number {
 }
 
 /**
- * A refused request (unknown token, wrong method or encoding, body over the
- * limit) leaves its body unread. Answering and closing at once loses the
- * answer: the client is still sending, its kernel gets a reset and drops
- * the 413 before the client reads it. So the rest of the body is read and
- * thrown away first, up to `limit` bytes, and the answer follows; the
- * connection stays usable. Past the bound, or when the client stops
- * sending for `DRAIN_IDLE_MS` (a stalled upload must not hold its answer
- * until the server's request timeout), the answer goes out with
- * `Connection: close` and the connection is cut.
+ * A refused request leaves its body unread; answering and closing at once loses the answer (the
+ * client's kernel gets a reset and drops the 413). So up to `limit` bytes are drained first. Past
+ * that, or idle for `DRAIN_IDLE_MS` (a stalled upload must not hold its answer), it goes out with
+ * `Connection: close`.
  */
 export function afterUnreadBody(req: Request, limit: number, then: (drained: boolean) => void) {
   if (req.readableEnded || req.complete) {

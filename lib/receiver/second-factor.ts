@@ -1,14 +1,8 @@
 /**
- * An optional second factor on top of the URL token: HTTP basic
- * authentication and custom headers, which Azure DevOps service hooks
- * (basic authentication, "HTTP headers") and ACR webhooks (custom headers)
- * can send (https://learn.microsoft.com/azure/devops/service-hooks/services/webhooks,
- * https://learn.microsoft.com/cli/azure/acr/webhook).
- *
- * Only SHA-256 digests of the accepted values are kept. A request's values
- * are hashed and compared with every accepted digest with `timingSafeEqual`,
- * never stopping early, so the time taken says nothing about how much of a
- * value was right.
+ * An optional second factor besides the URL token: basic authentication and custom headers, as
+ * Azure DevOps service hooks and ACR webhooks send (https://learn.microsoft.com/azure/devops/service-hooks/services/webhooks,
+ * https://learn.microsoft.com/cli/azure/acr/webhook). Only SHA-256 digests are kept, compared with
+ * every accepted one (`timingSafeEqual`, no early exit): timing tells nothing of a value.
  * @module
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -44,11 +38,7 @@ export interface FactorFailure {
 /** The realm of the `WWW-Authenticate` challenge. */
 export const BASIC_REALM = 'kargo-azure-receiver';
 
-/**
- * Headers that describe the message rather than authenticate it: proxies
- * rewrite or drop them, and Node handles them itself, so they cannot carry
- * a second factor.
- */
+/** Headers describing the message: proxies rewrite them, Node handles them; no second factor. */
 export const RESERVED_HEADERS: readonly string[] = [
   'connection',
   'content-encoding',
@@ -99,10 +89,7 @@ function list<T>(value: T | readonly T[] | undefined): readonly T[] {
   return Array.isArray(value) ? (value as readonly T[]) : [value as T];
 }
 
-/**
- * A compiled second factor: what a request must carry besides the token.
- * Build it with {@link secondFactor}; immutable, so a rotation builds a new one.
- */
+/** A compiled second factor, built by {@link secondFactor}; immutable: a rotation builds anew. */
 export class SecondFactor {
   readonly #basic: ReadonlyArray<{ username: Buffer; password: Buffer }>;
   readonly #headers: ReadonlyMap<string, readonly Buffer[]>;
@@ -186,10 +173,7 @@ function checkHeader(name: string, value: string, where: string, basic: boolean)
   return lower;
 }
 
-/**
- * Checks and compiles a second factor; undefined when none is configured.
- * Throws {@link SecondFactorError} naming the bad item (never its value).
- */
+/** Checks and compiles a second factor (undefined if none); throws {@link SecondFactorError}. */
 export function secondFactor(
   options: SecondFactorOptions,
   label = 'options',
@@ -223,11 +207,7 @@ function lines(text: string): Array<{ line: string; number: number }> {
     .filter(({ line }) => line.trim() !== '' && !line.trimStart().startsWith('#'));
 }
 
-/**
- * Parses accepted credentials, one `username:password` per line (the user
- * name ends at the first colon, as in RFC 7617). `where` names the source in
- * errors, which give line numbers, never values.
- */
+/** Parses `username:password` lines (split at the first colon, RFC 7617); errors give line numbers, never values. */
 export function parseBasicAuthLines(text: string, where: string): BasicCredentials[] {
   const found = lines(text).map(({ line, number }) => {
     const colon = line.indexOf(':');
@@ -241,11 +221,7 @@ export function parseBasicAuthLines(text: string, where: string): BasicCredentia
   return found;
 }
 
-/**
- * Parses accepted headers, one `Name: Value` per line, the form of Azure
- * DevOps' "HTTP headers" box. A name given on several lines accepts each of
- * its values. Errors give line numbers, never values.
- */
+/** Parses `Name: Value` lines, as Azure DevOps' "HTTP headers" box; a repeated name accepts each value. */
 export function parseHeaderLines(text: string, where: string): Record<string, string[]> {
   const found: Record<string, string[]> = {};
   for (const { line, number } of lines(text)) {
@@ -263,11 +239,7 @@ export function parseHeaderLines(text: string, where: string): Record<string, st
 /** The fixed body of a 401. */
 export const UNAUTHORIZED_BODY = { error: 'unauthorized' } as const;
 
-/**
- * The 401 answer for a request that fails `factor`, with the failures for
- * the log line (`basic-auth: wrong`, `header x-key: missing`); undefined
- * when the request passes.
- */
+/** The 401 answer and failures for the log (`basic-auth: wrong`) of a failing request; else undefined. */
 export function unauthorized(factor: SecondFactor, headers: IncomingHttpHeaders) {
   const failures = factor.check(headers);
   if (failures.length === 0) return undefined;

@@ -1,7 +1,5 @@
 /**
- * URL tokens: Kargo-compatible derivation and a constant-time check.
- *
- * Azure can sign neither ACR nor Azure DevOps webhooks, so the secret is the
+ * URL tokens: Kargo-compatible derivation and a constant-time check. Azure can sign neither ACR nor Azure DevOps webhooks, so the secret is the
  * URL itself (https://learn.microsoft.com/azure/container-registry/container-registry-webhook-reference).
  * @module
  */
@@ -19,13 +17,9 @@ export interface KargoTokenInput {
 }
 
 /**
- * The lowercase hex SHA-256 of `project + receiver + secret`: the last path
- * segment Kargo gives an Azure receiver (`/azure/<token>`), as built by
- * `buildWebhookPath` in Kargo's pkg/webhook/external/receiver.go.
- *
- * Throws a TypeError when `secret` is missing or empty (an unset
- * `process.env.AZURE_WH_SECRET`): the token would then follow from the
- * project and receiver names alone, which anyone can guess.
+ * Hex SHA-256 of `project + receiver + secret`: Kargo's Azure path segment (`buildWebhookPath`,
+ * pkg/webhook/external/receiver.go). Throws a TypeError on an empty or missing `secret`: the token
+ * would follow from guessable names.
  */
 export function kargoToken(input: KargoTokenInput): string {
   const { project, receiver, secret } = (input ?? {}) as Partial<KargoTokenInput>;
@@ -50,12 +44,7 @@ export function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
-/**
- * A set of accepted tokens, each mapped to a value (an endpoint, a project).
- * `find` compares the SHA-256 of the candidate against every entry with
- * `timingSafeEqual` and never stops early, so the time taken says nothing
- * about how much of a token an attacker guessed right.
- */
+/** Accepted tokens → values; `find` compares digests with every entry, no early exit (constant time). */
 export class TokenRegistry<T> {
   readonly #entries = new Map<string, { digest: Buffer; value: T }>();
 
