@@ -1,8 +1,4 @@
-/**
- * The metrics read from the adapters' `stats()` at each scrape: watch
- * health, refresh patches and cache sizes.
- * @module
- */
+/** The metrics read from the adapters' `stats()` at each scrape. @module */
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 export const PREFIX = 'kargo_azure_receiver_';

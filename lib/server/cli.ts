@@ -1,10 +1,5 @@
 #!/usr/bin/env node
-/**
- * `kargo-azure-receiver`: the package's command (`serve`, `urls`, `explain`).
- * Exit codes: 0 done (or stopped by SIGTERM/SIGINT), 1 runtime failure,
- * 2 bad flags.
- * @module
- */
+/** `kargo-azure-receiver` (`serve`, `urls`, `explain`). Exit codes: 0 done, 1 failure, 2 bad flags. @module */
 import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
@@ -49,8 +44,7 @@ Get started:
   addServeCommand(program, (config) => actions.serve(config));
   addUrlsCommand(program, (options) => actions.urls(options));
   addExplainCommand(program, (options) => actions.explain(options));
-  // Set last, so that it is the program's own (subcommands copy settings when
-  // created): an unknown command or a bare flag gets a pointer to the commands.
+  // Set last, so subcommands (which copy settings when created) do not inherit it.
   program.showHelpAfterError("Run 'kargo-azure-receiver --help' to list the commands.");
   return program;
 }

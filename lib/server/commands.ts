@@ -1,7 +1,6 @@
 /**
- * What the commands `serve`, `urls` and `explain` do. Loaded by cli.ts only once a
- * command runs: @kubernetes/client-node takes about a second to load, and
- * `--help` or a bad flag should not wait for it.
+ * What `serve`, `urls` and `explain` do. Loaded lazily by cli.ts: client-node takes a second to
+ * load, and `--help` or a bad flag should not wait for it.
  * @module
  */
 import { loadKubeConfig } from '../kube/config.js';

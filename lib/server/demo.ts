@@ -1,10 +1,6 @@
 /**
- * The embedded demo that `npm start` runs: `azureReceiver` + `memoryAdapter`
- * seeded from example manifests, no cluster needed.
- *
- * Environment: PORT (8080), KAR_MANIFESTS (examples/manifests.yaml),
- * KAR_TOKEN, or KAR_SECRET with KAR_PROJECT / KAR_RECEIVER (Kargo's derivation),
- * KAR_EXPLAIN=true (list the subscribed Warehouses in each push's answer).
+ * The demo of `npm start`: `azureReceiver` + `memoryAdapter` on example manifests, no cluster.
+ * Environment: PORT, KAR_MANIFESTS, KAR_TOKEN or KAR_SECRET/KAR_PROJECT/KAR_RECEIVER, KAR_EXPLAIN.
  * @module
  */
 import { readFile } from 'node:fs/promises';

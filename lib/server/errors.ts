@@ -1,13 +1,6 @@
-/**
- * Messages safe to print from the command line.
- * @module
- */
+/** Messages safe to print from the command line. @module */
 
-/**
- * A message safe to print: ours and Node's system errors say what went wrong
- * without secrets; anything else (client-node's ApiException embeds response
- * bodies and headers) only by name.
- */
+/** A message safe to print: ours and Node's in full; others (ApiException embeds bodies) by name only. */
 export function safeErrorMessage(err: unknown): string {
   if (!(err instanceof Error)) return 'unexpected failure';
   const code = (err as { code?: unknown }).code;

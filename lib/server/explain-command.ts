@@ -1,7 +1,4 @@
-/**
- * `kargo-azure-receiver explain`: its flags and help (the run: explain.ts).
- * @module
- */
+/** `kargo-azure-receiver explain`: its flags and help (the run: explain.ts). @module */
 import { type Command, Option } from 'commander';
 import { collectList, kubeconfigOption } from './flags.js';
 

@@ -1,8 +1,6 @@
 /**
- * `kargo-azure-receiver explain PAYLOAD.json`: what a webhook would refresh
- * and why, without sending one. The payload is classified and matched by
- * the same code as a delivery; the Warehouses come from the cluster (list
- * only: nothing is patched) or from a manifests file.
+ * `explain PAYLOAD.json`: what a webhook would refresh and why, without sending one, by the
+ * delivery's own code, against the cluster (list only) or a manifests file.
  * @module
  */
 import { readFile } from 'node:fs/promises';

@@ -1,11 +1,7 @@
-/**
- * Parsers of flag values, and the options the subcommands share. Each option
- * has a `KAR_*` environment variable; a flag wins over its variable.
- * @module
- */
+/** Parsers of flag values and the shared options; a flag wins over its `KAR_*` variable. @module */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { KUBECONFIG_SEARCH_ORDER } from '../kube/search-order.js';
-import { DEFAULT_SYSTEM_NAMESPACE } from './server-config.js';
+import { DEFAULT_SYSTEM_NAMESPACE } from '../kargo/resources.js';
 
 function integer(min: number, max: number, what: string) {
   return (value: string): number => {

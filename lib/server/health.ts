@@ -1,19 +1,10 @@
-/**
- * Probes on the main port, outside any token path: `/healthz` (the process
- * answers) and `/readyz` (caches synced and configuration loaded).
- * @module
- */
+/** Probes on the main port, outside any token path: `/healthz` and `/readyz`. @module */
 import express, { type Request, type Response, type Router } from 'express';
 
 /** Why the server is not ready, or undefined when it is. */
 export type ReadinessCheck = () => string | undefined;
 
-/**
- * A router with `GET /healthz` and `GET /readyz`; mount it at `/`.
- * `degradedReason`: why the server, though ready, is not at its best (a
- * watch down on a failure, lookups answered by live reads): `/readyz` then
- * answers 200 `{"msg":"ready, degraded: …"}`.
- */
+/** `GET /healthz` and `GET /readyz` (200 `ready, degraded: …` when `degradedReason` says why); mount at `/`. */
 export function healthRouter(
   notReadyReason: ReadinessCheck,
   degradedReason: ReadinessCheck = () => undefined,

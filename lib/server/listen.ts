@@ -1,8 +1,4 @@
-/**
- * Listening that fails cleanly: a taken port or a bad address rejects, on
- * Express 4 and 5 alike (Express 4's `app.listen` never calls back on error).
- * @module
- */
+/** Listening that rejects on a taken port or bad address (Express 4's `app.listen` never calls back on error). @module */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 

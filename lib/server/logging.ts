@@ -1,8 +1,4 @@
-/**
- * The server's pino logger: JSON lines on stdout, with every field that could
- * carry a URL token redacted.
- * @module
- */
+/** The server's pino logger: JSON lines on stdout, fields that could carry a token redacted. @module */
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 
 /** pino levels accepted by `--log-level`. */
@@ -12,10 +8,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const REDACTED = '[REDACTED]';
 
-/**
- * A request path safe to log: the segment after `/azure/` (the URL token, the
- * only credential of a webhook) and any query string are replaced.
- */
+/** A request path safe to log: the segment after `/azure/` (the URL token) and any query replaced. */
 export function redactPath(path: string): string {
   const [pathname = ''] = path.split(/[?#]/, 1);
   const redacted = pathname.replace(/(\/azure\/)[^/]+/gi, `$1${REDACTED}`);

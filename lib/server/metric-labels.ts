@@ -1,8 +1,4 @@
-/**
- * Label values of the metrics: every one from a fixed set, so that no series
- * can carry a token or grow without bound.
- * @module
- */
+/** Label values of the metrics, from fixed sets: no series carries a token or grows unbounded. @module */
 import { ACR_ACTIONS } from '../sources/acr.js';
 
 /** Azure event names kept as label values; any other becomes `other`. */

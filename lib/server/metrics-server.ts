@@ -1,7 +1,4 @@
-/**
- * The metrics endpoint: `GET /metrics` on a port of its own.
- * @module
- */
+/** The metrics endpoint: `GET /metrics` on a port of its own. @module */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { listen } from './listen.js';

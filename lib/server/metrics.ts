@@ -1,10 +1,4 @@
-/**
- * Prometheus metrics (prom-client) of the server: webhooks, refreshes and
- * adapter latencies here; what the adapters' `stats()` tell in
- * adapter-metrics.ts; label values in metric-labels.ts; the endpoint in
- * metrics-server.ts.
- * @module
- */
+/** Prometheus metrics (prom-client) of webhooks, refreshes and adapter latencies. @module */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WebhookRecord } from '../receiver/options.js';
 import type { Lookup, Refresh } from '../types.js';
@@ -15,8 +9,7 @@ export type { AdapterStatsLike };
 
 // Lookups read an in-memory index (sub-millisecond); refreshes are one PATCH, retried with backoff up to seconds.
 const LOOKUP_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
-const REFRESH_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-const WEBHOOK_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** `run()`, observed in `histogram` by result (success, failure). */
 async function timed<T>(histogram: Histogram<'result'>, run: () => Promise<T>): Promise<T> {
@@ -58,7 +51,7 @@ export class ServerMetrics {
       name: `${PREFIX}webhook_duration_seconds`,
       help: 'Time from the arrival of a webhook to its answer.',
       labelNames: ['source'],
-      buckets: WEBHOOK_BUCKETS,
+      buckets: DURATION_BUCKETS,
       registers,
     });
     this.#refreshes = new Counter({
@@ -78,13 +71,11 @@ export class ServerMetrics {
       name: `${PREFIX}refresh_duration_seconds`,
       help: 'Time to refresh one object (PATCH with retries), by result (success, failure).',
       labelNames: ['result'],
-      buckets: REFRESH_BUCKETS,
+      buckets: DURATION_BUCKETS,
       registers,
     });
     // Zero series up front, so dashboards and alerts see them before the first event.
-    for (const result of ['success', 'failure']) {
-      this.#refreshes.inc({ result }, 0);
-    }
+    for (const result of ['success', 'failure']) this.#refreshes.inc({ result }, 0);
     registerAdapterMetrics(this.registry, this.#statsSources);
     const isReady = (): boolean => this.#ready();
     const receivers = (): number => (this.#receivers ? this.#receivers() : 0);

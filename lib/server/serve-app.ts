@@ -1,8 +1,4 @@
-/**
- * The express app of `serve`: probes, the receivers at their mount point, a
- * 404 and a fixed error answer, and `Connection: close` while draining.
- * @module
- */
+/** The express app of `serve`: probes, the receivers, a 404 and a fixed error answer. @module */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger as PinoLogger } from 'pino';
 import type { KubernetesAdapter } from '../adapters/kubernetes/index.js';

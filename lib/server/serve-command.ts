@@ -1,7 +1,4 @@
-/**
- * `kargo-azure-receiver serve`: its flags, environment variables and help.
- * @module
- */
+/** `kargo-azure-receiver serve`: its flags, environment variables and help. @module */
 import type { Command } from 'commander';
 import {
   DEFAULT_CONCURRENCY,

@@ -1,8 +1,4 @@
-/**
- * The flags of `serve` → a checked {@link ServerConfig}; a bad combination
- * throws {@link UsageError}.
- * @module
- */
+/** The flags of `serve` → a checked {@link ServerConfig}, else {@link UsageError}. @module */
 import type { Command } from 'commander';
 import {
   type BasicCredentials,
@@ -34,11 +30,7 @@ export type ServeFlags = Pick<ServerConfig, ServeValue | 'refreshConcurrency' | 
   Partial<Record<'token' | 'basicAuth' | 'header' | 'namespace', string[]>>;
 type ServeValue = 'port' | 'basePath' | 'systemNamespace' | 'maxBodyBytes' | 'deadlineMs';
 
-/**
- * The second factor of single-receiver mode from `--basic-auth` and
- * `--header` (or their variables), checked; errors name the flag and line,
- * never a value.
- */
+/** The second factor from `--basic-auth` and `--header`; errors name the flag and line, never a value. */
 function secondFactorFlags(
   flags: ServeFlags,
   command: Command | undefined,
@@ -73,10 +65,7 @@ function secondFactorFlags(
   }
 }
 
-/**
- * `--explain` alone or `KAR_EXPLAIN=true`: every receiver; `--explain a,b` or
- * `KAR_EXPLAIN=a,b`: the receivers of projects a and b; `KAR_EXPLAIN=false`: off.
- */
+/** `--explain`/`KAR_EXPLAIN=true`: every receiver; `a,b`: projects a and b; `KAR_EXPLAIN=false`: off. */
 function explainSetting(value: boolean | string | string[]): boolean | string[] {
   if (typeof value === 'boolean') return value;
   const list = typeof value === 'string' ? collectList(value, undefined) : value;

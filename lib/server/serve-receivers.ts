@@ -1,9 +1,4 @@
-/**
- * The receivers `serve` mounts: one from flags (single-receiver mode), or
- * those of the cluster's ProjectConfigs, each on a Kubernetes adapter whose
- * lookups and refreshes the metrics time.
- * @module
- */
+/** The receivers `serve` mounts: one from flags, or those of the cluster's ProjectConfigs. @module */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type express from 'express';
 import type { Logger as PinoLogger } from 'pino';

@@ -1,9 +1,4 @@
-/**
- * `startServer()`: the standalone server behind `kargo-azure-receiver serve`.
- * Receivers (ProjectConfig-driven, or one from flags), probes, metrics,
- * request timeouts and a graceful shutdown (shutdown.ts).
- * @module
- */
+/** `startServer()`: the server behind `serve`: receivers, probes, metrics, timeouts, shutdown. @module */
 import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -45,24 +40,13 @@ export interface RunningServer {
   isReady(): boolean;
   /** Resolves once ready. */
   ready(): Promise<void>;
-  /**
-   * Graceful shutdown: fails readiness, stops accepting connections, lets
-   * in-flight webhooks finish up to `shutdownTimeoutMs` and answers those
-   * still running 503 then (never a dropped connection), closes kept-alive
-   * connections after their answer (`Connection: close`), then closes the
-   * watches, the status writer and the metrics server. Bounded: at most
-   * `shutdownTimeoutMs + FLUSH_TIMEOUT_MS + CLOSE_TIMEOUT_MS`. Idempotent.
-   */
+  /** Graceful, idempotent shutdown (see shutdown.ts); at most `shutdownTimeoutMs + FLUSH_TIMEOUT_MS + CLOSE_TIMEOUT_MS`. */
   close(): Promise<void>;
 }
 
-/**
- * A kubeconfig named (flag, KUBECONFIG) but missing or broken stops the
- * server with a worded error; none at all does not: the watches retry
- * client-node's fallback, each retry line and `/readyz` naming the cause.
- */
+/** A named kubeconfig missing or broken stops the server; none at all does not (the watches retry, naming the cause). */
 function loadKubeConfig(config: ServerConfig): KubeConfig {
-  // A KubeConfig of our client-node copy, typed by what the adapters read so that the published declarations never import client-node.
+  // Typed by what the adapters read, so the published declarations never import client-node.
   return loadKubeConfigFile(config.kubeconfig, { allowMissing: true }) as KubeConfig;
 }
 
@@ -72,9 +56,7 @@ async function createServer(config: ServerConfig, app: http.RequestListener) {
     config.tlsCert && config.tlsKey
       ? { cert: await readFile(config.tlsCert), key: await readFile(config.tlsKey) }
       : undefined;
-  // Node checks headersTimeout and requestTimeout every
-  // connectionsCheckingInterval (30 s by default): checked each second, a
-  // slow client is cut within a second of its timeout.
+  // Checked each second (Node's default: 30 s), a slow client is cut within a second of its timeout.
   const serverOptions = { connectionsCheckingInterval: config.connectionsCheckingIntervalMs };
   const server: http.Server = tls
     ? https.createServer({ ...serverOptions, ...tls, minVersion: 'TLSv1.2' }, app)
@@ -83,8 +65,7 @@ async function createServer(config: ServerConfig, app: http.RequestListener) {
   server.headersTimeout = config.headersTimeoutMs;
   server.requestTimeout = config.requestTimeoutMs;
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
-  // No `server.timeout`: it is an idle-socket timeout that would also cut a
-  // webhook waiting on the API server; the receiver's deadline answers 503 instead.
+  // No `server.timeout`: it would cut a webhook waiting on the API server; the deadline answers 503.
   return { server, scheme: tls ? 'https' : 'http' };
 }
 

@@ -1,7 +1,5 @@
-/**
- * {@link ServerConfig}: everything `startServer` runs on, and its defaults.
- * @module
- */
+/** {@link ServerConfig}: everything `startServer` runs on, and its defaults. @module */
+import { DEFAULT_SYSTEM_NAMESPACE } from '../kargo/resources.js';
 import type { BasicCredentials } from '../receiver/second-factor.js';
 import {
   DEFAULT_CONCURRENCY,
@@ -10,18 +8,13 @@ import {
 } from '../receiver/options.js';
 import type { LogLevel } from './logging.js';
 
-/** Where Kargo keeps the Secrets of cluster-level receivers. */
-export const DEFAULT_SYSTEM_NAMESPACE = 'kargo-system-resources';
 /** Port of `--metrics` without a value. */
 export const DEFAULT_METRICS_PORT = 9090;
 /** Main port. */
 export const DEFAULT_PORT = 8080;
 /**
- * `--shutdown-timeout`: the webhook deadline, so that by default a webhook
- * that arrived before SIGTERM always gets its own answer (its deadline ends
- * first); only webhooks arriving later on kept-alive connections can be
- * answered 503 when it is up. the Helm chart's grace period (charts/kargo-azure-receiver) is sized
- * on it (see spec/server/shutdown.spec.ts).
+ * `--shutdown-timeout`: the webhook deadline, so a webhook that arrived before SIGTERM gets its
+ * own answer first. The Helm chart's grace period (charts/kargo-azure-receiver) is sized on it.
  */
 export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = DEFAULT_DEADLINE_MS / 1000;
 
@@ -58,39 +51,24 @@ export interface ServerConfig {
   basicAuth: BasicCredentials[] | undefined;
   /** Single-receiver mode: required headers, lower-case name → accepted values (a second factor). */
   headers: Record<string, string[]> | undefined;
-  /**
-   * Namespaces to watch; empty: all. Single-receiver mode: whose Warehouses are
-   * refreshed. ProjectConfig mode: the projects served (so RBAC can be Roles).
-   */
+  /** Namespaces to watch (empty: all): whose Warehouses are refreshed, or the projects served (RBAC as Roles). */
   namespaces: string[];
   /** A kubeconfig file; undefined: client-node's default search order. */
   kubeconfig: string | undefined;
-  /**
-   * On SIGTERM, how long in-flight webhooks may take to finish; those still
-   * running then are answered 503 (Azure retries), never cut.
-   */
+  /** On SIGTERM, how long in-flight webhooks may take; those still running then get 503, never cut. */
   shutdownTimeoutMs: number;
   /** Node's `server.headersTimeout`: time to receive the request headers. */
   headersTimeoutMs: number;
   /** Node's `server.requestTimeout`: time to receive the whole request. */
   requestTimeoutMs: number;
-  /**
-   * Node's `connectionsCheckingInterval`: how often the two timeouts above are
-   * checked. Node's default, 30 s, lets a 10 s cut come anywhere up to 40 s.
-   */
+  /** Node's `connectionsCheckingInterval` (default 30 s lets a 10 s cut come up to 40 s). */
   connectionsCheckingIntervalMs: number;
   /**
-   * Node's `server.keepAliveTimeout`: idle time of a kept-alive connection.
-   * Longer than the idle timeout of the proxies in front (ingress-nginx and
-   * cloud load balancers: 60 s), so that a proxy never reuses a connection
-   * the server is closing (a 502 for Azure).
+   * Node's `server.keepAliveTimeout`: longer than the proxies' idle timeout (ingress-nginx, cloud
+   * load balancers: 60 s), so a proxy never reuses a connection the server is closing (a 502).
    */
   keepAliveTimeoutMs: number;
-  /**
-   * List the subscribed Warehouses, and why each was (not) refreshed, in
-   * push answers: `true` for every receiver, a list for the ProjectConfig
-   * receivers of these projects (single-receiver mode: any list turns it on).
-   */
+  /** Explain push answers: `true` for every receiver, or the ProjectConfig receivers of these projects. */
   explain: boolean | string[];
 }
 

@@ -1,18 +1,9 @@
-/**
- * The graceful shutdown of `serve`: the requests in flight are tracked, then
- * drained within the shutdown timeout; those still running are answered 503
- * (never a dropped connection), then the watches and the metrics server close.
- * @module
- */
+/** The graceful shutdown of `serve`: drain in-flight requests, answer the rest 503, close the rest. @module */
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger as PinoLogger } from 'pino';
 
-/**
- * After the webhooks still running at the shutdown timeout were told to
- * answer 503, how long their answers may take to be written before the
- * connections left are cut (a client still sending its body, say).
- */
+/** After the 503s at the shutdown timeout, how long before the connections left are cut. */
 export const FLUSH_TIMEOUT_MS = 1000;
 /** How long closing the watches, the status writer and the metrics server may take after the drain. */
 export const CLOSE_TIMEOUT_MS = 3000;

@@ -1,12 +1,6 @@
-/**
- * Plain-text tables for the commands' output.
- * @module
- */
+/** Plain-text tables for the commands' output. @module */
 
-/**
- * Rows as columns padded with two spaces between them; the last column is
- * not padded, so lines carry no trailing spaces.
- */
+/** Rows as columns two spaces apart; the last is not padded, so no trailing spaces. */
 export function formatTable(rows: readonly (readonly string[])[]): string {
   const columns = Math.max(0, ...rows.map((row) => row.length));
   const widths = Array.from({ length: columns }, (_, i) =>

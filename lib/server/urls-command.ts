@@ -1,7 +1,4 @@
-/**
- * `kargo-azure-receiver urls`: its flags and help.
- * @module
- */
+/** `kargo-azure-receiver urls`: its flags and help. @module */
 import { type Command, Option } from 'commander';
 import { sharedOptions } from './flags.js';
 
