@@ -1,4 +1,7 @@
-/** An in-memory index of running Promotions by the pull request they wait on. @module */
+/**
+ * An in-memory index of running Promotions by the pull request they wait on.
+ * @module
+ */
 import type { Logger, RefreshTarget } from '../types.js';
 import { normalizePullRequestURL } from './urls.js';
 import { compareKeys, keyOf, namespaceFilter, readIdentity, silentLogger } from './identity.js';
