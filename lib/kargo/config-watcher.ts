@@ -1,18 +1,8 @@
 /**
- * Watches ProjectConfigs, the ClusterConfig and the Secrets they reference,
- * and turns them into the set of Azure receivers to serve, each with its
- * Kargo token (and, during a rotation, the previous one) or the reason it
- * cannot be served.
- *
- * Secrets come from secret-feed.ts (watches of the labelled Secrets per
- * scope, by-name reads of the others, with a warning per receiver), or, for
- * `npm run bench`, from per-secret-watches.ts (`secretMode: 'per-secret'`).
- *
- * Secret data is never kept: when a referenced Secret arrives the tokens of
- * the receivers using it are derived at once and the bytes dropped (of the
- * optional second-factor keys, only SHA-256 digests are kept). A receiver
- * added later that references a Secret already watched restarts that one
- * watch (one list of one object).
+ * Watches ProjectConfigs, the ClusterConfig and their Secrets, and turns them into the Azure receivers to serve, each
+ * with its Kargo token (and, during a rotation, the previous one) or why it cannot be served. Secrets come from
+ * secret-feed.ts or, for `npm run bench`, per-secret-watches.ts (`secretMode: 'per-secret'`). Secret data is never
+ * kept: tokens are derived on arrival and the bytes dropped (second-factor keys only as SHA-256 digests).
  * @module
  */
 import type { ClientKubeConfig as KubeConfig } from '../kube/config.js';

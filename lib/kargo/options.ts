@@ -39,17 +39,9 @@ export interface KargoAdapter {
 
 /** Options of {@link kargoReceivers}. */
 export interface KargoReceiversOptions {
-  /**
-   * Where and who to connect as: a `KubeConfig` of your own `@kubernetes/client-node`
-   * (1.x or 2.x). Default: `KubeConfig.loadFromDefault()` (`KUBECONFIG`, else
-   * `~/.kube/config`, else the in-cluster service account).
-   */
+  /** A `KubeConfig` of your own `@kubernetes/client-node` (1.x or 2.x). Default: `KubeConfig.loadFromDefault()`. */
   kubeConfig?: KubeConfigLike;
-  /**
-   * Public base URL the router is reachable at, e.g. `https://kargo-webhooks.example.com`
-   * (include the path of the mount point, if any). Gives `receivers()` and the
-   * written status their `url`.
-   */
+  /** Public base URL of the router (with its mount path), e.g. `https://kargo-webhooks.example.com`: gives receivers their `url`. */
   baseURL?: string;
   /** A pino-compatible logger. Default: silent. Tokens and secrets are never logged. */
   logger?: Logger;
@@ -57,11 +49,7 @@ export interface KargoReceiversOptions {
   writeStatus?: boolean;
   /** Namespace of the Secrets of ClusterConfig receivers. Default `kargo-system-resources`, as Kargo's `SYSTEM_RESOURCES_NAMESPACE`. */
   systemNamespace?: string;
-  /**
-   * Watch ProjectConfigs and Secrets in these namespaces only (plus the
-   * Secrets of `systemNamespace`), so that RBAC can be granted with Roles.
-   * Default: all namespaces.
-   */
+  /** Watch ProjectConfigs and Secrets in these namespaces only (plus `systemNamespace`'s Secrets), for Role-based RBAC. Default: all. */
   namespaces?: string | readonly string[];
   /** Alias of `namespaces` (give one or the other). */
   namespace?: string | readonly string[];
@@ -76,10 +64,8 @@ export interface KargoReceiversOptions {
   /** Once aborted, webhooks in flight are answered 503 at once (see `azureReceiver`'s `signal`), for a graceful shutdown. */
   signal?: AbortSignal;
   /**
-   * List in each push's answer the Warehouses of the receiver's project
-   * subscribed to the pushed repository, whether each was refreshed and why
-   * (not). `true`: every receiver; a list of projects: the receivers of those
-   * projects only. Default false. See `azureReceiver`'s `explain`.
+   * List in each push's answer the project's Warehouses subscribed to the repository and whether and why (not) each
+   * was refreshed. `true`: every receiver; a list: those projects' receivers. Default false. See `azureReceiver`'s `explain`.
    */
   explain?: boolean | string[];
   /** Finds and refreshes Warehouses. Default: `kubernetesAdapter({ kubeConfig, logger, namespace: namespaces })`, closed by `close()`. */

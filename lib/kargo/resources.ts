@@ -1,22 +1,12 @@
 /**
- * The Kargo objects `kargoReceivers` reads, and how an Azure receiver's
- * path is derived from them.
- *
- * Facts from Kargo (akuity/kargo):
- * - `ProjectConfig.spec.webhookReceivers[]` and `ClusterConfig.spec.webhookReceivers[]`
- *   hold `WebhookReceiverConfig {name, azure?: {secretRef: {name}}, github?: …}`
+ * The Kargo objects `kargoReceivers` reads, and how an Azure receiver's path derives from them (akuity/kargo):
+ * - `{Project,Cluster}Config.spec.webhookReceivers[]` hold `WebhookReceiverConfig {name, azure?: {secretRef: {name}}, …}`
  *   (api/v1alpha1 projectconfig_types.go, clusterconfig_types.go).
- * - The Azure receiver reads the `secret` key of the Secret's data
- *   (pkg/webhook/external/azure.go, `azureSecretDataKey`).
- * - Its path is `url.JoinPath(basePath, "azure", hex(sha256(project + name + secret)))`
- *   (pkg/webhook/external/receiver.go, `buildWebhookPath`); `project` is the
- *   ProjectConfig's namespace, or `""` for the ClusterConfig, whose Secrets
- *   live in the system resources namespace (`SYSTEM_RESOURCES_NAMESPACE`,
- *   default `kargo-system-resources`).
- * - Kargo reads no other key of that Secret (`getSecretValues` in
- *   pkg/webhook/external/azure.go takes `secretData["secret"]` only), so
- *   the optional second-factor keys `basicAuth` and `headers` can live in
- *   the same Secret.
+ * - The path is `url.JoinPath(basePath, "azure", hex(sha256(project + name + secret)))` (pkg/webhook/external/receiver.go,
+ *   `buildWebhookPath`); `project` is the ProjectConfig's namespace, or `""` for the ClusterConfig, whose Secrets live in
+ *   `SYSTEM_RESOURCES_NAMESPACE` (default `kargo-system-resources`).
+ * - Kargo reads only the Secret's `secret` key (pkg/webhook/external/azure.go, `azureSecretDataKey`, `getSecretValues`),
+ *   so our optional second-factor keys `basicAuth` and `headers` can live in the same Secret.
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -41,11 +31,7 @@ export const SECRET_KEY = 'secret';
 export const BASIC_AUTH_KEY = 'basicAuth';
 /** Optional data key: required headers, one `Name: Value` per line (a name on several lines accepts each value). */
 export const HEADERS_KEY = 'headers';
-/**
- * Our own, optional data key: the value `secret` had before a rotation. Its
- * URL is accepted too until the key is removed, so Azure can be moved to the
- * new URL without losing events. Kargo reads only `secret` and ignores it.
- */
+/** Our optional data key: `secret`'s value before a rotation, accepted until removed so Azure can move without losing events (Kargo ignores it). */
 export const PREVIOUS_SECRET_KEY = 'previousSecret';
 /** The receiver type segment of the path. */
 export const RECEIVER_TYPE = 'azure';
@@ -105,11 +91,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/**
- * The Azure receivers of a config's `spec.webhookReceivers`. Receivers of
- * other types (github, gitlab, generic…) are not ours and are skipped; so are
- * malformed entries, reported through `onInvalid` by index only.
- */
+/** The Azure receivers of `spec.webhookReceivers`; other types are skipped, malformed entries reported through `onInvalid` by index. */
 export function azureReceivers(
   object: KargoConfigObject,
   where: { project: string; secretNamespace: string; declaredBy: string },
@@ -167,11 +149,7 @@ export function declaredReceivers(
   );
 }
 
-/**
- * Why a ProjectConfig is not Kargo's: Kargo's admission requires its name to
- * equal its namespace (pkg/webhook/kubernetes/projectconfig/webhook.go), and
- * reads only that one. Undefined when it is fine.
- */
+/** Why a ProjectConfig is not Kargo's (its name must equal its namespace: pkg/webhook/kubernetes/projectconfig/webhook.go); undefined when fine. */
 export function projectConfigProblem(object: KargoConfigObject): string | undefined {
   const { name, namespace } = object.metadata ?? {};
   return name === namespace
@@ -205,10 +183,7 @@ export const PROBLEM_TEXT: Record<SecretProblem, string> = {
   'headers-invalid': `the Secret's "${HEADERS_KEY}" value is not one "Name: Value" per line of headers that can carry a second factor (printable ASCII values; no Authorization together with "${BASIC_AUTH_KEY}")`,
 };
 
-/**
- * Reads the raw bytes of `data.secret`, or says why there are none. The
- * caller derives tokens and drops the bytes: Secret data is never kept.
- */
+/** Reads the raw bytes of `data.secret`, or says why there are none; the caller drops the bytes after deriving tokens. */
 export function secretBytes(
   secret: SecretObject | undefined,
   key: string = SECRET_KEY,
@@ -233,10 +208,8 @@ function optionalText(data: Record<string, unknown>, key: string): string | unde
 }
 
 /**
- * The second factor of the optional `basicAuth` and `headers` keys, or
- * undefined when neither is present. A key that is present but unusable
- * (empty included) makes the receiver unserved rather than served without
- * the factor its owner asked for. Only digests of the values are kept.
+ * The second factor of the optional `basicAuth` and `headers` keys, undefined when neither is present. A present
+ * but unusable key (empty included) leaves the receiver unserved rather than served without it. Only digests are kept.
  */
 export function secretSecondFactor(
   secret: SecretObject | undefined,
@@ -264,11 +237,7 @@ export function secretSecondFactor(
   }
 }
 
-/**
- * Kargo's token for a receiver: SHA-256 over the bytes of project, receiver
- * name and secret. Go hashes the Secret's raw bytes, so a secret that is not
- * valid UTF-8 is hashed as bytes rather than through a JavaScript string.
- */
+/** Kargo's token: SHA-256 over project, receiver name and secret; non-UTF-8 secrets are hashed as raw bytes, as Go does. */
 export function receiverToken(project: string, receiver: string, secret: Buffer): string {
   const text = secret.toString('utf8');
   if (Buffer.from(text, 'utf8').equals(secret))

@@ -1,24 +1,12 @@
 /**
- * Delivers the Secrets receivers reference, with a number of watches that
- * does not grow with the number of projects.
- *
- * - One watch per scope (the whole cluster, or each namespace in scope) of
- *   the Secrets labelled `kargo.akuity.io/cred-type=generic`, the label
- *   Kargo's documentation puts on webhook receiver Secrets
- *   (akuity/kargo `docs/docs/50-user-guide/60-reference-docs/80-webhook-receivers/azure/index.md`).
- *   The API server filters by label, so unrelated Secrets (Helm releases, TLS
- *   certificates…) never reach us. A labelled Secret's rotation or deletion
- *   arrives through the watch at once.
- * - A referenced Secret the watch does not deliver (unlabelled, missing, or
- *   its scope's watch is refused) is read by name: a list with
- *   `fieldSelector=metadata.name=<name>` (verb `list`, no `get` needed), when
- *   first referenced and again every {@link DEFAULT_POLL_MS} ms, without a
- *   watch. Kargo itself requires no label (it reads the Secret by name when a
- *   webhook arrives, pkg/webhook/external/receiver.go `NewReceiver`), so an
- *   unlabelled Secret still works, with a slower rotation.
- *
- * Secret data is never kept: each object goes to `onSecret` and is dropped;
- * only the keys (namespace/name) of labelled Secrets are remembered.
+ * Delivers the Secrets receivers reference, with watches that do not grow with the number of projects:
+ * - one watch per scope (cluster, or each namespace) of Secrets labelled `kargo.akuity.io/cred-type=generic`, as
+ *   Kargo's docs label receiver Secrets (akuity/kargo `docs/docs/50-user-guide/60-reference-docs/80-webhook-receivers/azure/index.md`);
+ *   the API server filters by label, and rotations or deletions arrive at once;
+ * - others (unlabelled, missing, or the watch refused) are read by name (`fieldSelector=metadata.name=<name>`, verb `list`)
+ *   when first referenced and every {@link DEFAULT_POLL_MS} ms. Kargo requires no label (it reads by name,
+ *   pkg/webhook/external/receiver.go `NewReceiver`), so unlabelled Secrets work, with slower rotation.
+ * Secret data is never kept: each object goes to `onSecret` and is dropped; only labelled keys are remembered.
  * @module
  */
 import pLimit from 'p-limit';
@@ -130,11 +118,7 @@ export class SecretFeed {
     return this;
   }
 
-  /**
-   * Resolves once every watch listed (or failed once) and the by-name reads
-   * started so far are done. `onSecret` / `onUnreadable` were called for every
-   * key wanted by then.
-   */
+  /** Resolves once every watch listed (or failed once) and reads so far are done, callbacks called for every wanted key. */
   async settled(): Promise<void> {
     await this.#settled;
     while (this.#reads.size > 0) await Promise.all([...this.#reads]);

@@ -1,14 +1,8 @@
 /**
- * Opt-in writing of `status.webhookReceivers` on ProjectConfigs, for clusters
- * where Kargo's own controller does not run (where it runs, it writes the
- * same paths itself).
- *
- * Only the entries of our receivers (the Azure receivers of the spec, and
- * those we wrote before) are replaced; entries of other receiver types are
- * kept as found. A merge patch replaces arrays wholesale
- * (https://www.rfc-editor.org/rfc/rfc7386), so the whole array is computed
- * from a fresh read and sent with the resourceVersion read: a concurrent
- * writer makes the API answer 409 Conflict, and we read again.
+ * Opt-in writing of `status.webhookReceivers` on ProjectConfigs, for clusters without Kargo's controller (which
+ * writes the same paths). Only our entries are replaced; others are kept. A merge patch replaces arrays wholesale
+ * (https://www.rfc-editor.org/rfc/rfc7386), so the array is computed from a fresh read and sent with its
+ * resourceVersion: a concurrent writer gets us 409 Conflict, and we read again.
  * @module
  */
 import {
@@ -53,10 +47,7 @@ function same(a: readonly WebhookReceiverDetails[], b: readonly WebhookReceiverD
   );
 }
 
-/**
- * Merges: foreign entries stay where they are; ours are replaced in place,
- * removed when no longer served, and appended in spec order when new.
- */
+/** Merges: foreign entries stay; ours are replaced in place, removed when no longer served, appended in spec order when new. */
 export function mergeEntries(
   current: readonly WebhookReceiverDetails[],
   ours: ReadonlySet<string>,
@@ -118,11 +109,7 @@ export class StatusWriter {
     }
   }
 
-  /**
-   * Writes nothing more and aborts the requests in flight, so it returns at
-   * once even when the API server does not answer. Nothing is lost: whoever
-   * serves the receivers next writes the status again when it differs.
-   */
+  /** Stops writing and aborts requests in flight, returning at once; whoever serves next rewrites a differing status. */
   async close(): Promise<void> {
     this.#closed = true;
     this.#closing.abort();

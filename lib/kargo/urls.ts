@@ -44,11 +44,7 @@ export interface ReceiverInfo {
   url?: string;
 }
 
-/**
- * Go's `path.Join` then `url.JoinPath` rules: elements joined with `/`,
- * empty and `.` segments dropped, `..` resolved, one trailing slash kept if
- * the last element had one. Always absolute.
- */
+/** Go's `path.Join` then `url.JoinPath`: empty and `.` segments dropped, `..` resolved, a trailing slash kept. Absolute. */
 export function joinPath(...elements: string[]): string {
   const out: string[] = [];
   for (const segment of elements.join('/').split('/')) {
@@ -66,11 +62,7 @@ export function receiverPath(token: string): string {
   return joinPath('/', RECEIVER_TYPE, token);
 }
 
-/**
- * Kargo's `getDetails`: the base URL's own path comes first, so with
- * `https://hooks.example.com/kargo` the path is `/kargo/azure/<token>` and
- * the URL `https://hooks.example.com/kargo/azure/<token>`.
- */
+/** Kargo's `getDetails`: the base URL's path comes first (`https://hooks.example.com/kargo` → `/kargo/azure/<token>`). */
 export function receiverDetails(
   baseURL: string | undefined,
   token: string,
@@ -82,11 +74,8 @@ export function receiverDetails(
 }
 
 /**
- * The scheme and host of a base URL as Go's `u.String()` writes them: the
- * scheme lowercased (`net/url` `getScheme` then `strings.ToLower`), the host
- * and port exactly as given. WHATWG's `URL.origin` would drop a default
- * port (`:443`) and lowercase or punycode the host, so the URL written to
- * the status would differ from the one Kargo writes.
+ * A base URL's scheme and host as Go's `u.String()` writes them: scheme lowercased (`net/url` `getScheme`), host and port
+ * as given. `URL.origin` would drop `:443` and lowercase or punycode the host, unlike the URL Kargo writes.
  */
 function schemeAndHost(baseURL: string): string {
   const match = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)/.exec(baseURL);
@@ -144,11 +133,7 @@ const listSchema = Joi.object({
   requestTimeoutMs: Joi.number().integer().min(1),
 });
 
-/**
- * Reads every ProjectConfig, the ClusterConfig and the referenced Secrets
- * once, and returns the Azure receivers that would be served, sorted by
- * project then name. Broken receivers are logged and left out.
- */
+/** Reads every ProjectConfig, the ClusterConfig and referenced Secrets once: the servable Azure receivers, sorted; broken ones logged. */
 export async function listReceiverURLs(
   options: ListReceiverURLsOptions = {},
 ): Promise<ReceiverInfo[]> {

@@ -24,11 +24,9 @@ interface PromotionEntry {
 const WAIT_STEP = 'git-wait-for-pr';
 
 /**
- * The normalized URLs of the pull requests a running Promotion waits on: for
- * each step up to `status.currentStep` that `uses: git-wait-for-pr` under an
- * alias, `status.state[alias].pr.url`. That is where Kargo's own PR webhooks
- * look (akuity/kargo `internal/webhook/external/*_test.go`, the
- * `RunningPromotionsByPullRequestURL` index).
+ * The normalized PR URLs a running Promotion waits on: `status.state[alias].pr.url` of each step up to
+ * `status.currentStep` that `uses: git-wait-for-pr`, where Kargo's PR webhooks look (akuity/kargo
+ * `internal/webhook/external/*_test.go`, the `RunningPromotionsByPullRequestURL` index).
  */
 function waitedPullRequests(manifest: Record<string, unknown>): string[] {
   const spec = asRecord(manifest['spec']);
@@ -66,11 +64,7 @@ export class PromotionIndex {
     return this.#promotions.size;
   }
 
-  /**
-   * Keeps the Promotion (namespace, name, normalized PR URLs) when
-   * `status.phase` is `Running` and it waits on a pull request; otherwise
-   * removes it. Never throws.
-   */
+  /** Keeps the Promotion (namespace, name, PR URLs) when `Running` and waiting on a PR; otherwise removes it. Never throws. */
   upsert(manifest: unknown): void {
     const id = readIdentity(manifest, 'Promotion', this.#logger);
     if (id === undefined) return;
@@ -111,11 +105,7 @@ export class PromotionIndex {
     this.#byURL.clear();
   }
 
-  /**
-   * Running Promotions waiting on the pull request `prURL` (normalized with
-   * `normalizePullRequestURL`; normalizing again here is harmless), sorted by
-   * namespace then name.
-   */
+  /** Running Promotions waiting on the pull request `prURL` (normalized again here, harmlessly), sorted by namespace then name. */
   match(prURL: string, options: MatchOptions = {}): RefreshTarget[] {
     const inScope = namespaceFilter(options.namespaces);
     const result: PromotionEntry[] = [];

@@ -1,12 +1,7 @@
 /**
- * Which pushed refs or tags a Warehouse subscription would pick up, with
- * Kargo's semantics, compiled once per subscription.
- *
- * Sources (akuity/kargo): `api/v1alpha1/warehouse_types.go` (fields and
- * admission defaults), `pkg/controller/git/commit/*_selector.go`
- * (`MatchesRef` of each commit selection strategy),
- * `internal/webhook/external/refresh_eligibility_checker.go` (image and chart
- * rules of Kargo's own webhook receivers).
+ * Which pushed refs or tags a Warehouse subscription would pick up, with Kargo's semantics, compiled once per
+ * subscription. Sources (akuity/kargo): `api/v1alpha1/warehouse_types.go`, `pkg/controller/git/commit/*_selector.go`
+ * (`MatchesRef`), `internal/webhook/external/refresh_eligibility_checker.go` (image and chart rules).
  * @module
  */
 import { RE2JS } from 're2js';
@@ -18,11 +13,7 @@ export interface RuleContext {
   defaultBranch?: string;
 }
 
-/**
- * Why a qualifier does not match, or undefined when it does. `note`, when
- * present, says what a match rests on beyond the subscription's own fields
- * (the default branch a subscription without `branch` follows).
- */
+/** Why a qualifier does not match, or undefined; `note` says what a match rests on beyond the subscription's fields. */
 export type Rule = ((qualifier: string, context?: RuleContext) => string | undefined) & {
   note?: (context?: RuleContext) => string;
 };
@@ -41,14 +32,9 @@ export interface Regex {
 }
 
 /**
- * Compiles a Kargo regular expression. Kargo's are Go RE2 (`regexp.Compile`
- * in pkg/controller/git/commit/tag_based_selector.go and the image
- * selectors): matching takes time linear in the tag, whatever the pattern.
- * JavaScript's backtracking RegExp would take exponential time on patterns
- * Kargo accepts (`^(a|a)+$`), stalling every webhook of every project, so
- * the patterns run on re2js, a port of RE2 with Go's syntax: `\z`,
- * `[[:digit:]]`, `(?i)`, `(?P<name>…)`, and no backreferences or lookaround.
- * Throws on a pattern RE2 rejects.
+ * Compiles a Kargo regular expression (Go RE2: pkg/controller/git/commit/tag_based_selector.go). JavaScript's
+ * backtracking RegExp would take exponential time on patterns Kargo accepts (`^(a|a)+$`), stalling every webhook,
+ * so patterns run on re2js, with Go's syntax. Throws on a pattern RE2 rejects.
  */
 export function compileRegex(source: string): Regex {
   const re = RE2JS.compile(source);
@@ -74,11 +60,8 @@ function stringList(value: unknown, field: string): string[] {
 }
 
 /**
- * Compiles the tag filter of a Git or image subscription. Kargo ≥ 1.11 has the
- * lists `allowTagsRegexes`/`ignoreTagsRegexes` (one release spelled them
- * `allowTagsRegex`/`ignoreTagsRegex`); the deprecated `allowTags` (one regex)
- * and `ignoreTags` (exact tags) still count, as in Kargo 1.10 which turned
- * them into the same regex lists.
+ * Compiles a Git or image subscription's tag filter: Kargo ≥ 1.11's `allowTagsRegexes`/`ignoreTagsRegexes` (once
+ * spelled `…Regex`), plus the deprecated `allowTags` (one regex) and `ignoreTags` (exact tags), as Kargo 1.10 did.
  */
 export function compileTagFilter(sub: Record<string, unknown>): TagFilter {
   const allowSources = [
@@ -157,12 +140,9 @@ function checkSemver(
 }
 
 /**
- * The rule of a `NewestFromBranch` subscription without `branch`: Kargo
- * clones the repository's default branch. Its own receivers cannot know it
- * and guess `main` or `master` (`MatchesRef` in
- * `pkg/controller/git/commit/newest_from_branch_selector.go`); an Azure
- * DevOps `git.push` names it in `resource.repository.defaultBranch`, so the
- * rule follows the payload when it says, and Kargo's guess otherwise.
+ * A `NewestFromBranch` subscription without `branch` follows the default branch. Kargo's receivers guess `main` or
+ * `master` (`MatchesRef`, pkg/controller/git/commit/newest_from_branch_selector.go); an Azure DevOps `git.push` names
+ * it in `resource.repository.defaultBranch`, so we follow the payload when it says.
  */
 function defaultBranchRule(): Rule {
   const rule: Rule = (ref, context) => {
@@ -186,12 +166,8 @@ function defaultBranchRule(): Rule {
 }
 
 /**
- * Compiles the rule of a Git subscription. Qualifiers are refs.
- * `NewestFromBranch` (the default) takes `refs/heads/<branch>`; without a
- * `branch`, the default branch (see `defaultBranchRule`). `SemVer`,
- * `NewestTag` and `Lexical` take `refs/tags/<tag>` through the tag filter and,
- * for `SemVer`, the strictness and `semverConstraint`. Throws on a broken
- * subscription.
+ * Compiles a Git subscription's rule (qualifiers are refs): `NewestFromBranch` (default) takes `refs/heads/<branch>`;
+ * `SemVer`, `NewestTag` and `Lexical` take `refs/tags/<tag>` through the tag filter (and semver checks). Throws if broken.
  */
 export function compileGitRule(sub: Record<string, unknown>): Rule {
   const strategy = optionalString(sub, 'commitSelectionStrategy') || 'NewestFromBranch';
@@ -231,12 +207,8 @@ export function compileGitRule(sub: Record<string, unknown>): Rule {
 }
 
 /**
- * Compiles the rule of an image subscription. Qualifiers are tags. `SemVer`
- * (the default), `Lexical` and `NewestBuild` pass the tag through the tag
- * filter, and `SemVer` also through the strictness and the constraint
- * (`constraint`, else the deprecated `semverConstraint`). `Digest` matches
- * when the tag is the one named in the constraint. Throws on a broken
- * subscription.
+ * Compiles an image subscription's rule (qualifiers are tags): `SemVer` (default), `Lexical`, `NewestBuild` through the
+ * tag filter (`SemVer` also `constraint`, else `semverConstraint`); `Digest` matches its constraint's tag. Throws if broken.
  */
 export function compileImageRule(sub: Record<string, unknown>): Rule {
   const strategy = optionalString(sub, 'imageSelectionStrategy') || 'SemVer';
@@ -265,11 +237,8 @@ export function compileImageRule(sub: Record<string, unknown>): Rule {
 }
 
 /**
- * Compiles the rule of a chart subscription. Qualifiers are chart versions.
- * Without `semverConstraint` every version matches; with one, the version
- * must satisfy it, parsed loosely as Kargo's `MatchesVersion` does
- * (Masterminds' `NewVersion`: `1.0` and `v1` are `1.0.0`). Throws on a
- * broken subscription.
+ * Compiles a chart subscription's rule: with a `semverConstraint`, the version must satisfy it, parsed loosely as
+ * Kargo's `MatchesVersion` (Masterminds' `NewVersion`: `1.0` and `v1` are `1.0.0`). Throws if broken.
  */
 export function compileChartRule(sub: Record<string, unknown>): Rule {
   const constraint = optionalConstraint(optionalString(sub, 'semverConstraint'));

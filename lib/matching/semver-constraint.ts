@@ -5,11 +5,7 @@
  */
 import semver from 'semver';
 
-/**
- * A parsed version, as far as callers see it. It is a `semver.SemVer` inside;
- * the declaration is our own so that the published types do not need
- * `@types/semver`.
- */
+/** A parsed version (a `semver.SemVer` inside, declared here so the published types need no `@types/semver`). */
 export interface TagVersion {
   /** The canonical `MAJOR.MINOR.PATCH[-PRERELEASE]` form. */
   readonly version: string;
@@ -22,10 +18,8 @@ const LOOSE_VERSION =
   /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
 
 /**
- * Parses a tag as a semantic version as Kargo does (`pkg/controller/semver/parser.go`):
- * loosely, and when `strict`, it must also be a full `MAJOR.MINOR.PATCH`
- * semver once one leading `v` is removed (`v1.0.0` passes, `v1` and `1.0` do
- * not). Returns undefined when it is not one.
+ * Parses a tag as Kargo does (`pkg/controller/semver/parser.go`): loosely, and when `strict` also a full
+ * `MAJOR.MINOR.PATCH` once one leading `v` is removed (`v1.0.0` passes, `v1` and `1.0` do not). Undefined if not one.
  */
 export function parseTagVersion(tag: string, strict: boolean): TagVersion | undefined {
   const m = LOOSE_VERSION.exec(tag);

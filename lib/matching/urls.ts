@@ -1,10 +1,7 @@
 /**
  * Repository URL normalization: every spelling of one repository becomes one
- * string, so that a webhook's repository and a Warehouse subscription's
- * `repoURL` compare with `===`.
- *
- * The generic rules follow Kargo's own normalizers (`pkg/urls/git.go`,
- * `image.go`, `helm.go` in akuity/kargo); Azure DevOps forms are unified on top.
+ * string, so webhook and Warehouse `repoURL`s compare with `===`. Follows Kargo's
+ * `pkg/urls/git.go`, `image.go`, `helm.go` (akuity/kargo); Azure DevOps forms unified on top.
  * @module
  */
 
@@ -24,10 +21,7 @@ const SCP_LIKE = /^((?:[\w-]+@)?[\w-]+(?:\.[\w-]+)*)(?::(.*))?$/;
 /** The one canonical host of Azure DevOps Services repository URLs. */
 const AZURE_CANONICAL_HOST = 'https://dev.azure.com';
 
-/**
- * The parts of an Azure DevOps Git URL, decoded and lowercased. `rest` is what
- * follows the repository name (e.g. `['pullrequest', '1']` for a PR page).
- */
+/** An Azure DevOps Git URL's parts, decoded and lowercased; `rest` follows the repository (`['pullrequest', '1']`). */
 interface AzureRepo {
   org: string;
   project: string;
@@ -60,11 +54,9 @@ function stripGitSuffix(segment: string): string {
 }
 
 /**
- * Reads `[DefaultCollection/][project/]_git/repo[/rest…]` after the
- * organization. `DefaultCollection` right after the organization is the old
- * collection segment, not a project, and `_git/repo` without a project means
- * the project named like the repository: Azure's own payloads use both
- * (spec/fixtures/azure/devops-git-push.json, devops-test-git-push.json).
+ * Reads `[DefaultCollection/][project/]_git/repo[/rest…]` after the organization:
+ * `DefaultCollection` is the old collection segment, and `_git/repo` alone means the
+ * project named like the repository (spec/fixtures/azure/devops-git-push.json, devops-test-git-push.json).
  */
 function parseAzureWebPath(org: string, segments: string[]): AzureRepo | undefined {
   let rest = segments;
@@ -111,13 +103,10 @@ function isAzureSSHHost(host: string): boolean {
 }
 
 /**
- * Recognizes every Azure DevOps Services spelling of a repository: HTTPS on
- * `dev.azure.com/{org}` or `{org}.visualstudio.com` (with or without user info
- * and `DefaultCollection`), and SSH on `ssh.dev.azure.com` or
- * `vs-ssh.visualstudio.com`, scp-like or `ssh://`.
+ * Recognizes every Azure DevOps Services repository spelling: HTTPS on `dev.azure.com/{org}`
+ * or `{org}.visualstudio.com`, SSH on `ssh.dev.azure.com` or `vs-ssh.visualstudio.com`.
  * See https://learn.microsoft.com/en-us/azure/devops/repos/git/use-ssh-keys-to-authenticate
- * and https://learn.microsoft.com/en-us/azure/devops/release-notes/2018/sep-10-azure-devops-launch#administration
- * (the `visualstudio.com` to `dev.azure.com` move).
+ * and https://learn.microsoft.com/en-us/azure/devops/release-notes/2018/sep-10-azure-devops-launch#administration.
  */
 function parseAzure(input: string): AzureRepo | undefined {
   const lower = input.toLowerCase();
@@ -161,19 +150,11 @@ function trimRepoPath(path: string): string {
 }
 
 /**
- * Normalizes a Git repository URL for comparison.
- *
- * Azure DevOps Services repositories, in any form (HTTPS on `dev.azure.com` or
- * `{org}.visualstudio.com`, with user info or `DefaultCollection`, SSH
- * scp-like or `ssh://`, percent-encoded or not, any case), become
- * `https://dev.azure.com/{org}/{project}/_git/{repo}`, lowercased, each
- * segment percent-encoded with `encodeURIComponent`.
- *
- * Other URLs follow Kargo: lowercased; user info dropped from HTTP(S) URLs
- * (kept for SSH, as Kargo does); trailing `/` and `.git` dropped; scp-like
- * `[user@]host:path` becomes `ssh://[user@]host/path`.
- *
- * Never throws: input it cannot parse comes back trimmed and lowercased.
+ * Normalizes a Git repository URL for comparison. Any Azure DevOps Services form becomes
+ * `https://dev.azure.com/{org}/{project}/_git/{repo}`, lowercased and `encodeURIComponent`-encoded.
+ * Others follow Kargo: lowercased; HTTP(S) user info dropped (kept for SSH); trailing `/` and
+ * `.git` dropped; scp-like `[user@]host:path` becomes `ssh://[user@]host/path`.
+ * Never throws: unparseable input comes back trimmed and lowercased.
  */
 export function normalizeGitURL(url: string): string {
   const input = sanitize(url);
@@ -206,15 +187,9 @@ export function normalizeGitURL(url: string): string {
 }
 
 /**
- * Normalizes a container image repository URL for comparison, as Kargo does:
- * lowercased, any tag or digest dropped, and Docker Hub spellings unified to
- * the short form (`nginx`, `library/nginx`, `docker.io/library/nginx` and
- * `index.docker.io/library/nginx` all become `nginx`; `docker.io/org/app`
- * becomes `org/app`). Other registries keep their host: `myacr.azurecr.io/app`.
- * Input that is no image reference (`invalid url`) comes back as given,
- * only trimmed, as Kargo's `NormalizeImage` returns what go-containerregistry
- * cannot parse (`pkg/urls/image_test.go`, `{"invalid url", "invalid url"}`).
- *
+ * Normalizes a container image repository URL as Kargo does: lowercased, tag or digest
+ * dropped, Docker Hub spellings unified to the short form (`docker.io/library/nginx` → `nginx`).
+ * Non-references (`invalid url`) come back only trimmed, as in Kargo's `pkg/urls/image_test.go`.
  * Never throws.
  */
 export function normalizeImageURL(url: string): string {
@@ -240,12 +215,8 @@ export function normalizeImageURL(url: string): string {
 }
 
 /**
- * Normalizes a Helm chart repository URL for comparison, as Kargo does:
- * lowercased, `oci://` dropped, trailing `/` dropped. OCI repositories then go
- * through {@link normalizeImageURL} (Docker Hub forms unified); classic
- * `http(s)://` chart repositories keep their URL form.
- *
- * Never throws.
+ * Normalizes a Helm chart repository URL as Kargo does: lowercased, `oci://` and trailing `/`
+ * dropped; OCI ones then go through {@link normalizeImageURL}. Never throws.
  */
 export function normalizeChartURL(url: string): string {
   let ref = sanitize(url).toLowerCase();
@@ -256,14 +227,9 @@ export function normalizeChartURL(url: string): string {
 }
 
 /**
- * Normalizes an Azure DevOps pull request web URL to
- * `https://dev.azure.com/{org}/{project}/_git/{repo}/pullrequest/{id}`,
- * whatever the host form (`dev.azure.com`, `{org}.visualstudio.com`,
- * `DefaultCollection`), case, trailing `/`, query (`?_a=overview`) or fragment
- * (`#view=discussion`).
- *
- * Other URLs come back trimmed, lowercased, without query, fragment or
- * trailing `/`. Never throws.
+ * Normalizes an Azure DevOps pull request URL to `https://dev.azure.com/{org}/{project}/_git/{repo}/pullrequest/{id}`
+ * whatever its host form, case, trailing `/`, query or fragment. Other URLs come back
+ * trimmed, lowercased, without query, fragment or trailing `/`. Never throws.
  */
 export function normalizePullRequestURL(url: string): string {
   const input = sanitize(url);
@@ -284,11 +250,7 @@ export function normalizePullRequestURL(url: string): string {
   return rest;
 }
 
-/**
- * Builds the canonical pull request URL (as {@link normalizePullRequestURL}
- * returns it) from a repository URL in any form and a pull request id, for
- * payloads without `_links.web.href`.
- */
+/** Builds the canonical pull request URL from a repository URL in any form and an id (payloads without `_links.web.href`). */
 export function pullRequestURL(repoRemoteURL: string, id: number): string {
   return `${normalizeGitURL(repoRemoteURL)}/pullrequest/${String(id)}`;
 }

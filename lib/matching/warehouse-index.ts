@@ -73,14 +73,9 @@ interface NamespaceEntries {
 }
 
 /**
- * Warehouses by kind and normalized repoURL of their subscriptions, with
- * each subscription's qualifier rule compiled once at {@link upsert}.
- *
- * Memory (100 000 Warehouses is a large installation; see `npm run bench`):
- * an entry keeps namespace (one shared string per namespace), name and the
- * compiled subscriptions in an exact-size array; a repository's bucket is
- * the entry itself until a second Warehouse subscribes to it, and is keyed
- * by the subscription's own `repoURL` string, so no key string is built.
+ * Warehouses by kind and normalized repoURL of their subscriptions, rules compiled once at {@link upsert}.
+ * Memory (100 000 Warehouses; see `npm run bench`): one shared namespace string, exact-size subscription arrays;
+ * a bucket is the entry itself until a second Warehouse subscribes, keyed by the subscription's own `repoURL`.
  */
 export class WarehouseIndex {
   readonly #logger: Logger;
@@ -93,12 +88,7 @@ export class WarehouseIndex {
     chart: new Map(),
   };
   #size = 0;
-  /**
-   * kind → repository name (last path segment) → the subscribed repoURLs of
-   * that name, for near misses: one entry per distinct subscribed
-   * repository (the subscription's own string, no key built), kept as
-   * buckets come and go.
-   */
+  /** kind → repository name (last path segment) → subscribed repoURLs (their own strings), for near misses. */
   readonly #byName: Record<ArtifactKind, Map<string, string | Set<string>>> = {
     git: new Map(),
     image: new Map(),
@@ -116,12 +106,8 @@ export class WarehouseIndex {
   }
 
   /**
-   * Adds or replaces a Warehouse from its manifest (a plain object as parsed
-   * from YAML or JSON). Keeps only namespace, name and compiled
-   * subscriptions. A broken subscription (bad regex, bad semver constraint,
-   * missing `repoURL`) is skipped with a warning; a manifest without
-   * `metadata.name` or `metadata.namespace` is ignored with a warning. Never
-   * throws.
+   * Adds or replaces a Warehouse from its manifest, keeping only namespace, name and compiled subscriptions.
+   * Broken subscriptions are skipped, manifests without name or namespace ignored, with a warning. Never throws.
    */
   upsert(manifest: unknown): void {
     const id = readIdentity(manifest, 'Warehouse', this.#logger);
@@ -171,10 +157,8 @@ export class WarehouseIndex {
   }
 
   /**
-   * Warehouses with at least one subscription the event concerns: same kind
-   * (one of `event.kinds`), same normalized URL (one of `event.repoURLs`) and
-   * a qualifier its rule takes (or no qualifiers at all). Each Warehouse at
-   * most once, sorted by namespace then name. Costs O(matching Warehouses).
+   * Warehouses with a subscription of one of `event.kinds` and `event.repoURLs` whose rule takes a qualifier
+   * (or none given); each once, sorted by namespace then name. Costs O(matching Warehouses).
    */
   match(event: PushEvent, options: MatchOptions = {}): RefreshTarget[] {
     const inScope = namespaceFilter(options.namespaces);
@@ -198,12 +182,7 @@ export class WarehouseIndex {
       .map(({ namespace, name }) => ({ kind: 'Warehouse', namespace, name }));
   }
 
-  /**
-   * For each Warehouse with a subscription (of any kind) to one of
-   * `event.repoURLs`, whether {@link match} returns it, for which
-   * subscription, and why (not). Same rules as {@link match}; sorted by
-   * namespace then name. Costs O(subscribed Warehouses).
-   */
+  /** For each Warehouse subscribed to one of `event.repoURLs`, whether and why (not) {@link match} returns it. O(subscribed). */
   explain(event: PushEvent, options: MatchOptions = {}): WarehouseExplanation[] {
     const inScope = namespaceFilter(options.namespaces);
     const urls = new Set(event.repoURLs);
@@ -226,12 +205,8 @@ export class WarehouseIndex {
   }
 
   /**
-   * Warehouses of a kind the push can satisfy, subscribed to a repository
-   * with the same name as a pushed one but spelled so that normalization
-   * does not join them (another registry host, path prefix or scheme): the
-   * likely reason a push refreshed nothing. One entry per Warehouse and
-   * spelling, sorted by namespace, name, then subscription. Costs
-   * O(subscriptions to repositories of that name).
+   * Warehouses subscribed to a repository named like a pushed one but spelled so normalization does not join them
+   * (another host, path prefix or scheme): the likely reason a push refreshed nothing. Sorted; O(same-name subscriptions).
    */
   nearMisses(event: PushEvent, options: MatchOptions = {}): NearMiss[] {
     const inScope = namespaceFilter(options.namespaces);
@@ -263,10 +238,7 @@ export class WarehouseIndex {
     );
   }
 
-  /**
-   * {@link explain}, plus {@link nearMisses} when no Warehouse takes the
-   * push: what an adapter's `explain` answers.
-   */
+  /** {@link explain}, plus {@link nearMisses} when no Warehouse takes the push: what an adapter's `explain` answers. */
   explainPush(event: PushEvent, options: MatchOptions = {}): PushExplanation {
     const warehouses = this.explain(event, options);
     const nearMisses = warehouses.some((w) => w.refreshed) ? [] : this.nearMisses(event, options);

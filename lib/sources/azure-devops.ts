@@ -49,11 +49,7 @@ function remoteUrlOf(resource: JSONObject): string {
   return stringField(repository, 'remoteUrl', 'resource.repository.remoteUrl') ?? '';
 }
 
-/**
- * The fields of a push that matter, type-checked, in one pass over the refs:
- * how many were updated, and the names of those not deleted. Throws
- * FieldError.
- */
+/** A push's fields that matter, type-checked in one pass over the refs: how many updated, names not deleted. Throws FieldError. */
 function readPush(body: JSONObject): {
   remoteUrl: string;
   updates: number;

@@ -1,8 +1,6 @@
 /**
- * Reads the few fields a source needs from an untrusted JSON body, without
- * walking or copying the rest: a body of 200,000 keys costs no more than a
- * small one. (A schema validator such as joi visits, and clones, every key
- * of every object it checks, even with `unknown(true)`.)
+ * Reads the few fields a source needs from an untrusted JSON body without walking or copying the rest (joi would
+ * visit and clone every key, even with `unknown(true)`): a body of 200,000 keys costs no more than a small one.
  * @module
  */
 import { isObject, type JSONObject } from './result.js';
@@ -15,26 +13,15 @@ export class FieldError extends Error {
   }
 }
 
-/**
- * The own property `key` of `obj`: JSON.parse makes every key an own
- * property, while `toString` or `constructor` would otherwise come from
- * Object.prototype.
- */
+/** The own property `key` of `obj` (not `toString` or `constructor` from Object.prototype). */
 export function own(obj: JSONObject, key: string): unknown {
   return Object.hasOwn(obj, key) ? obj[key] : undefined;
 }
 
-/**
- * Longest string field read. No name, tag, ref or URL Azure sends comes near
- * it (ACR repository names stop at 255 characters, tags at 128), and it
- * bounds the work of normalizing URLs and matching tags.
- */
+/** Longest string field read: Azure's names, tags, refs and URLs stay far below (ACR: 255, tags 128); bounds URL and tag work. */
 export const MAX_FIELD_CHARS = 2048;
 
-/**
- * `obj[key]` as a string, undefined when absent; throws FieldError on another
- * type or past {@link MAX_FIELD_CHARS}.
- */
+/** `obj[key]` as a string, undefined when absent; throws FieldError on another type or past {@link MAX_FIELD_CHARS}. */
 export function stringField(obj: JSONObject, key: string, path: string): string | undefined {
   const value = own(obj, key);
   if (value === undefined) return value;
@@ -72,20 +59,13 @@ export function positiveIntegerField(
   throw new FieldError(path, 'a positive integer');
 }
 
-/**
- * Most refs of one push matched against tag and branch rules; a push of more
- * refreshes every subscriber of the repository.
- */
+/** Most refs of one push matched against tag and branch rules; a push of more refreshes every subscriber of the repository. */
 export const MAX_QUALIFIERS = 100;
 
 /** Longest string echoed whole into an answer or a log line. */
 export const MAX_ECHO_CHARS = 200;
 
-/**
- * `value` cut to {@link MAX_ECHO_CHARS} characters, marked as cut, for
- * answers and logs: a 2 MB event name must not become a 2 MB answer and log
- * line.
- */
+/** `value` cut to {@link MAX_ECHO_CHARS} characters, marked as cut: a 2 MB event name must not become a 2 MB answer or log line. */
 export function capEcho(value: string): string {
   if (value.length <= MAX_ECHO_CHARS) return value;
   let end = MAX_ECHO_CHARS;

@@ -1,16 +1,9 @@
 /**
- * Builders of webhook bodies as Azure sends them (ACR here, Azure DevOps in
- * azure-devops-payloads.ts), shaped like the payloads
- * Microsoft documents (the fixtures in `spec/fixtures/azure/`): the fields a
- * receiver reads are set from the arguments, the rest carries plausible
- * values, and every field that all of Microsoft's samples of the event share
- * is present (`lastMergeSourceCommit`, `reviewers`, `commits`, …). Each builder returns a fresh plain object, ready for
- * `supertest(app).post(url).send(body)`.
- *
- * Sources: "Azure Container Registry webhook reference"
- * (https://learn.microsoft.com/azure/container-registry/container-registry-webhook-reference)
- * and "Service hooks events" of Azure DevOps
- * (https://learn.microsoft.com/azure/devops/service-hooks/events).
+ * Builders of webhook bodies as Azure sends them (ACR here, Azure DevOps in azure-devops-payloads.ts), shaped like
+ * Microsoft's documented payloads (`spec/fixtures/azure/`): fields a receiver reads come from the arguments, the rest
+ * is plausible, and every field all samples share is present. Each returns a fresh object for `supertest(app).post(url).send(body)`.
+ * Sources: https://learn.microsoft.com/azure/container-registry/container-registry-webhook-reference
+ * and https://learn.microsoft.com/azure/devops/service-hooks/events.
  * @module
  */
 
