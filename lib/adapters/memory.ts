@@ -1,7 +1,6 @@
 /**
- * An adapter that keeps Warehouses and Promotions in memory: for the demo,
- * for tests, and for embedding where something else applies the refresh.
- * It matches with the same indexes as the Kubernetes adapter.
+ * Warehouses and Promotions in memory (demo, tests, embedding where something else refreshes),
+ * matched with the same indexes as the Kubernetes adapter.
  * @module
  */
 import { PromotionIndex, WarehouseIndex } from '../matching/index.js';

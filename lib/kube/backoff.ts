@@ -1,6 +1,5 @@
 /**
- * Capped exponential backoff with jitter, and an abortable sleep that tests
- * replace so they never wait for real time.
+ * Capped exponential backoff with jitter, and an abortable sleep that tests replace.
  * @module
  */
 

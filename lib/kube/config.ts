@@ -1,15 +1,9 @@
 /**
- * Which `KubeConfig` we accept, and where the default one comes from.
- *
- * Users hand us the KubeConfig of their own `@kubernetes/client-node`, which
- * may be another copy than ours (1.3, or 2.x): `instanceof` fails across
- * copies and the TypeScript class, with its private members, is nominal. So
- * the option is typed by what we read of it (the four fields of a kubeconfig:
- * clusters, users, contexts, current context, the same shape in 1.x and 2.x)
- * and a foreign one is copied into a KubeConfig of our own copy with
- * `loadFromOptions`. Exec plugins, auth providers, in-cluster token files,
- * client certificates and proxies are data of those fields, so they carry
- * over; authenticators added with `addAuthenticator` do not.
+ * Which `KubeConfig` we accept, and where the default one comes from. A user's KubeConfig may come from
+ * another copy of `@kubernetes/client-node` (1.3, 2.x): `instanceof` fails across copies and the class
+ * is nominal. So the option is typed by the four kubeconfig fields we read (same in 1.x and 2.x) and a
+ * foreign one is copied into ours with `loadFromOptions`. Exec plugins, auth providers, token files,
+ * client certificates and proxies are data of those fields and carry over; `addAuthenticator` ones do not.
  * @module
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,10 +13,7 @@ import Joi from 'joi';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClusterError, SERVICE_ACCOUNT_TOKEN, noKubeConfigMessage } from './errors.js';
 
-/**
- * A `KubeConfig` of any `@kubernetes/client-node` 1.x or 2.x (typed by the
- * fields we read, so that a KubeConfig of another copy type-checks).
- */
+/** A `KubeConfig` of any `@kubernetes/client-node` 1.x or 2.x (typed by the fields we read). */
 export interface KubeConfigLike {
   /** The clusters of the kubeconfig. */
   readonly clusters: readonly object[];
@@ -35,10 +26,8 @@ export interface KubeConfigLike {
 }
 
 /**
- * What our modules use of our own copy's `KubeConfig`. Declared here, not
- * imported, so that the published declarations never import
- * `@kubernetes/client-node`, whose own declarations need `@types/ws` and
- * more in a project with `skipLibCheck: false`.
+ * What we use of our copy's `KubeConfig`, declared here so the published declarations never import
+ * `@kubernetes/client-node` (its declarations need `@types/ws` and more under `skipLibCheck: false`).
  */
 export interface ClientKubeConfig extends KubeConfigLike {
   getCurrentContext(): string;
@@ -122,13 +111,10 @@ function checkKubeConfigFile(file: string, origin: Origin): void {
 }
 
 /**
- * The kubeconfig to use: `file` when given, else client-node's
- * `loadFromDefault()` (KUBECONFIG_SEARCH_ORDER), with its failures in
- * words ({@link KubeClusterError}): a named file that does not exist, a file
- * that is not YAML (the line, never the content), and no kubeconfig at all
- * (`KUBE_NO_CONFIG`, naming the places searched) where client-node silently
- * falls back to `http://localhost:8080`. With `allowMissing`, that fallback
- * is returned instead (the server retries it, every retry naming the cause).
+ * The kubeconfig to use: `file`, else client-node's `loadFromDefault()` (KUBECONFIG_SEARCH_ORDER), its
+ * failures in words ({@link KubeClusterError}): a missing file, bad YAML (the line, never the content),
+ * or no kubeconfig (`KUBE_NO_CONFIG`) where client-node silently falls back to `http://localhost:8080`.
+ * With `allowMissing` that fallback is returned (the server retries it, each retry naming the cause).
  */
 export function loadKubeConfig(
   file?: string,

@@ -1,7 +1,6 @@
 /**
- * The one error type the Kubernetes adapter throws to its callers: a fixed
- * message per `code`, never the text of a client exception (client-node's
- * `ApiException` message embeds the response body and headers).
+ * The adapter's errors: a fixed message per `code`, never a client exception's text
+ * (client-node's `ApiException` message embeds the response body and headers).
  * @module
  */
 
@@ -54,11 +53,7 @@ export class KubernetesAdapterError extends Error {
   /** The status code the Kubernetes API answered, when there was one. */
   readonly kubeStatus: number | undefined;
 
-  /**
-   * @param options.cause the root cause, when the cluster is why: a
-   * {@link KubeClusterError} saying in words what failed (never a client
-   * exception, whose message embeds response bodies).
-   */
+  /** @param options.cause the root cause when the cluster is why: a {@link KubeClusterError}, never a client exception. */
   constructor(code: KubernetesErrorCode, kubeStatus?: number, options?: { cause?: Error }) {
     super(MESSAGES[code], options?.cause ? { cause: options.cause } : undefined);
     this.name = 'KubernetesAdapterError';
@@ -80,10 +75,8 @@ export type KubeClusterErrorCode =
   | 'KUBE_UNAVAILABLE';
 
 /**
- * The cluster is not what we expect: no kubeconfig, an API server that
- * cannot be reached or refuses us, or no Kargo. The message says so in
- * words, naming the API server and the kubeconfig context, never a token,
- * a certificate or a response body.
+ * The cluster is not what we expect (no kubeconfig, an API server unreachable or refusing us, no Kargo),
+ * in words naming the API server and context, never a token, a certificate or a response body.
  */
 export class KubeClusterError extends Error {
   /** A stable machine-readable code. */
@@ -166,11 +159,8 @@ export function noKubeConfigMessage(home: string | undefined = process.env.HOME)
   return `no kubeconfig found: KUBECONFIG is not set, ${config} does not exist and this is not a pod (no service account token at ${SERVICE_ACCOUNT_TOKEN}); point KUBECONFIG (or --kubeconfig) at a kubeconfig file`;
 }
 
-/**
- * client-node 1.x `loadFromDefault()` falls back to this cluster when it
- * finds no `KUBECONFIG`, no `~/.kube/config` and no service account
- * (kubernetes-client/javascript src/config.ts, `loadFromDefault`).
- */
+/** client-node 1.x `loadFromDefault()`'s cluster when it finds no kubeconfig nor service account
+ * (kubernetes-client/javascript src/config.ts, `loadFromDefault`). */
 function isDefaultFallback(kubeConfig: KubeConfigView): boolean {
   const cluster = kubeConfig.getCurrentCluster();
   return (
@@ -181,10 +171,8 @@ function isDefaultFallback(kubeConfig: KubeConfigView): boolean {
 }
 
 /**
- * Explains a failed request to the Kubernetes API in words: what went
- * wrong, on which API server and context, and what to check. Works on
- * anything with `statusCode`/`reason` (our raw requests) or a numeric
- * `code` (client-node's `ApiException`); never reads a message or a body.
+ * Explains a failed Kubernetes API request in words: what went wrong, where, and what to check. Reads
+ * `statusCode`/`reason` (our requests) or a numeric `code` (`ApiException`), never a message or body.
  */
 export function explainKubeFailure(
   err: unknown,

@@ -1,15 +1,10 @@
 /**
- * How a Kubernetes request fails: {@link KubeHttpError} names the status and
- * the Status `reason` only, never the response body; `Retry-After` is read
- * for the answers that carry it.
+ * How a Kubernetes request fails: status and Status `reason` only, never the body; `Retry-After` read.
  * @module
  */
 import type http from 'node:http';
 
-/**
- * A failed request. The message holds the status code and the Status
- * `reason` only, never the response body.
- */
+/** A failed request; its message holds the status and Status `reason` only, never the body. */
 export class KubeHttpError extends Error {
   /** HTTP status, or undefined for a network error / timeout. */
   readonly statusCode: number | undefined;
@@ -67,10 +62,8 @@ async function readStatusReason(res: http.IncomingMessage): Promise<string | und
 }
 
 /**
- * `Retry-After` in milliseconds (delta-seconds or an HTTP date), for the 429
- * and 5xx answers the API server sends it with (its priority-and-fairness
- * filter and `--max-requests-inflight` answer 429 with `Retry-After: 1`;
- * client-go's `checkWait` in rest/request.go honours it).
+ * `Retry-After` in ms (delta-seconds or HTTP date) of a 429/5xx (priority-and-fairness and
+ * `--max-requests-inflight` answer 429 with `Retry-After: 1`; client-go's `checkWait` in rest/request.go honours it).
  */
 export function retryAfterMs(
   header: string | string[] | undefined,

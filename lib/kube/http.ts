@@ -1,15 +1,9 @@
 /**
- * Raw GET and watch requests to the Kubernetes API, authenticated by a
- * client-node `KubeConfig` (token, client certificate, exec plugins, TLS
- * settings and proxies all come from `applyToHTTPSOptions`).
- *
- * Why not client-node's `Watch`: in 1.x it returns its AbortController only
- * once the response headers arrived and sets no timeout, so a server that
- * accepts the connection and never answers would hang the watch for ever and
- * keep a socket open after `close()`. Here every request carries our own
- * signal from the first byte, plus an idle timeout. Lists go the same way so
- * the watcher also works for core resources (`/api/v1`) and not only for
- * custom objects.
+ * Raw GET and watch requests to the Kubernetes API, authenticated by a client-node `KubeConfig`
+ * (credentials, TLS and proxies come from `applyToHTTPSOptions`). Not client-node 1.x's `Watch`: it
+ * returns its AbortController only after the response headers and sets no timeout, so a server that
+ * never answers hangs the watch and keeps a socket after `close()`. Here every request carries our
+ * signal from the first byte plus an idle timeout; lists too, so core resources (`/api/v1`) work.
  * @module
  */
 import http from 'node:http';
@@ -75,14 +69,10 @@ function sameSetting(a: unknown, b: unknown): boolean {
 }
 
 /**
- * One connection pool to the API server: a keep-alive agent shared by every
- * request of its owner (the watches of an adapter, its lists), so a re-list
- * or a new watch reuses an idle connection instead of a new TCP and TLS
- * handshake. `applyToHTTPSOptions` of client-node builds a new agent per call
- * (so a new connection per request); here it still supplies the credentials
- * of each request (tokens and exec plugins may rotate) and the TLS settings,
- * but the agent is ours. Behind a proxy (`proxy-url`) client-node's proxy
- * agent is used as is. `destroy()` closes every socket.
+ * One keep-alive connection pool to the API server, shared by its owner's watches and lists, so they
+ * reuse idle connections. client-node's `applyToHTTPSOptions` builds an agent per call; it still gives
+ * each request's credentials (they may rotate) and TLS settings, but the agent is ours. Behind a proxy
+ * (`proxy-url`) client-node's proxy agent is used as is. `destroy()` closes every socket.
  */
 export class KubeClient {
   /** The KubeConfig requests authenticate with. */

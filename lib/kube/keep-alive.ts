@@ -1,8 +1,6 @@
 /**
- * The adapters' background work (watches, their backoffs) does not keep the
- * process alive: the HTTP server does that in production, and a test or a
- * script must be able to end without `close()`. A caller that awaits
- * readiness is different: it expects the process to stay up until the answer.
+ * Background work (watches, backoffs) does not keep the process alive, so tests and scripts end
+ * without `close()`; a caller awaiting readiness expects the process to stay up until the answer.
  * @module
  */
 

@@ -1,8 +1,6 @@
 /**
- * One list, page by page (`limit`/`continue`, {@link DEFAULT_PAGE_SIZE} per
- * page as client-go's pager), so no more than one page of raw JSON is held at
- * once; a page the server asks to retry (`Retry-After` on 429 / 5xx) is
- * fetched again.
+ * One list, page by page (`limit`/`continue`, as client-go's pager), holding one page of raw JSON
+ * at a time; a page the server asks to retry (`Retry-After` on 429 / 5xx) is fetched again.
  * @module
  */
 import type { Sleep } from './backoff.js';
@@ -65,20 +63,14 @@ export function keyOf(namespace: string | undefined, name: string): string {
 }
 
 /**
- * One list, page by page, reconciled against `known` (key → resourceVersion,
- * updated in place): new or changed objects go to `onUpsert`, vanished ones
- * to `onDelete`, then the whole list to `onResync`. Resolves with the
- * snapshot's resourceVersion, or undefined when closed before the last page;
- * throws {@link Expired} when the continue token expired. No `resourceVersion`: the list is a consistent
- * read (a quorum read of etcd), not `resourceVersion=0` as client-go's
- * reflector sends for its first list. Two reasons. The watch cache serves
- * `resourceVersion=0` whole and ignores `limit` (apiserver
- * `storage/cacher` delegates only paged lists with a resourceVersion other
- * than 0 to etcd; paging from the cache came with KEP-4988 in 1.33), so
- * 100 000 Warehouses would arrive as one response of tens of megabytes.
- * And it may be served from a lagging cache, older than what an earlier
- * process already acted on. Client-go's reflector makes the same choice
- * (`relistResourceVersion` returns "") after a 410.
+ * One list reconciled against `known` (key → resourceVersion, updated in place): changes go to
+ * `onUpsert`, vanished objects to `onDelete`, then the whole list to `onResync`. Resolves with the
+ * snapshot's resourceVersion, undefined when closed first; throws {@link Expired} on an expired continue
+ * token. No `resourceVersion` (a consistent etcd read), not `resourceVersion=0` as client-go's first
+ * list: the watch cache serves `0` whole, ignoring `limit` (apiserver `storage/cacher`; paging from the
+ * cache came with KEP-4988 in 1.33), so 100 000 Warehouses would be one huge response; and a lagging
+ * cache may be older than what an earlier process acted on. Client-go's reflector does the same after
+ * a 410 (`relistResourceVersion` returns "").
  */
 export async function listAndReconcile<T extends KubeObjectLike>(
   list: PagedList,

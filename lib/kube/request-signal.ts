@@ -1,7 +1,6 @@
 /**
- * Deadlines and cancellation for requests made through client-node's
- * generated API clients, which set no timeout of their own: a server that
- * accepts the connection and never answers would hold the call for ever.
+ * Deadlines and cancellation for client-node's generated API clients, which set no timeout: a server
+ * that accepts the connection and never answers would hold the call for ever.
  * @module
  */
 import {
@@ -10,11 +9,8 @@ import {
   type ObservableMiddleware,
 } from '@kubernetes/client-node';
 
-/**
- * A signal aborted by any of `signals` or after `timeoutMs`. `dispose()`
- * stops the timer and removes its listeners: long-lived signals (an
- * adapter's close signal) would otherwise collect one per request.
- */
+/** A signal aborted by any of `signals` or after `timeoutMs`. `dispose()` removes its timer and
+ * listeners, else long-lived signals (an adapter's close signal) collect one per request. */
 export function linkedSignal(
   signals: readonly AbortSignal[],
   timeoutMs: number,
@@ -36,10 +32,8 @@ export function linkedSignal(
 }
 
 /**
- * Options for one client-node call: its request is aborted after
- * `timeoutMs` (counted from when it starts, after authentication) or when
- * any of `signals` aborts. Call `dispose()` once the call settled. Merge
- * further options (a Content-Type) with `setHeaderOptions(…, options)`.
+ * Options for one client-node call, aborted after `timeoutMs` (from its start, after authentication) or
+ * when a signal aborts; `dispose()` once settled. Merge more with `setHeaderOptions(…, options)`.
  */
 export function deadlineOptions(
   timeoutMs: number,

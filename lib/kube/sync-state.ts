@@ -1,6 +1,5 @@
 /**
- * Whether a watcher's cache is in sync, since when it is not, and why when a
- * failure is the reason: what lets a caller refuse a cache that is too old.
+ * Whether a watcher's cache is in sync, since when not, and why: so a caller can refuse one too old.
  * @module
  */
 import type { KubeClusterError } from './errors.js';

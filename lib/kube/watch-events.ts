@@ -1,6 +1,5 @@
 /**
- * One watch event applied to the known objects (ADDED, MODIFIED, DELETED,
- * BOOKMARK), or turned into the error an ERROR event carries.
+ * One watch event (ADDED, MODIFIED, DELETED, BOOKMARK) applied, or an ERROR event's error thrown.
  * @module
  */
 import { KubeHttpError, safeReason } from './http-error.js';
@@ -8,10 +7,7 @@ import { Expired, type ListTarget, keyOf } from './paged-list.js';
 import type { WatchEvent } from './watch-stream.js';
 import type { KubeObjectLike } from './watcher-options.js';
 
-/**
- * Applies `event` to `target`; resolves to its resourceVersion when it was
- * progress, undefined otherwise. Throws {@link Expired} on 410.
- */
+/** Applies `event` to `target`: its resourceVersion when progress, else undefined; {@link Expired} on 410. */
 export function applyWatchEvent<T extends KubeObjectLike>(
   event: WatchEvent,
   target: ListTarget<T>,

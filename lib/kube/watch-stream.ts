@@ -1,6 +1,5 @@
 /**
- * Watch streams: one line of JSON per event, an idle timeout between chunks
- * and an overall deadline.
+ * Watch streams: one line of JSON per event, an idle timeout between chunks and an overall deadline.
  * @module
  */
 import { type KubeTarget, type RequestOptions, open, requestAbort } from './http.js';
@@ -23,12 +22,9 @@ export interface WatchOptions extends RequestOptions {
 }
 
 /**
- * Streams a watch (`watch=true` is added). Calls `onEvent` per line;
- * resolves when the server ends the stream, rejects with
- * {@link KubeHttpError} on a non-200 answer, a broken connection, silence
- * longer than `timeoutMs` (a half-open connection sends nothing, not even
- * the bookmarks a live API server sends every minute), a watch outliving
- * `deadlineMs`, or the error `onEvent` throws (which also stops the stream).
+ * Streams a watch (`watch=true` added), `onEvent` per line; resolves when the server ends it. Rejects
+ * ({@link KubeHttpError}) on a non-200, a broken connection, silence past `timeoutMs` (a half-open
+ * connection sends not even the minutely bookmarks), `deadlineMs` passed, or what `onEvent` throws.
  */
 export async function kubeWatch(
   target: KubeTarget,

@@ -51,12 +51,8 @@ export interface ResourceWatcherOptions<T extends KubeObjectLike = KubeObjectLik
   pageSize?: number;
   /** `timeoutSeconds` asked of the server for each watch; the actual value is spread up to twice that, as client-go does. Default 300. */
   watchTimeoutSeconds?: number;
-  /**
-   * A watch that delivers nothing (no event, no bookmark) this long is
-   * considered dead and replaced: the API server sends a bookmark about every
-   * minute (apiserver `cacher.go`, `defaultBookmarkFrequency`), a half-open
-   * connection sends nothing. Default 90 000 ms.
-   */
+  /** A watch silent this long (no event, no bookmark) is replaced: the API server bookmarks about every
+   * minute (apiserver `cacher.go`, `defaultBookmarkFrequency`), a half-open one sends nothing. Default 90 000 ms. */
   watchIdleTimeoutMs?: number;
   /** The longest wait a `Retry-After` may impose. Default 60 000 ms. */
   maxRetryAfterMs?: number;

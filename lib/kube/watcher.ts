@@ -1,23 +1,10 @@
-// Stays whole (~320 lines): one loop and the state its steps share; the list, events, stream and freshness live apart.
+// Stays whole (~300 lines): one loop and the state its steps share; the list, events, stream and freshness live apart.
 /**
- * A generic list-then-watch loop for one resource type in one namespace (or
- * across all namespaces / cluster-scoped), independent of what the objects
- * are: Warehouses, Promotions, ProjectConfigs, Secrets…
- *
- * It follows the Kubernetes list/watch protocol
- * (https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes):
- * list, then watch from the list's resourceVersion with bookmarks; on
- * `410 Gone` (an ERROR event with an `Expired` Status, or a 410 answer) list
- * again from scratch and reconcile; on any other error, timeout or closed
- * stream, watch again from the last seen resourceVersion after a capped,
- * jittered backoff. client-node 1.x's informer does not restart after an
- * error (kubernetes-client/javascript#2385 and friends), hence this loop.
- *
- * Parts: paged lists (./paged-list.ts), watch events (./watch-events.ts),
- * freshness (./sync-state.ts), so a caller can refuse a cache too old.
- *
- * Memory: the watcher keeps only key → resourceVersion, enough to tell what
- * changed or vanished across a re-list. The objects go to the handlers.
+ * A list-then-watch loop for one resource type in one namespace (or all, or cluster-scoped),
+ * following https://kubernetes.io/docs/reference/using-api/api-concepts/#efficient-detection-of-changes:
+ * on `410 Gone` list again and reconcile; on other errors, timeouts or closed streams, watch
+ * again from the last resourceVersion after a jittered backoff, because client-node 1.x's informer
+ * does not restart after an error (kubernetes-client/javascript#2385). Keeps only key → resourceVersion.
  * @module
  */
 import type { Logger } from '../types.js';
@@ -152,22 +139,13 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
     return { ...this.#stats, objects: this.#target.known.size, outOfSyncMs: this.outOfSyncMs() };
   }
 
-  /**
-   * How long the cache has been out of sync, in milliseconds: 0 while a watch
-   * is open (or a list just completed); otherwise the time since the last
-   * watch ended (or since `start()` before the first list).
-   */
+  /** Milliseconds out of sync: 0 while a watch is open (or just after a list), else since the last watch ended or `start()`. */
   outOfSyncMs(): number {
     return this.#sync.outOfSyncMs();
   }
 
-  /**
-   * Why this watcher has no open watch, when a failure is the reason (the
-   * API server answered 5xx/403, could not be reached, no kubeconfig…), in
-   * words; undefined while a watch is open, and during a routine restart (a
-   * watch the server ended, 410 then a re-list that succeeds). Kept until a
-   * list completes or a watch opens: the events of the outage are missed.
-   */
+  /** Why there is no open watch when a failure is the reason (5xx/403, unreachable, no kubeconfig…),
+   * in words; undefined while a watch is open or in a routine restart. Kept until a list or watch succeeds. */
   failure(): KubeClusterError | undefined {
     return this.#sync.failure;
   }
@@ -229,7 +207,6 @@ export class ResourceWatcher<T extends KubeObjectLike = KubeObjectLike> {
           );
           const status = err instanceof KubeHttpError ? err.statusCode : undefined;
           const reason = err instanceof KubeHttpError ? err.reason : 'Error';
-          // In words, with the server and context: "cannot reach …: connection refused", "Kargo's CRDs are not installed".
           const failure = explainKubeFailure(err, this.#options.kubeConfig, this.#options.resource);
           this.#sync.failure = failure;
           this.#logger.warn(

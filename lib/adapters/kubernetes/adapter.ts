@@ -1,11 +1,6 @@
 /**
- * `kubernetesAdapter()`: Warehouses (and Promotions) from a watch-backed
- * cache, refreshed by a merge patch. A webhook costs O(matching objects): the
- * lookup reads in-memory indexes, never lists. Its parts: the watchers that
- * feed the indexes (./watches.ts), readiness and staleness (./readiness.ts),
- * live reads while a watch is down on a failure (./live-reads.ts), the
- * members a scope sees (./scoped.ts), the counters (./stats.ts) and the
- * refresher (./refresher.ts).
+ * `kubernetesAdapter()`: Warehouses (and Promotions) from a watch-backed cache, refreshed by a merge
+ * patch. A webhook costs O(matching objects): the lookup reads in-memory indexes, never lists.
  * @module
  */
 import { PromotionIndex, WarehouseIndex } from '../../matching/index.js';
@@ -33,17 +28,10 @@ export interface KubernetesAdapter {
   explainPush: ExplainPush;
   /** Stops every watch and pending retry; lookups and refreshes reject afterwards. */
   close(): Promise<void>;
-  /**
-   * Resolves after the initial lists (rejects if closed before). The process
-   * stays alive while this is pending; otherwise the watches never keep it
-   * alive by themselves.
-   */
+  /** Resolves after the initial lists (rejects if closed before); keeps the process alive meanwhile. */
   ready(): Promise<void>;
-  /**
-   * Whether the initial lists completed and no cache is out of sync for
-   * longer than `maxStalenessMs` (a watch down on a failure does not count:
-   * lookups then confirm by live reads; `stats().failing` says which and why).
-   */
+  /** Initial lists done and no cache out of sync past `maxStalenessMs` (a watch down on a failure
+   * does not count: lookups confirm by live reads; `stats().failing` says which and why). */
   isReady(): boolean;
   /** The same caches, restricted to these namespaces (per-project receivers). `refresh` refuses targets outside. */
   scoped(namespaces: readonly string[]): {

@@ -1,7 +1,6 @@
 /**
- * Live reads: while a watch is down on a failure, its cache may have missed
- * objects, so a lookup confirms with a live, paged list of the namespaces in
- * scope (concurrent lookups share one), or rejects 503.
+ * Live reads: a watch down on a failure may have missed objects, so a lookup confirms with a shared,
+ * live, paged list of the namespaces in scope, or rejects 503.
  * @module
  */
 import { PromotionIndex, WarehouseIndex } from '../../matching/index.js';
@@ -30,11 +29,8 @@ export class LiveReads {
     this.#signal = signal;
   }
 
-  /**
-   * The targets of `event` in the scopes whose watch is down on a failure,
-   * from a live read; rejects `KUBE_UNAVAILABLE` (503) with the cause when
-   * that read fails too (`KUBE_CLOSED` once `closed()`).
-   */
+  /** The targets of `event` in the scopes whose watch is down, read live; rejects `KUBE_UNAVAILABLE`
+   * (503) with the cause when that read fails too (`KUBE_CLOSED` once `closed()`). */
   async targets(
     event: ReceiverEvent,
     down: readonly Scoped[],
@@ -69,11 +65,8 @@ export class LiveReads {
     );
   }
 
-  /**
-   * An index of every object of `kind` in `namespace` (undefined: all),
-   * listed now, page by page (each page indexed then dropped, as the
-   * watchers do). Lookups that arrive while one is in flight share it.
-   */
+  /** An index of every `kind` in `namespace` (undefined: all), listed now page by page (each page
+   * indexed then dropped); lookups arriving while one is in flight share it. */
   #index(kind: ReceiverEvent['type'], namespace: string | undefined): Promise<LiveIndex> {
     const path = collectionPath({ ...KARGO, plural: PLURAL[kind] }, namespace);
     const running = this.#inFlight.get(path);

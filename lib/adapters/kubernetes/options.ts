@@ -1,10 +1,8 @@
 /**
- * Options of `kubernetesAdapter`: the public type, the joi schema checked once
- * at factory time, and the fully-defaulted internal config.
+ * Options of `kubernetesAdapter`: the public type, the joi schema checked once, the defaulted config.
  * @module
  */
 import Joi from 'joi';
-import type { ClientKubeConfig as KubeConfig } from '../../kube/config.js';
 import type { Logger } from '../../types.js';
 import { silentLogger } from '../../logger.js';
 import { optionsError } from '../../errors.js';
@@ -18,6 +16,7 @@ import {
 } from '../../kube/backoff.js';
 import type { RefreshRetryOptions } from './refresher.js';
 import {
+  type ClientKubeConfig as KubeConfig,
   type KubeConfigLike,
   adoptKubeConfig,
   defaultKubeConfig,
@@ -26,11 +25,8 @@ import {
 
 /** Options of {@link kubernetesAdapter}. */
 export interface KubernetesAdapterOptions {
-  /**
-   * Cluster and credentials: a `KubeConfig` of your own `@kubernetes/client-node`
-   * (1.x or 2.x). Default: `KubeConfig.loadFromDefault()`, which reads the
-   * `KUBECONFIG` files, else `~/.kube/config`, else the in-cluster service account.
-   */
+  /** Cluster and credentials: a `KubeConfig` of your `@kubernetes/client-node` 1.x or 2.x. Default:
+   * `KubeConfig.loadFromDefault()` (`KUBECONFIG`, else `~/.kube/config`, else the service account). */
   kubeConfig?: KubeConfigLike;
   /** Only these namespaces (Kargo projects). Default: every namespace. */
   namespaces?: string | readonly string[];
@@ -42,12 +38,8 @@ export interface KubernetesAdapterOptions {
   syncTimeoutMs?: number;
   /** Also watch Promotions, for pull-request events. Default true. */
   promotions?: boolean;
-  /**
-   * The longest a cache may be out of sync with the API server (no open
-   * watch: API server down, watch refused, re-list running) before lookups
-   * that need it reject with `KUBE_STALE` (the receiver answers 503, which
-   * Azure retries) and `isReady()` turns false. Default 30 000 ms.
-   */
+  /** The longest a cache may be out of sync (no open watch) before lookups reject with `KUBE_STALE`
+   * (503, which Azure retries) and `isReady()` turns false. Default 30 000 ms. */
   maxStalenessMs?: number;
   /** Timeout of each list page and PATCH request. Default 30 000 ms. */
   requestTimeoutMs?: number;

@@ -1,11 +1,7 @@
 /**
- * Readiness and staleness: whether the initial lists completed, whether a
- * cache a lookup needs is out of sync for longer than `maxStalenessMs`, and
- * which watches are down on a failure and why.
- *
- * A lookup never answers from a cache that has been out of sync for longer
- * than `maxStalenessMs`: an empty answer from a stale cache would become a
- * 200 for a push nobody acted on, which Azure never retries.
+ * Readiness and staleness: initial lists done, caches out of sync past `maxStalenessMs`, watches down
+ * and why. A lookup never answers from a cache stale that long: an empty answer would become a 200
+ * for a push nobody acted on, which Azure never retries.
  * @module
  */
 import type { ReceiverEvent } from '../../types.js';
@@ -42,13 +38,10 @@ export class Readiness {
   }
 
   /**
-   * Ready while a watch is down on a failure: lookups then answer from live
-   * reads, or 503 when those fail too. Leaving the Service would not help:
-   * ACR does not retry, so a push sent while no replica is ready is lost for
-   * sure (the Service has no endpoint), while a ready replica can still
-   * answer it truthfully whenever the API server answers lists; and the
-   * other replicas usually see the same API server fail. `/readyz` says
-   * why in its body meanwhile.
+   * Ready while a watch is down on a failure: lookups answer from live reads, or 503. Leaving the
+   * Service would not help: ACR does not retry, so a push with no ready replica is lost for sure, while
+   * a ready one answers truly whenever lists work (and the other replicas see the same API server).
+   * `/readyz` says why in its body meanwhile.
    */
   isReady(): boolean {
     return this.#watches.all.every(

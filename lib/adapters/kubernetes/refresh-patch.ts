@@ -1,7 +1,6 @@
 /**
- * The refresh PATCH of one object: a merge patch of the
- * `kargo.akuity.io/refresh` annotation, its outcome, and which failures are
- * final (admission refusal, 401, 403, other 4xx) rather than retried.
+ * The refresh PATCH of one object (a merge patch of `kargo.akuity.io/refresh`), its outcome, and
+ * which failures are final (admission refusal, 401, 403, other 4xx) rather than retried.
  * @module
  */
 import {
@@ -56,14 +55,11 @@ function statusOf(body: unknown): { reason: string | undefined; message: string 
 }
 
 /**
- * kube-apiserver words a validating webhook's refusal as
- * `admission webhook "<name>" denied the request: <message>`, with the
- * webhook's own code (`staging/src/k8s.io/apiserver/pkg/admission/plugin/webhook/errors/statuserror.go`).
- * Kargo's Promotion webhook refuses a caller without the verb `promote` with
- * a 500 `InternalError` (`pkg/webhook/kubernetes/promotion/webhook.go`,
- * `ValidateUpdate` → `authorize`), which must not pass for a transient 500.
- * A webhook that could not be called says `failed calling webhook` instead:
- * that one is transient and retried.
+ * kube-apiserver words a webhook's refusal `admission webhook "<name>" denied the request: <message>`
+ * with the webhook's code (`staging/src/k8s.io/apiserver/pkg/admission/plugin/webhook/errors/statuserror.go`).
+ * Kargo's Promotion webhook refuses a caller without the verb `promote` with a 500 `InternalError`
+ * (`pkg/webhook/kubernetes/promotion/webhook.go`, `ValidateUpdate` → `authorize`): not a transient 500.
+ * A webhook that could not be called says `failed calling webhook`: transient, retried.
  */
 const ADMISSION_DENIED = /^admission webhook "([^"]{1,253})" denied the request/;
 
@@ -98,10 +94,8 @@ export function refreshPatcher(kubeConfig: KubeConfig): SendRefreshPatch {
 }
 
 /**
- * Sends one PATCH. client-node sends custom-object patches as JSON Patch
- * unless told otherwise, and the API server answers 400 to an object body
- * sent that way. The PATCH gets a deadline (client-node sets none) and is
- * aborted when `signals` abort (its callers gave up, the adapter closes).
+ * Sends one PATCH, as a merge patch: client-node defaults custom objects to JSON Patch, which the API
+ * server answers 400. It gets a deadline (client-node sets none) and is aborted when `signals` abort.
  */
 async function sendRefreshPatch(
   api: CustomObjectsApi,
@@ -164,10 +158,7 @@ async function sendRefreshPatch(
   }
 }
 
-/**
- * The error a failed PATCH ends with, logged, or undefined when it is worth
- * another attempt (network errors, 409, 429, 5xx, before the last attempt).
- */
+/** The error a failed PATCH ends with, logged; undefined when worth another attempt (network, 409, 429, 5xx). */
 export function finalFailure(
   target: RefreshTarget,
   outcome: Extract<Outcome, { done: false }>,

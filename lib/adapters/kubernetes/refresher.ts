@@ -1,7 +1,6 @@
 /**
- * Refreshes Kargo objects with a merge patch of the `kargo.akuity.io/refresh`
- * annotation (./refresh-patch.ts): retries on 429 / 5xx / network errors,
- * single-flight per object, bounded concurrency.
+ * Refreshes Kargo objects with a merge patch of the `kargo.akuity.io/refresh` annotation
+ * (./refresh-patch.ts): retries on 429 / 5xx / network errors, single-flight per object, bounded concurrency.
  * @module
  */
 import { setMaxListeners } from 'node:events';
@@ -42,11 +41,7 @@ export interface RefreshStats {
   failures: number;
   /** Targets found deleted (404), counted as done. */
   notFound: number;
-  /**
-   * Refreshes dropped because every caller gave up on them (their webhook's
-   * deadline passed): a PATCH not sent yet, a retry not made, or a PATCH
-   * aborted on the wire.
-   */
+  /** Refreshes dropped because every caller gave up (deadline passed): unsent, not retried, or aborted on the wire. */
   abandoned: number;
 }
 
@@ -108,15 +103,10 @@ export class Refresher {
   }
 
   /**
-   * Refreshes one object. A call arriving while a refresh of the same object
-   * waits to be sent joins it; one arriving while it is on the wire gets one
-   * follow-up PATCH after it, shared with every other such call. So N
-   * concurrent calls cost one or two PATCHes, and no caller gets a refresh
-   * older than its own call.
-   *
-   * When `signal` aborts, the call rejects with KUBE_ABORTED at once; once
-   * every caller of a refresh gave up, its PATCH is not sent (or is aborted
-   * on the wire) and no retry follows.
+   * Refreshes one object. A call arriving while a refresh of it waits to be sent joins it; one arriving
+   * while it is on the wire gets one follow-up PATCH, shared with every such call: N concurrent calls
+   * cost one or two PATCHes, and no caller gets a refresh older than its call. When `signal` aborts,
+   * the call rejects with KUBE_ABORTED; once every caller gave up, the PATCH is not sent (or is aborted).
    */
   refresh(target: RefreshTarget, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(new KubernetesAdapterError('KUBE_ABORTED'));

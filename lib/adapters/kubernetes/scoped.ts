@@ -1,7 +1,6 @@
 /**
- * The lookup, explanation and refresh of the Kubernetes adapter, restricted
- * to some namespaces or not (`scoped()`). A lookup answers from the indexes
- * unless a watch it needs is down on a failure: those scopes are read live.
+ * The adapter's lookup, explanation and refresh, maybe restricted to namespaces (`scoped()`). A lookup
+ * answers from the indexes, but reads live the scopes whose watch is down on a failure.
  * @module
  */
 import type { PromotionIndex, WarehouseIndex } from '../../matching/index.js';

@@ -1,6 +1,5 @@
 /**
- * The adapter's counters, for metrics and health checks: the watchers'
- * summed, the live reads, the failing watches and the refresher's.
+ * The adapter's counters: the watchers' summed, live reads, failing watches and the refresher's.
  * @module
  */
 import type { KubeClusterError } from '../../kube/errors.js';

@@ -1,7 +1,5 @@
 /**
- * The watchers that feed the Warehouse and Promotion indexes: one per kind
- * and namespace in scope (one for every namespace when unscoped), sharing
- * one connection pool.
+ * The watchers feeding the indexes: one per kind and namespace in scope (or all), sharing a pool.
  * @module
  */
 import type { PromotionIndex, WarehouseIndex } from '../../matching/index.js';
