@@ -4,7 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import autocannon from 'autocannon';
+import autocannon, { type Result } from 'autocannon';
 import express from 'express';
 import { azureReceiver, kargoToken, memoryAdapter } from '../lib/index.js';
 import { loadManifests } from '../lib/server/demo.js';
@@ -25,6 +25,24 @@ export interface HttpRow {
   non2xx: number;
 }
 
+/** Posts the same JSON body for `durationSec` over `connections` keep-alive connections. */
+export function postJSONLoad(
+  url: string,
+  body: string,
+  durationSec: number,
+  connections: number,
+  headers: Record<string, string> = {},
+): Promise<Result> {
+  return autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    connections,
+    duration: durationSec,
+  });
+}
+
 async function measure(
   name: string,
   url: string,
@@ -32,14 +50,7 @@ async function measure(
   durationSec: number,
   headers: Record<string, string> = {},
 ): Promise<HttpRow> {
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body,
-    connections: 16,
-    duration: durationSec,
-  });
+  const result = await postJSONLoad(url, body, durationSec, 16, headers);
   return {
     name,
     reqPerSec: Math.round(result.requests.average),

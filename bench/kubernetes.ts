@@ -8,8 +8,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import autocannon from 'autocannon';
 import express from 'express';
+import { postJSONLoad } from './http.js';
 import { azureReceiver, kargoToken, kubernetesAdapter, WarehouseIndex } from '../lib/index.js';
 import type { Lookup } from '../lib/index.js';
 import { FakeKubeApi } from '../spec/support/fake-kube-api.js';
@@ -78,14 +78,7 @@ export async function benchKubernetes(warehouses: number, durationSec: number): 
   async function run(name: string, server: Server): Promise<KubeRow> {
     const before = api.requests.filter((r) => r.method === 'GET' && !r.watch).length;
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/azure/${token}`;
-    const result = await autocannon({
-      url,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-      connections: 8,
-      duration: durationSec,
-    });
+    const result = await postJSONLoad(url, body, durationSec, 8);
     const after = api.requests.filter((r) => r.method === 'GET' && !r.watch).length;
     if (result.non2xx > 0) throw new Error(`${name}: ${result.non2xx} non-2xx answers`);
     return {

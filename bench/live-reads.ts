@@ -10,8 +10,8 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import autocannon from 'autocannon';
 import express from 'express';
+import { postJSONLoad } from './http.js';
 import { azureReceiver, kargoToken, kubernetesAdapter } from '../lib/index.js';
 import { fixtureText } from '../spec/support/fixtures.js';
 import { seededApi } from './kubernetes.js';
@@ -54,14 +54,7 @@ export async function benchLiveReads(
 
   async function run(name: string): Promise<LiveReadRow> {
     const before = adapter.stats();
-    const result = await autocannon({
-      url,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-      connections: 8,
-      duration: durationSec,
-    });
+    const result = await postJSONLoad(url, body, durationSec, 8);
     if (result.non2xx > 0) throw new Error(`${name}: ${result.non2xx} non-2xx answers`);
     const after = adapter.stats();
     const webhooks = result.requests.total;
